@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian 12 machine. Idempotent: fast when everything is there.
+# Called by `npm test` (test/run.sh). Tools land in .tools/ (git-ignored), never in the tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=$ROOT/.tools
+mkdir -p "$TOOLS/bin"
+log() { printf '[setup] %s\n' "$*" >&2; }
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+# ---- Debian packages ----
+APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv)
+missing=()
+for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The distribution package starts a registry on :5000 on install; tests run their own.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then $SUDO systemctl stop docker-registry || true; fi
+
+# podman on these machines: runc (crun fails on hybrid cgroups), and ulimits it may set (raising is refused).
+CONF=/etc/containers/containers.conf
+if ! grep -q 'runtime = "runc"' "$CONF" 2>/dev/null; then
+  log "writing $CONF"
+  $SUDO mkdir -p /etc/containers
+  $SUDO tee "$CONF" >/dev/null <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
+[engine]
+runtime = "runc"
+CONF
+fi
+
+# ---- npm ----
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# ---- Go tools (pinned) ----
+export GOFLAGS=-mod=mod GOBIN=$TOOLS/bin
+go_tool() { # name module@version
+  if [ ! -x "$TOOLS/bin/$1" ] || [ "$(cat "$TOOLS/bin/.$1.version" 2>/dev/null)" != "$2" ]; then
+    log "go install $2"
+    go install "$2"
+    echo "$2" > "$TOOLS/bin/.$1.version"
+  fi
+}
+go_tool oras oras.land/oras/cmd/oras@v1.3.6
+go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
+
+# ---- Python tools (newest in-toto, CycloneDX validator) ----
+VENV=$TOOLS/venv
+PIP_PKGS=("in-toto==3.1.0" "cyclonedx-python-lib[json-validation]==11.12.0")
+if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
+  log "pip install ${PIP_PKGS[*]}"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "${PIP_PKGS[@]}"
+  echo "${PIP_PKGS[*]}" > "$VENV/.pins"
+fi

@@ -1,0 +1,3 @@
+import type { Migration } from 'kysely';
+
+export const attestMigrations: Record<string, Migration> = {};

@@ -1,0 +1,3 @@
+import type { Migration } from 'kysely';
+
+export const jobMigrations: Record<string, Migration> = {};

@@ -1,0 +1,3 @@
+import type { Migration } from 'kysely';
+
+export const registryMigrations: Record<string, Migration> = {};

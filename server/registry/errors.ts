@@ -1,0 +1,19 @@
+import { RegistryErrorStatus, type RegistryErrorCode } from '../../schema/oci.ts';
+
+/** A failure that the distribution-spec names; the front renders it as `{"errors":[{code,message,detail}]}`. */
+export class RegistryError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+    this.status = RegistryErrorStatus[code];
+  }
+
+  toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {
+    return { errors: [{ code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }) }] };
+  }
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import pino from 'pino';
+import { closeServices, createApp, createServices } from '../../server/app.ts';
+import { loadConfig, type ConfigSchema } from '../../server/config.ts';
+import type { Services } from '../../server/context.ts';
+import type { z } from 'zod';
+
+export interface TestServer {
+  url: string;
+  /** host:port, as registry clients want it. */
+  hostPort: string;
+  dataDir: string;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Starts the real server in this process on a free loopback port with a fresh data directory. */
+export async function startTestServer(overrides: Partial<z.input<typeof ConfigSchema>> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-test-'));
+  const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', ...overrides });
+  const services = await createServices(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const app = createApp(services);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    dataDir,
+    services,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await closeServices(services);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
