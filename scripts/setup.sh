@@ -41,6 +41,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # ---- Go tools (pinned) ----
+# (registry section: oras, cosign; the OCI conformance test binary is built below by the registry area)
 export GOFLAGS=-mod=mod GOBIN=$TOOLS/bin
 go_tool() { # name module@version
   if [ ! -x "$TOOLS/bin/$1" ] || [ "$(cat "$TOOLS/bin/.$1.version" 2>/dev/null)" != "$2" ]; then
@@ -61,3 +62,11 @@ if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
   "$VENV/bin/pip" install -q "${PIP_PKGS[@]}"
   echo "${PIP_PKGS[*]}" > "$VENV/.pins"
 fi
+
+# ---- registry area: OCI conformance suite (owned by server/registry) ----
+
+# ---- trainer area: Python Keras for .keras fixtures (owned by trainer/) ----
+
+# ---- jobs area: podman API service prerequisites, offline trainer image (owned by server/jobs) ----
+
+# ---- attest area: extra verifiers (owned by server/attest) ----
