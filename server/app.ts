@@ -1,20 +1,49 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import pino from 'pino';
+import { setupAttest } from './attest/area.ts';
 import type { Config } from './config.ts';
-import type { AppEnv, Services } from './context.ts';
+import type { AppEnv, Area, Services } from './context.ts';
 import { openDatabase } from './db/connect.ts';
-import { registryRoutes } from './registry/routes.ts';
+import { createEventBus } from './events.ts';
+import { setupGraphql } from './graphql/area.ts';
+import { setupJobs } from './jobs/area.ts';
+import { setupLineage } from './lineage/area.ts';
+import { setupOps } from './ops/area.ts';
+import { setupRegistry } from './registry/area.ts';
 import { createStore } from './registry/store/index.ts';
+import { setupWeb } from './web/area.ts';
 
-/** Opens the database and the registry store named by `config`. */
+/** Area start order: later areas use what earlier ones registered on `Services`. */
+const areaSetups: Array<(s: Services) => Promise<Area>> = [
+  setupRegistry, // /v2/
+  setupLineage, // listens to manifest events
+  setupAttest, // registers publisher + verifier, /verifier/*
+  setupJobs, // registers jobs, /developer/*, /openapi.json, /docs
+  setupGraphql, // /graphql
+  setupOps, // /metrics, /readyz
+  setupWeb, // / (dashboard) — last: it may serve a catch-all
+];
+
+const started = new WeakMap<Services, Area[]>();
+
+/** Opens the database and the registry store named by `config`, then starts every area. */
 export async function createServices(config: Config, log = pino({ level: process.env.LOG_LEVEL ?? 'info' })): Promise<Services> {
   const db = await openDatabase(config.databaseUrl);
   const store = await createStore(config, db);
-  return { config, db, store, log };
+  const services: Services = { config, db, store, log, events: createEventBus() };
+  const areas: Area[] = [];
+  started.set(services, areas);
+  try {
+    for (const setup of areaSetups) areas.push(await setup(services));
+  } catch (e) {
+    await closeServices(services);
+    throw e;
+  }
+  return services;
 }
 
-/** The whole HTTP surface: sub-apps mounted on one Hono app. */
+/** The whole HTTP surface: each area mounts its routes on one Hono app. */
 export function createApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
   app.use('*', async (c, next) => {
@@ -23,12 +52,20 @@ export function createApp(services: Services): Hono<AppEnv> {
     c.header('X-Request-Id', c.get('requestId'));
   });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.route('/v2', registryRoutes());
-  void services;
+  for (const area of started.get(services) ?? []) area.mount?.(app);
   return app;
 }
 
 export async function closeServices(s: Services): Promise<void> {
+  const areas = started.get(s) ?? [];
+  for (const area of [...areas].reverse()) {
+    try {
+      await area.close?.();
+    } catch (e) {
+      s.log.error({ err: e, area: area.name }, 'area close failed');
+    }
+  }
+  started.delete(s);
   await s.store.close();
   await s.db.destroy();
 }

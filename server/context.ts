@@ -1,19 +1,41 @@
 import type { HttpBindings } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { JobService, ModelVerifier, Publisher } from './contracts.ts';
 import type { Db } from './db/connect.ts';
+import type { EventBus } from './events.ts';
 import type { RegistryStore } from './registry/store/port.ts';
 
-/** What every route can reach: built once in `createServices`, passed to each sub-app. */
+/**
+ * What every area can reach: the core (config, db, store, log, events) built once in `createServices`,
+ * plus the services areas register while they start (see `areas` in `app.ts` for the order).
+ */
 export interface Services {
   config: Config;
   db: Db;
   store: RegistryStore;
   log: Logger;
+  events: EventBus;
+  /** Registered by the attest area. */
+  publisher?: Publisher;
+  /** Registered by the attest area. */
+  verifier?: ModelVerifier;
+  /** Registered by the jobs area. */
+  jobs?: JobService;
 }
 
 /** Hono environment: node bindings (the raw request/response, for streaming) plus per-request variables. */
 export interface AppEnv {
   Bindings: HttpBindings;
   Variables: { requestId: string };
+}
+
+/** One area of the platform: started in order by `createServices`, mounted by `createApp`. */
+export interface Area {
+  name: string;
+  /** Adds the area's routes to the app. */
+  mount?(app: Hono<AppEnv>): void;
+  /** Stops timers, workers and connections; called in reverse start order. */
+  close?(): Promise<void>;
 }
