@@ -53,6 +53,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   for (const area of started.get(services) ?? []) area.mount?.(app);
+  services.selfFetch = async (req) => app.fetch(req);
   return app;
 }
 

@@ -23,6 +23,12 @@ export interface Services {
   verifier?: ModelVerifier;
   /** Registered by the jobs area. */
   jobs?: JobService;
+  /**
+   * The app's own fetch handler, set by `createApp`: lets the platform call its own HTTP API in-process
+   * (e.g. the publisher pushes through the /v2/ front so the referrers and lineage indexes see every push),
+   * with no port or network involved. Use with base URL `http://aibomgen.internal`.
+   */
+  selfFetch?: (req: Request) => Promise<Response>;
 }
 
 /** Hono environment: node bindings (the raw request/response, for streaming) plus per-request variables. */
