@@ -40,4 +40,12 @@ export const Annotation = {
   title: 'org.opencontainers.image.title',
   created: 'org.opencontainers.image.created',
   modelFilepath: 'org.cncf.model.filepath',
+  /** Standard base-image annotations; a plain `oras push --annotation` with these joins the lineage graph. */
+  baseName: 'org.opencontainers.image.base.name',
+  baseDigest: 'org.opencontainers.image.base.digest',
+  // Lineage annotations written by the publisher (values `<repo>@sha256:<hex>`; datasets comma-separated).
+  baseModel: 'io.aibomgen.base-model',
+  dataset: 'io.aibomgen.dataset',
+  job: 'io.aibomgen.job',
+  trainerImage: 'io.aibomgen.trainer-image',
 } as const;
