@@ -1,0 +1,212 @@
+/**
+ * Trainer backends: the wasm Conv2D gradients (built from forward convolutions) against the cpu backend's
+ * own gradient kernels, training a small CNN on wasm, backend selection and seeding.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '../../trainer/tf.ts';
+import { initBackend } from '../../trainer/backend/index.ts';
+import { seedEverything } from '../../trainer/backend/seed.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+type Pad = 'same' | 'valid';
+interface Case {
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const cases: Case[] = [
+  { x: [2, 7, 7, 3], w: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [2, 7, 7, 3], w: [3, 3, 3, 4], strides: 1, pad: 'valid' },
+  { x: [2, 8, 9, 3], w: [3, 2, 3, 5], strides: 2, pad: 'same' },
+  { x: [2, 9, 8, 2], w: [3, 3, 2, 4], strides: 2, pad: 'valid' },
+  { x: [1, 10, 11, 1], w: [2, 3, 1, 2], strides: [3, 2], pad: 'valid' },
+  { x: [1, 10, 11, 1], w: [5, 3, 1, 2], strides: [3, 2], pad: 'same' },
+  { x: [3, 6, 6, 4], w: [1, 1, 4, 3], strides: 3, pad: 'valid' },
+  { x: [2, 5, 5, 2], w: [5, 5, 2, 3], strides: 1, pad: 'valid' },
+  { x: [4, 28, 28, 1], w: [3, 3, 1, 16], strides: 1, pad: 'same' },
+];
+
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0; // LCG: deterministic, independent of Math.random
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** dL/dx and dL/dW of L = Σ conv(x, W)² · r (r: fixed random weights), on the given backend. */
+async function convGrads(backend: string, c: Case, seed: number): Promise<{ dx: Float32Array; dw: Float32Array }> {
+  assert.ok(await tf.setBackend(backend));
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const [dx, dw] = tf.tidy(() => {
+    const x = tf.tensor4d(randomValues(size(c.x), seed), c.x);
+    const w = tf.tensor4d(randomValues(size(c.w), seed + 1), c.w);
+    const probe = tf.conv2d(x, w, c.strides, c.pad);
+    const r = tf.tensor(randomValues(probe.size, seed + 2), probe.shape);
+    const loss = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad)), r));
+    return tf.grads(loss)([x, w]);
+  });
+  const out = { dx: (await dx!.data()) as Float32Array, dw: (await dw!.data()) as Float32Array };
+  tf.dispose([dx!, dw!]);
+  return out;
+}
+
+function maxRelError(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let scale = 1e-6;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m / scale;
+}
+
+test('initBackend picks wasm here (no native tfjs-node installed) and reports versions', async () => {
+  const info = await initBackend();
+  assert.equal(info.name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.equal(info.versions['tfjs-core'], tf.version_core);
+  assert.match(info.versions['tfjs-backend-wasm'] ?? '', /^\d+\.\d+\.\d+/);
+  const skippedNames = info.skipped.map((s) => s.name);
+  assert.ok(skippedNames.includes('tensorflow'), `tfjs-node must be tried first: ${JSON.stringify(info.skipped)}`);
+});
+
+for (const c of cases) {
+  test(`wasm Conv2D gradients equal the cpu backend's: x${JSON.stringify(c.x)} w${JSON.stringify(c.w)} s=${JSON.stringify(c.strides)} ${c.pad}`, async () => {
+    await initBackend();
+    const cpu = await convGrads('cpu', c, 7);
+    const numBefore = tf.engine().backend.numDataIds();
+    const wasm = await convGrads('wasm', c, 7);
+    assert.ok(maxRelError(wasm.dx, cpu.dx) < 1e-5, `dx differs: ${maxRelError(wasm.dx, cpu.dx)}`);
+    assert.ok(maxRelError(wasm.dw, cpu.dw) < 1e-5, `dw differs: ${maxRelError(wasm.dw, cpu.dw)}`);
+    // every intermediate made inside the gradient kernels is freed
+    assert.equal(tf.engine().backend.numDataIds(), numBefore);
+  });
+}
+
+test('wasm Conv2D gradient kernels refuse what they do not cover, naming it', async () => {
+  await initBackend();
+  assert.ok(await tf.setBackend('wasm'));
+  const x = tf.zeros([1, 4, 4, 2]);
+  const dy = tf.zeros([1, 4, 4, 3]);
+  try {
+    assert.throws(
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] }),
+      /Conv2DBackpropFilter on wasm supports dataFormat NHWC only, got 'NCHW'/,
+    );
+    // dilated convolutions: tfjs-core refuses their gradients before any kernel runs
+    const w = tf.zeros([3, 3, 2, 3]) as tf.Tensor4D;
+    assert.throws(
+      () => tf.grad((a: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w, 1, 'same', 'NHWC', 2)))(x),
+      /dilation/i,
+    );
+    w.dispose();
+  } finally {
+    tf.dispose([x, dy]);
+  }
+});
+
+/** Stripes: class 0 horizontal, class 1 vertical, with noise; 12×12×1. */
+function stripes(n: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  const px = new Float32Array(n * 144);
+  const labels = new Float32Array(n * 2);
+  const noise = randomValues(n * 144, 99);
+  for (let k = 0; k < n; k++) {
+    const cls = k % 2;
+    const phase = k % 3;
+    for (let i = 0; i < 12; i++) {
+      for (let j = 0; j < 12; j++) {
+        const on = ((cls === 0 ? i : j) + phase) % 3 === 0 ? 1 : 0;
+        px[k * 144 + i * 12 + j] = on + (noise[k * 144 + i * 12 + j] as number) * 0.6;
+      }
+    }
+    labels[k * 2 + cls] = 1;
+  }
+  return { xs: tf.tensor4d(px, [n, 12, 12, 1]), ys: tf.tensor2d(labels, [n, 2]) };
+}
+
+test('a small CNN (strided and same-padded convolutions, pooling) trains on wasm', async () => {
+  await initBackend();
+  assert.ok(await tf.setBackend('wasm'));
+  seedEverything(1234);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const { xs, ys } = stripes(256);
+  try {
+    const h = await model.fit(xs, ys, { epochs: 8, batchSize: 32, validationSplit: 0.25, shuffle: true, verbose: 0 });
+    const loss = h.history.loss as number[];
+    const valAcc = h.history.val_acc as number[];
+    assert.ok((loss.at(-1) as number) < (loss[0] as number) * 0.5, `loss did not fall: ${loss.join(', ')}`);
+    assert.ok((valAcc.at(-1) as number) >= 0.9, `validation accuracy ${valAcc.join(', ')}`);
+  } finally {
+    tf.dispose([xs, ys]);
+    model.dispose();
+  }
+});
+
+test('seedEverything makes fit (shuffling, initializers) bit-identical on wasm', async () => {
+  await initBackend();
+  assert.ok(await tf.setBackend('wasm'));
+  const run = async (): Promise<Float32Array[]> => {
+    seedEverything('same-seed');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    const { xs, ys } = stripes(64);
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: true, verbose: 0 });
+    const weights = await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
+    tf.dispose([xs, ys]);
+    model.dispose();
+    return weights;
+  };
+  const a = await run();
+  const b = await run();
+  assert.deepEqual(a, b);
+});
+
+function childBackend(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const code = `import { initBackend } from './trainer/backend/index.ts';
+try { const i = await initBackend(); console.log(JSON.stringify(i)); } catch (e) { console.error(String(e.message)); process.exit(3); }`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('AIBOMGEN_TF_BACKEND forces a backend; an unavailable or unknown one is an error, never a fallback', () => {
+  const cpu = childBackend({ AIBOMGEN_TF_BACKEND: 'cpu' });
+  assert.equal(cpu.status, 0, cpu.stderr);
+  assert.equal(JSON.parse(cpu.stdout.trim().split('\n').at(-1) as string).name, 'cpu');
+
+  const native = childBackend({ AIBOMGEN_TF_BACKEND: 'tensorflow' });
+  assert.equal(native.status, 3);
+  assert.match(native.stderr, /backend 'tensorflow' \(forced\) is unavailable: @tensorflow\/tfjs-node is not installed/);
+
+  const bogus = childBackend({ AIBOMGEN_TF_BACKEND: 'webgpu' });
+  assert.equal(bogus.status, 3);
+  assert.match(bogus.stderr, /AIBOMGEN_TF_BACKEND: unknown TensorFlow.js backend 'webgpu'/);
+});
