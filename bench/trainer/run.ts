@@ -1,0 +1,165 @@
+/**
+ * Training throughput per TensorFlow.js backend: the seed-style MLP (13→64→32→1, batch 32) and a small CNN
+ * (Conv16-Pool-Conv32-Pool-Dense64-Dense10 on 28×28×1, batch 64), in samples/s through `model.fit`, with
+ * ratios against the pure-JS cpu backend measured in the same run and each backend's peak RSS.
+ *
+ *   npx tsx bench/trainer/run.ts [--backends cpu,wasm,tensorflow] [--seconds 6]
+ *
+ * Each backend runs in its own child process (one backend per process, as in a job; RSS stays separate).
+ * Targets on the 2-core build machine: MLP ≥ 15k samples/s, CNN ≥ 500 samples/s (best backend).
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '../../trainer/tf.ts';
+import { initBackend, backendNames, type BackendName } from '../../trainer/backend/index.ts';
+import { seedEverything } from '../../trainer/backend/seed.ts';
+
+interface ChildResult {
+  backend: BackendName;
+  mlp: number; // samples/s
+  cnn: number;
+  peakRssMb: number;
+  versions: Record<string, string>;
+}
+
+const TARGET = { mlp: 15_000, cnn: 500 };
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+}
+
+/**
+ * samples/s of `model.fit` on this backend. A short calibrating fit (which also warms up kernels and XNNPACK
+ * operators) sizes the epoch to ≈ seconds/3; then whole epochs run until `seconds` have passed. Timing is per
+ * epoch, not per batch: a per-batch callback makes fit read the loss back every batch, which would itself
+ * cost ~25% on the tiny MLP.
+ */
+async function throughput(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, batchSize: number, seconds: number): Promise<number> {
+  const model = build();
+  const fitOpts = { batchSize, shuffle: true, verbose: 0, yieldEvery: 'never' } as const;
+  const calX = tf.slice(x, 0, 2 * batchSize);
+  const calY = tf.slice(y, 0, 2 * batchSize);
+  await model.fit(calX, calY, { ...fitOpts, batchSize, epochs: 1 }); // warm-up
+  let t = performance.now();
+  await model.fit(calX, calY, { ...fitOpts, epochs: 1 });
+  const roughRate = (2 * batchSize) / ((performance.now() - t) / 1000);
+  tf.dispose([calX, calY]);
+  const batches = Math.max(1, Math.min(Math.floor(x.shape[0] / batchSize), Math.round((roughRate * seconds) / 3 / batchSize)));
+  const ex = tf.slice(x, 0, batches * batchSize);
+  const ey = tf.slice(y, 0, batches * batchSize);
+  let epochs = 0;
+  t = performance.now();
+  await model.fit(ex, ey, {
+    ...fitOpts,
+    epochs: 10_000, // stopped by time below
+    callbacks: {
+      onEpochEnd: async () => {
+        epochs++;
+        if (performance.now() - t >= seconds * 1000) model.stopTraining = true;
+      },
+    },
+  });
+  const rate = (epochs * batches * batchSize) / ((performance.now() - t) / 1000);
+  tf.dispose([ex, ey]);
+  model.dispose();
+  return rate;
+}
+
+function mlp(): tf.LayersModel {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [13], units: 64, activation: 'relu' }),
+      tf.layers.dense({ units: 32, activation: 'relu' }),
+      tf.layers.dense({ units: 1 }),
+    ],
+  });
+  m.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  return m;
+}
+
+function cnn(): tf.LayersModel {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 64, activation: 'relu' }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  m.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return m;
+}
+
+async function child(backend: BackendName, seconds: number): Promise<void> {
+  let info: Awaited<ReturnType<typeof initBackend>>;
+  try {
+    info = await initBackend(backend);
+  } catch (err) {
+    process.stdout.write(`${JSON.stringify({ error: (err as Error).message })}\n`);
+    return;
+  }
+  seedEverything(42);
+  const mx = tf.randomNormal([16384, 13]);
+  const my = tf.randomNormal([16384, 1]);
+  const mlpRate = await throughput(mlp, mx, my, 32, seconds);
+  const cx = tf.randomUniform([1024, 28, 28, 1]);
+  const cy = tf.oneHot(tf.randomUniform([1024], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const cnnRate = await throughput(cnn, cx, cy, 64, seconds);
+  const result: ChildResult = {
+    backend,
+    mlp: mlpRate,
+    cnn: cnnRate,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    versions: info.versions,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function parent(): Promise<void> {
+  const wanted = arg('backends', 'cpu,wasm,tensorflow').split(',') as BackendName[];
+  const seconds = Number(arg('seconds', '6'));
+  const self = fileURLToPath(import.meta.url);
+  console.log(`trainer bench: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine)`);
+  const results: ChildResult[] = [];
+  for (const b of wanted) {
+    if (!(backendNames as readonly string[]).includes(b)) throw new Error(`unknown backend ${b}`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', b, '--seconds', String(seconds)], {
+      encoding: 'utf8',
+      timeout: 20 * 60_000,
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    });
+    const line = r.stdout.trim().split('\n').at(-1) ?? '';
+    const parsed = line.startsWith('{') ? (JSON.parse(line) as ChildResult | { error: string }) : { error: r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}` };
+    if ('error' in parsed) {
+      console.log(`${b}: not measured (${parsed.error})`);
+      continue;
+    }
+    results.push(parsed);
+  }
+  const base = results.find((r) => r.backend === 'cpu');
+  const ratio = (v: number, b: number | undefined) => (b ? `${fmt(v / b, 1)}×` : 'n/a');
+  const rows = [['backend', 'MLP samples/s', 'MLP vs cpu', 'CNN samples/s', 'CNN vs cpu', 'peak RSS MB']];
+  for (const r of results) {
+    rows.push([r.backend, fmt(r.mlp), ratio(r.mlp, base?.mlp), fmt(r.cnn, 1), ratio(r.cnn, base?.cnn), fmt(r.peakRssMb)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
+  for (const row of rows) console.log(row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
+  const best = { mlp: Math.max(0, ...results.map((r) => r.mlp)), cnn: Math.max(0, ...results.map((r) => r.cnn)) };
+  console.log(
+    `targets: MLP ≥ ${fmt(TARGET.mlp)} → best ${fmt(best.mlp)} ${best.mlp >= TARGET.mlp ? 'MET' : 'MISSED'}; ` +
+      `CNN ≥ ${fmt(TARGET.cnn)} → best ${fmt(best.cnn, 1)} ${best.cnn >= TARGET.cnn ? 'MET' : 'MISSED'}`,
+  );
+}
+
+const childIdx = process.argv.indexOf('--child');
+if (childIdx >= 0) await child(process.argv[childIdx + 1] as BackendName, Number(arg('seconds', '6')));
+else await parent();
