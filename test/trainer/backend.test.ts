@@ -114,6 +114,71 @@ test('wasm Conv2D gradient kernels refuse what they do not cover, naming it', as
   }
 });
 
+test('wasm MaxPool gradient picks the true maximum of all-negative windows, like the cpu backend', async () => {
+  await initBackend();
+  const x = [-5, -1, -3, -2, -4, -6, -7, -8, 1, 2, 3, 4, -1, -1, -1, -1];
+  const grads: number[][] = [];
+  for (const b of ['cpu', 'wasm']) {
+    assert.ok(await tf.setBackend(b));
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor4d(x, [1, 4, 4, 1]));
+    grads.push(Array.from(await dx.data()));
+    dx.dispose();
+  }
+  // window maxima: −1 (index 1), −2 (index 3), 2 (index 9), 4 (index 11); ties in the last row go to the first
+  assert.deepEqual(grads[0], [0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]);
+  assert.deepEqual(grads[1], grads[0]);
+});
+
+/** Gradients of every trainable weight of one model, built identically (same seed) on the given backend. */
+async function modelGrads(backend: string): Promise<Map<string, Float32Array>> {
+  assert.ok(await tf.setBackend(backend));
+  seedEverything(5);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.rescaling({ inputShape: [12, 12, 2], scale: 0.5, offset: -0.25 }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: 'relu' }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'tanh' }),
+      tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 1 }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.dense({ units: 3, activation: 'softmax' }),
+    ],
+  });
+  const x = tf.randomUniform([6, 12, 12, 2], -1, 1);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
+  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+  const out = new Map<string, Float32Array>();
+  for (const [name, g] of Object.entries(grads)) out.set(name, (await g.data()) as Float32Array);
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+  model.dispose();
+  return out;
+}
+
+test('every layer kind the trainer supports gets the same weight gradients on wasm as on cpu', async () => {
+  await initBackend();
+  const cpu = await modelGrads('cpu');
+  const wasm = await modelGrads('wasm');
+  assert.equal(wasm.size, cpu.size);
+  assert.equal(cpu.size, 10, `expected kernels, biases, gamma/beta: ${[...cpu.keys()].join(', ')}`);
+  const cpuList = [...cpu.values()];
+  const wasmList = [...wasm.values()];
+  const names = [...cpu.keys()];
+  cpuList.forEach((c, j) => {
+    const w = wasmList[j] as Float32Array;
+    assert.equal(w.length, c.length);
+    for (let i = 0; i < c.length; i++) {
+      const diff = Math.abs((c[i] as number) - (w[i] as number));
+      // conv biases in front of BatchNormalization have a true gradient of ~0: absolute tolerance for those
+      assert.ok(diff <= 1e-6 + 1e-4 * Math.abs(c[i] as number), `${names[j]}[${i}]: cpu ${c[i]} wasm ${w[i]}`);
+    }
+  });
+});
+
 /** Stripes: class 0 horizontal, class 1 vertical, with noise; 12×12×1. */
 function stripes(n: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const px = new Float32Array(n * 144);

@@ -1,6 +1,7 @@
 /**
  * Picks and initialises the TensorFlow.js backend for a training run, fastest first:
- * tfjs-node-gpu (only where a GPU is present) → tfjs-node → wasm (+ our Conv2D gradients) → pure-JS cpu.
+ * tfjs-node-gpu (only where a GPU is present) → tfjs-node → wasm (+ our Conv2D gradients and MaxPool gradient
+ * fix) → pure-JS cpu.
  *
  * The native bindings are optional: they are not dependencies of this repository (their install script
  * downloads libtensorflow, impossible on the build machines) and are installed in the trainer images only.
@@ -19,6 +20,7 @@ import * as tf from '../tf.ts';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmConvGradients } from './wasm-conv-grads.ts';
+import { registerWasmPoolGradients } from './wasm-pool-grads.ts';
 
 export const backendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -100,6 +102,7 @@ async function activate(name: BackendName): Promise<Record<string, string>> {
       if (!existsSync(join(dir, WASM_FILE))) throw new BackendUnavailable(`${WASM_FILE} not found in ${dir}`);
       setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
       registerWasmConvGradients();
+      registerWasmPoolGradients();
       await setOrFail('wasm');
       return { 'tfjs-backend-wasm': version_wasm };
     }
