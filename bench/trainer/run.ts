@@ -6,6 +6,8 @@
  *   npx tsx bench/trainer/run.ts [--backends cpu,wasm,tensorflow] [--seconds 6]
  *
  * Each backend runs in its own child process (one backend per process, as in a job; RSS stays separate).
+ * The native backend is measured where @tensorflow/tfjs-node resolves; from source it does not here, so bundle
+ * the bench beside a node_modules that has it (see the trainer report): esbuild bench/trainer/run.ts → x.mjs.
  * Targets on the 2-core build machine: MLP ≥ 15k samples/s, CNN ≥ 500 samples/s (best backend).
  */
 import { spawnSync } from 'node:child_process';
@@ -132,7 +134,8 @@ async function parent(): Promise<void> {
   const results: ChildResult[] = [];
   for (const b of wanted) {
     if (!(backendNames as readonly string[]).includes(b)) throw new Error(`unknown backend ${b}`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', b, '--seconds', String(seconds)], {
+    // execArgv carries `--import tsx` when run from source, nothing when run as an esbuild bundle.
+    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', b, '--seconds', String(seconds)], {
       encoding: 'utf8',
       timeout: 20 * 60_000,
       env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },

@@ -84,18 +84,38 @@ function nativeVersions(pkg: string, mod: NativeModule): Record<string, string> 
   return {};
 }
 
-async function activate(name: BackendName): Promise<Record<string, string>> {
+/** What the native backend object exposes (tfjs-node's NodeJSKernelBackend). */
+interface NativeBackend {
+  binding?: { TF_Version?: string };
+  isUsingGpuDevice?: boolean;
+}
+
+function libtensorflowVersion(): Record<string, string> {
+  const v = (tf.backend() as unknown as NativeBackend).binding?.TF_Version;
+  return v ? { libtensorflow: v } : {};
+}
+
+interface Activated {
+  versions: Record<string, string>;
+  /** Set when the backend actually runs elsewhere than its name says (tfjs-node-gpu without a usable GPU). */
+  runsAs?: BackendName;
+}
+
+async function activate(name: BackendName): Promise<Activated> {
   switch (name) {
     case 'tensorflow-gpu': {
       if (!gpuPresent()) throw new BackendUnavailable('no NVIDIA GPU present (no /dev/nvidia0, nvidia-smi failed)');
       const mod = await importNative('@tensorflow/tfjs-node-gpu');
       await setOrFail('tensorflow');
-      return nativeVersions('tfjs-node-gpu', mod);
+      const versions = { ...nativeVersions('tfjs-node-gpu', mod), ...libtensorflowVersion() };
+      // TensorFlow silently computes on the CPU when CUDA/cuDNN cannot be loaded: say so instead of "gpu".
+      const onGpu = (tf.backend() as unknown as NativeBackend).isUsingGpuDevice !== false;
+      return onGpu ? { versions } : { versions, runsAs: 'tensorflow' };
     }
     case 'tensorflow': {
       const mod = await importNative('@tensorflow/tfjs-node');
       await setOrFail('tensorflow');
-      return nativeVersions('tfjs-node', mod);
+      return { versions: { ...nativeVersions('tfjs-node', mod), ...libtensorflowVersion() } };
     }
     case 'wasm': {
       const dir = wasmDir();
@@ -104,11 +124,11 @@ async function activate(name: BackendName): Promise<Record<string, string>> {
       registerWasmConvGradients();
       registerWasmPoolGradients();
       await setOrFail('wasm');
-      return { 'tfjs-backend-wasm': version_wasm };
+      return { versions: { 'tfjs-backend-wasm': version_wasm } };
     }
     case 'cpu':
       await setOrFail('cpu');
-      return { 'tfjs-backend-cpu': version_cpu };
+      return { versions: { 'tfjs-backend-cpu': version_cpu } };
   }
 }
 
@@ -152,9 +172,10 @@ async function choose(prefer?: string): Promise<BackendInfo> {
         'tfjs-core': tf.version_core,
         'tfjs-layers': tf.version_layers,
         node: process.versions.node,
-        ...own,
+        ...own.versions,
       };
-      return { name, versions, skipped };
+      if (own.runsAs) skipped.push({ name, reason: `loaded, but TensorFlow found no usable GPU device: running as '${own.runsAs}'` });
+      return { name: own.runsAs ?? name, versions, skipped };
     } catch (err) {
       if (forced) throw new Error(`TensorFlow.js backend '${name}' (forced) is unavailable: ${(err as Error).message}`);
       if (!(err instanceof BackendUnavailable)) throw err;
