@@ -33,40 +33,47 @@ function arg(name: string, fallback: string): string {
 }
 
 /**
- * samples/s of `model.fit` on this backend. A short calibrating fit (which also warms up kernels and XNNPACK
- * operators) sizes the epoch to ≈ seconds/3; then whole epochs run until `seconds` have passed. Timing is per
- * epoch, not per batch: a per-batch callback makes fit read the loss back every batch, which would itself
- * cost ~25% on the tiny MLP.
+ * samples/s of `model.fit` on this backend. A short calibrating fit sizes the epoch to ≈ seconds/6; then whole
+ * epochs run for seconds × 1.25: the first quarter warms up (JIT, kernel setup, XNNPACK operators) and is not
+ * counted. Timing is per epoch, not per batch: a per-batch callback makes fit read the loss back every batch,
+ * which itself costs 15–25% on the tiny MLP (measured); yielding to the event loop ('auto') costs about as much.
  */
 async function throughput(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, batchSize: number, seconds: number): Promise<number> {
   const model = build();
   const fitOpts = { batchSize, shuffle: true, verbose: 0, yieldEvery: 'never' } as const;
   const calX = tf.slice(x, 0, 2 * batchSize);
   const calY = tf.slice(y, 0, 2 * batchSize);
-  await model.fit(calX, calY, { ...fitOpts, batchSize, epochs: 1 }); // warm-up
+  await model.fit(calX, calY, { ...fitOpts, epochs: 1 });
   let t = performance.now();
   await model.fit(calX, calY, { ...fitOpts, epochs: 1 });
   const roughRate = (2 * batchSize) / ((performance.now() - t) / 1000);
   tf.dispose([calX, calY]);
-  const batches = Math.max(1, Math.min(Math.floor(x.shape[0] / batchSize), Math.round((roughRate * seconds) / 3 / batchSize)));
+  const batches = Math.max(1, Math.min(Math.floor(x.shape[0] / batchSize), Math.round((roughRate * seconds) / 6 / batchSize)));
   const ex = tf.slice(x, 0, batches * batchSize);
   const ey = tf.slice(y, 0, batches * batchSize);
-  let epochs = 0;
+  const warmupMs = (seconds * 1000) / 4;
+  let counted = 0;
+  let countFrom = 0;
+  let last = 0;
   t = performance.now();
   await model.fit(ex, ey, {
     ...fitOpts,
-    epochs: 10_000, // stopped by time below
+    epochs: 100_000, // stopped by time below
     callbacks: {
       onEpochEnd: async () => {
-        epochs++;
-        if (performance.now() - t >= seconds * 1000) model.stopTraining = true;
+        last = performance.now();
+        if (countFrom === 0) {
+          if (last - t >= warmupMs) countFrom = last;
+        } else {
+          counted++;
+        }
+        if (countFrom > 0 && last - countFrom >= seconds * 1000) model.stopTraining = true;
       },
     },
   });
-  const rate = (epochs * batches * batchSize) / ((performance.now() - t) / 1000);
   tf.dispose([ex, ey]);
   model.dispose();
-  return rate;
+  return (counted * batches * batchSize) / ((last - countFrom) / 1000);
 }
 
 function mlp(): tf.LayersModel {

@@ -120,7 +120,11 @@ async function activate(name: BackendName): Promise<Activated> {
     case 'wasm': {
       const dir = wasmDir();
       if (!existsSync(join(dir, WASM_FILE))) throw new BackendUnavailable(`${WASM_FILE} not found in ${dir}`);
-      setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+      try {
+        setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+      } catch (err) {
+        throw new BackendUnavailable(`wasm: ${(err as Error).message}`);
+      }
       registerWasmConvGradients();
       registerWasmPoolGradients();
       await setOrFail('wasm');
