@@ -97,6 +97,29 @@ for (const c of cases) {
   });
 }
 
+test('conv2dTranspose (whose forward pass is Conv2DBackpropInput) and its gradients match cpu on wasm', async () => {
+  await initBackend();
+  const shapes: [[number, number, number, number], [number, number, number, number], [number, number, number, number], number, 'same' | 'valid'][] = [
+    [[2, 4, 4, 3], [3, 3, 5, 3], [2, 8, 8, 5], 2, 'same'],
+    [[2, 4, 4, 3], [3, 3, 5, 3], [2, 9, 9, 5], 2, 'valid'],
+    [[1, 5, 6, 2], [2, 3, 4, 2], [1, 5, 6, 4], 1, 'same'],
+  ];
+  for (const [xs, fs, os, stride, pad] of shapes) {
+    const results: Float32Array[] = [];
+    for (const b of ['cpu', 'wasm']) {
+      assert.ok(await tf.setBackend(b));
+      const x = tf.tensor4d(randomValues(xs.reduce((a, c) => a * c, 1), 3), xs);
+      const f = tf.tensor4d(randomValues(fs.reduce((a, c) => a * c, 1), 4), fs);
+      const y = tf.conv2dTranspose(x, f, os, stride, pad);
+      const [gx, gf] = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2dTranspose(a as tf.Tensor4D, w as tf.Tensor4D, os, stride, pad))))([x, f]);
+      results.push(Float32Array.from([...(await y.data()), ...(await gx!.data()), ...(await gf!.data())]));
+      tf.dispose([x, f, y, gx!, gf!]);
+    }
+    const err = maxRelError(results[1] as Float32Array, results[0] as Float32Array);
+    assert.ok(err < 1e-5, `${JSON.stringify([xs, fs, stride, pad])}: ${err}`);
+  }
+});
+
 test('wasm Conv2D gradient kernels refuse what they do not cover, naming it', async () => {
   await initBackend();
   assert.ok(await tf.setBackend('wasm'));

@@ -11,11 +11,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildTrainer, trainerEntry } from '../../trainer/build.ts';
 import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
 
 const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Ran {
   code: number;
@@ -53,6 +55,26 @@ test('buildTrainer bundles the probe (and the trainer when it exists) with the w
   const probe = await run(process.execPath, [join(dist, 'probe.mjs')], { cwd: tmpdir(), encoding: 'utf8' });
   const out = JSON.parse(probe.stdout.trim().split('\n').at(-1) as string) as { backend: string };
   assert.equal(out.backend, 'wasm');
+});
+
+test('npm run build:trainer fails clearly while trainer/main.ts is missing, and succeeds once it exists', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'aibomgen-trainer-cli-'));
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', 'trainer/build.ts', '--out', out], { cwd: root, encoding: 'utf8' }).then(
+      (ok) => ({ code: 0, stderr: ok.stderr }),
+      (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
+    );
+    if (existsSync(trainerEntry)) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(existsSync(join(out, 'trainer.mjs')));
+    } else {
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /trainer\/main\.ts does not exist yet — built only probe\.mjs/);
+      assert.ok(existsSync(join(out, 'probe.mjs')), 'what exists is still built');
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 test('the offline image builds without network, idempotently, and runs the bundle isolated', async () => {
