@@ -299,6 +299,10 @@ test('AIBOMGEN_TF_BACKEND forces a backend; an unavailable or unknown one is an 
   assert.equal(native.status, 3);
   assert.match(native.stderr, /backend 'tensorflow' \(forced\) is unavailable: @tensorflow\/tfjs-node is not installed/);
 
+  const auto = childBackend({ AIBOMGEN_TF_BACKEND: 'auto' });
+  assert.equal(auto.status, 0, auto.stderr);
+  assert.equal(JSON.parse(auto.stdout.trim().split('\n').at(-1) as string).name, 'wasm');
+
   const bogus = childBackend({ AIBOMGEN_TF_BACKEND: 'webgpu' });
   assert.equal(bogus.status, 3);
   assert.match(bogus.stderr, /AIBOMGEN_TF_BACKEND: unknown TensorFlow.js backend 'webgpu'/);

@@ -9,7 +9,7 @@
  * into the same engine because tfjs-core keeps its engine and kernel registry on the global object.
  *
  * `AIBOMGEN_TF_BACKEND` (or the `prefer` argument) forces one backend: then a missing backend is an error,
- * never a silent fallback.
+ * never a silent fallback. `auto` (or empty) means no preference.
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -165,8 +165,9 @@ export function initBackend(prefer?: string): Promise<BackendInfo> {
 }
 
 async function choose(prefer?: string): Promise<BackendInfo> {
-  const forcedRaw = prefer ?? process.env[BACKEND_ENV];
-  const forced = forcedRaw ? parseBackend(forcedRaw, prefer ? 'initBackend' : BACKEND_ENV) : undefined;
+  const forcedRaw = (prefer ?? process.env[BACKEND_ENV] ?? '').trim();
+  // '' and 'auto' mean: no preference (lets a caller pass the variable through unconditionally)
+  const forced = forcedRaw && forcedRaw.toLowerCase() !== 'auto' ? parseBackend(forcedRaw, prefer ? 'initBackend' : BACKEND_ENV) : undefined;
   const candidates: readonly BackendName[] = forced ? [forced] : backendNames;
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
