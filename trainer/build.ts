@@ -5,7 +5,8 @@
  *   trainer.mjs                      the trainer (entry trainer/main.ts), ESM, all JS dependencies inlined
  *   probe.mjs                        backend probe (trainer/backend/probe.ts): one JSON line, no inputs
  *   tfjs-backend-wasm*.wasm          the wasm backend's binaries (found beside the bundle at run time)
- *   manifest.json                    sha256 and size of every file above, plus tool versions
+ *   manifest.json                    sha256 and size of every file above, tool versions, and the source files
+ *                                    the bundles were built from (ensureTrainerBundle rebuilds when one changes)
  *
  * The native backends (@tensorflow/tfjs-node, -gpu) stay external: they are loaded with a computed
  * specifier only where an image installed them. h5wasm's Node build embeds its wasm, so it bundles as is.
@@ -15,10 +16,10 @@
  */
 import { build, version as esbuildVersion } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const trainerDir = dirname(fileURLToPath(import.meta.url));
@@ -47,10 +48,21 @@ export interface BuildResult {
   files: BuiltFile[];
   /** False when trainer/main.ts is missing (only the probe was built). */
   trainerBuilt: boolean;
+  /** Source files the bundles were built from (repository-relative, outside node_modules). */
+  inputs: string[];
 }
 
-async function bundle(entry: string, outfile: string): Promise<void> {
-  await build({
+interface Manifest {
+  builtWith: Record<string, string>;
+  files: BuiltFile[];
+  inputs: string[];
+}
+
+const repoRoot = resolve(trainerDir, '..');
+
+/** Bundles one entry; returns the repository files it read (from esbuild's metafile). */
+async function bundle(entry: string, outfile: string): Promise<string[]> {
+  const r = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -62,7 +74,10 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     keepNames: true, // error messages and class names stay readable in job logs
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: true,
+    absWorkingDir: repoRoot,
   });
+  return Object.keys(r.metafile.inputs).filter((p) => !p.includes('node_modules/'));
 }
 
 async function copyWasmBinaries(outDir: string): Promise<void> {
@@ -77,23 +92,73 @@ async function describe(dir: string, name: string): Promise<BuiltFile> {
   return { name, sha256: createHash('sha256').update(buf).digest('hex'), size: (await stat(join(dir, name))).size };
 }
 
-/** Builds into `outDir` (emptied first). */
+/**
+ * Builds into `outDir`. The new build is made beside it and swapped in at the end, so a container that has
+ * the old directory bound keeps working files until it exits.
+ */
 export async function buildTrainer(outDir: string = defaultOutDir): Promise<BuildResult> {
   const out = resolve(outDir);
-  await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
-  await bundle(probeEntry, join(out, 'probe.mjs'));
-  const trainerBuilt = existsSync(trainerEntry);
-  if (trainerBuilt) await bundle(trainerEntry, join(out, 'trainer.mjs'));
-  await copyWasmBinaries(out);
-  const names = (await readdir(out)).filter((n) => n !== 'manifest.json').sort();
-  const files = await Promise.all(names.map((n) => describe(out, n)));
-  const tfjsVersion = (JSON.parse(await readFile(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), 'utf8')) as { version: string }).version;
-  await writeFile(
-    join(out, 'manifest.json'),
-    `${JSON.stringify({ builtWith: { esbuild: esbuildVersion, node: process.versions.node, 'tfjs-core': tfjsVersion }, files }, null, 2)}\n`,
-  );
-  return { outDir: out, files, trainerBuilt };
+  // Staged under a same-named directory (so an ignore rule for `dist/` covers it) on the same filesystem.
+  const stagingParent = join(dirname(out), `.build-${process.pid}`);
+  const staging = join(stagingParent, basename(out));
+  await rm(stagingParent, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    const inputs = new Set(await bundle(probeEntry, join(staging, 'probe.mjs')));
+    const trainerBuilt = existsSync(trainerEntry);
+    if (trainerBuilt) for (const i of await bundle(trainerEntry, join(staging, 'trainer.mjs'))) inputs.add(i);
+    inputs.add('package-lock.json'); // dependency versions are inputs too
+    await copyWasmBinaries(staging);
+    const names = (await readdir(staging)).sort();
+    const files = await Promise.all(names.map((n) => describe(staging, n)));
+    const tfjsVersion = (JSON.parse(await readFile(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), 'utf8')) as { version: string }).version;
+    const manifest: Manifest = {
+      builtWith: { esbuild: esbuildVersion, node: process.versions.node, 'tfjs-core': tfjsVersion },
+      files,
+      inputs: [...inputs].sort(),
+    };
+    await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const old = join(stagingParent, 'old');
+    if (existsSync(out)) await rename(out, old);
+    await rename(staging, out);
+    return { outDir: out, files, trainerBuilt, inputs: manifest.inputs };
+  } finally {
+    await rm(stagingParent, { recursive: true, force: true });
+  }
+}
+
+/** Why the bundle in `outDir` must be rebuilt, or undefined when it is up to date. */
+export async function staleReason(outDir: string = defaultOutDir): Promise<string | undefined> {
+  const out = resolve(outDir);
+  let manifest: Manifest;
+  let builtAt: number;
+  try {
+    manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as Manifest;
+    builtAt = (await stat(join(out, 'manifest.json'))).mtimeMs;
+  } catch {
+    return 'no build yet';
+  }
+  if (existsSync(trainerEntry) && !manifest.files.some((f) => f.name === 'trainer.mjs')) return 'trainer/main.ts appeared since the last build';
+  for (const input of manifest.inputs ?? []) {
+    const st = await stat(join(repoRoot, input)).catch(() => undefined);
+    if (!st) return `${input} was removed`;
+    if (st.mtimeMs > builtAt) return `${input} changed`;
+  }
+  return undefined;
+}
+
+/** Builds only when the bundle is missing or older than any file it was built from. */
+export async function ensureTrainerBundle(outDir: string = defaultOutDir): Promise<BuildResult & { rebuilt: boolean }> {
+  const why = await staleReason(outDir);
+  if (why) return { ...(await buildTrainer(outDir)), rebuilt: true };
+  const manifest = JSON.parse(await readFile(join(resolve(outDir), 'manifest.json'), 'utf8')) as Manifest;
+  return {
+    outDir: resolve(outDir),
+    files: manifest.files,
+    trainerBuilt: manifest.files.some((f) => f.name === 'trainer.mjs'),
+    inputs: manifest.inputs,
+    rebuilt: false,
+  };
 }
 
 async function main(): Promise<void> {

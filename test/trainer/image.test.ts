@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { buildTrainer, trainerEntry } from '../../trainer/build.ts';
+import { buildTrainer, ensureTrainerBundle, staleReason, trainerEntry } from '../../trainer/build.ts';
 import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
 
 const run = promisify(execFile);
@@ -55,6 +55,26 @@ test('buildTrainer bundles the probe (and the trainer when it exists) with the w
   const probe = await run(process.execPath, [join(dist, 'probe.mjs')], { cwd: tmpdir(), encoding: 'utf8' });
   const out = JSON.parse(probe.stdout.trim().split('\n').at(-1) as string) as { backend: string };
   assert.equal(out.backend, 'wasm');
+});
+
+test('ensureTrainerBundle rebuilds only when a source file the bundle was built from changed', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'aibomgen-trainer-ensure-'));
+  try {
+    const first = await ensureTrainerBundle(out);
+    assert.equal(first.rebuilt, true);
+    assert.ok(first.inputs.includes('trainer/tf.ts') && first.inputs.includes('trainer/backend/wasm-conv-grads.ts'), first.inputs.join(' '));
+    assert.equal(await staleReason(out), undefined);
+    const again = await ensureTrainerBundle(out);
+    assert.equal(again.rebuilt, false);
+    assert.deepEqual(again.files, first.files);
+    // sources newer than the build make it stale (the build is aged instead of touching the repository)
+    await utimes(join(out, 'manifest.json'), new Date(0), new Date(0));
+    assert.match((await staleReason(out)) ?? '', /^[\w/.-]+ changed$/);
+    assert.equal((await ensureTrainerBundle(out)).rebuilt, true);
+    assert.equal(await staleReason(out), undefined);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 test('npm run build:trainer fails clearly while trainer/main.ts is missing, and succeeds once it exists', async () => {
