@@ -61,7 +61,7 @@ interface Manifest {
 const repoRoot = resolve(trainerDir, '..');
 
 /** Bundles one entry; returns the repository files it read (from esbuild's metafile). */
-async function bundle(entry: string, outfile: string): Promise<string[]> {
+export async function bundle(entry: string, outfile: string): Promise<string[]> {
   const r = await build({
     entryPoints: [entry],
     outfile,
@@ -80,7 +80,7 @@ async function bundle(entry: string, outfile: string): Promise<string[]> {
   return Object.keys(r.metafile.inputs).filter((p) => !p.includes('node_modules/'));
 }
 
-async function copyWasmBinaries(outDir: string): Promise<void> {
+export async function copyWasmBinaries(outDir: string): Promise<void> {
   const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
   const names = (await readdir(wasmDist)).filter((n) => n.endsWith('.wasm'));
   if (!names.includes('tfjs-backend-wasm-simd.wasm')) throw new Error(`no tfjs wasm binaries found in ${wasmDist}`);

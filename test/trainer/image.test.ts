@@ -129,6 +129,25 @@ console.log(JSON.stringify({uid:process.getuid(),bundle:w('/opt/trainer/x'),root
   assert.deepEqual(o, { uid: 65534, bundle: 'EROFS', root: 'EROFS', tmp: 'written' });
 });
 
+test('with a built tfjs-node bound at /opt/node_modules the bundle trains on the native backend in the image', async (t) => {
+  const nativeModules = join(root, '.tools/tfjs-node/node_modules');
+  if (!existsSync(join(nativeModules, '@tensorflow/tfjs-node/lib'))) {
+    t.skip('no native build: run trainer/image/build-tfjs-node.sh (opt-in, ~1.1 GB)');
+    return;
+  }
+  if (!existsSync(join(dist, 'probe.mjs'))) await buildTrainer(dist);
+  await ensureTrainerImage();
+  const spec = trainerImageSpec({ distDir: dist, entry: 'probe.mjs', nativeModules });
+  assert.ok(spec.binds.includes(`${nativeModules}:/opt/node_modules:ro`), spec.binds.join(' '));
+  const r = await podmanRun(spec, spec.command);
+  assert.equal(r.code, 0, r.stderr);
+  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { backend: string; versions: Record<string, string>; loss: number[] };
+  assert.equal(probe.backend, 'tensorflow');
+  assert.equal(probe.versions['tfjs-node'], '4.22.0');
+  assert.match(probe.versions.libtensorflow ?? '', /^2\.\d+/);
+  assert.ok((probe.loss[2] as number) < (probe.loss[0] as number), probe.loss.join(', '));
+});
+
 test('the trainer bundle answers --help inside the image', async (t) => {
   if (!existsSync(trainerEntry)) {
     t.skip('trainer/main.ts is not written yet (trainer program area)');
