@@ -15,7 +15,7 @@
  * does not exist.
  */
 import { build, version as esbuildVersion } from 'esbuild';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -99,7 +99,7 @@ async function describe(dir: string, name: string): Promise<BuiltFile> {
 export async function buildTrainer(outDir: string = defaultOutDir): Promise<BuildResult> {
   const out = resolve(outDir);
   // Staged under a same-named directory (so an ignore rule for `dist/` covers it) on the same filesystem.
-  const stagingParent = join(dirname(out), `.build-${process.pid}`);
+  const stagingParent = join(dirname(out), `.build-${process.pid}-${randomUUID().slice(0, 8)}`);
   const staging = join(stagingParent, basename(out));
   await rm(stagingParent, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
@@ -118,12 +118,24 @@ export async function buildTrainer(outDir: string = defaultOutDir): Promise<Buil
       inputs: [...inputs].sort(),
     };
     await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const old = join(stagingParent, 'old');
-    if (existsSync(out)) await rename(out, old);
-    await rename(staging, out);
+    await swapIn(staging, out, join(stagingParent, 'old'));
     return { outDir: out, files, trainerBuilt, inputs: manifest.inputs };
   } finally {
     await rm(stagingParent, { recursive: true, force: true });
+  }
+}
+
+/** Moves `staging` to `out`, moving any existing `out` aside first; retried when a concurrent build raced us. */
+async function swapIn(staging: string, out: string, old: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (existsSync(out)) await rename(out, `${old}-${attempt}`);
+      await rename(staging, out);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 3 || !['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(code ?? '')) throw err;
+    }
   }
 }
 

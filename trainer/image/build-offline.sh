@@ -31,6 +31,10 @@ case "$NODE" in
   *) echo "build-offline.sh: note: node is at $NODE (outside /usr); spec.ts binds its prefix too" >&2 ;;
 esac
 
+# One build at a time (tests of several areas may ask for the image at once).
+exec 9>"${TMPDIR:-/tmp}/aibomgen-trainer-image.lock"
+flock 9
+
 if [ "$FORCE" = 0 ] && podman image exists "$TAG" 2>/dev/null; then
   have=$(podman image inspect --format "{{ index .Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
   if [ "$have" = "$SKELETON_VERSION" ]; then
