@@ -179,7 +179,11 @@ async function choose(prefer?: string): Promise<BackendInfo> {
         node: process.versions.node,
         ...own.versions,
       };
-      if (own.runsAs) skipped.push({ name, reason: `loaded, but TensorFlow found no usable GPU device: running as '${own.runsAs}'` });
+      if (own.runsAs) {
+        const reason = `loaded, but TensorFlow found no usable GPU device: running as '${own.runsAs}'`;
+        if (forced) throw new BackendUnavailable(reason);
+        skipped.push({ name, reason });
+      }
       return { name: own.runsAs ?? name, versions, skipped };
     } catch (err) {
       if (forced) throw new Error(`TensorFlow.js backend '${name}' (forced) is unavailable: ${(err as Error).message}`);
