@@ -47,9 +47,23 @@ class KernelScope {
   }
 
   /** Frees every intermediate except `keep` (the kernel's result, which the engine takes over). */
-  finish(keep: TensorInfo): TensorInfo {
+  finish(keep?: TensorInfo): TensorInfo | undefined {
     for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
+    this.made.length = 0;
     return keep;
+  }
+}
+
+/** Runs `body` with a scope; intermediates are freed on success and on error alike. */
+function scoped(backend: unknown, body: (s: KernelScope) => TensorInfo): TensorInfo {
+  const s = new KernelScope(backend as KernelBackend);
+  try {
+    const out = body(s);
+    s.finish(out);
+    return out;
+  } catch (err) {
+    s.finish();
+    throw err;
   }
 }
 
@@ -117,21 +131,20 @@ const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const [sh, sw] = g.strides;
   const [kh, kw] = g.filter;
   const [oh, ow] = g.outHW;
-  const s = new KernelScope(backend as KernelBackend);
-
   shape4(dy, 'dy');
-  const xT = s.run('Transpose', { x }, { perm: [3, 1, 2, 0] }); // [Ci,H,W,N]
-  const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH,OW,N,Co]
-  // Rows of x the forward pass actually read; trailing rows a strided 'valid' conv never touched are cut.
-  let padBottom = (oh - 1) * sh + kh - g.pad.top - g.inHW[0];
-  let padRight = (ow - 1) * sw + kw - g.pad.left - g.inHW[1];
-  const xIn = cropHW(s, xT, g.inHW[0] + Math.min(padBottom, 0), g.inHW[1] + Math.min(padRight, 0));
-  padBottom = Math.max(padBottom, 0);
-  padRight = Math.max(padRight, 0);
-  const pad: Pad4 = [[0, 0], [g.pad.top, padBottom], [g.pad.left, padRight], [0, 0]];
-  const dw = s.run('Conv2D', { x: xIn, filter: dyT }, { strides: [1, 1], dilations: [sh, sw], pad, dataFormat: 'NHWC' });
-  const out = s.run('Transpose', { x: dw }, { perm: [1, 2, 0, 3] }); // [kh,kw,Ci,Co]
-  return s.finish(out);
+  return scoped(backend, (s) => {
+    const xT = s.run('Transpose', { x }, { perm: [3, 1, 2, 0] }); // [Ci,H,W,N]
+    const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH,OW,N,Co]
+    // Rows of x the forward pass actually read; trailing rows a strided 'valid' conv never touched are cut.
+    let padBottom = (oh - 1) * sh + kh - g.pad.top - g.inHW[0];
+    let padRight = (ow - 1) * sw + kw - g.pad.left - g.inHW[1];
+    const xIn = cropHW(s, xT, g.inHW[0] + Math.min(padBottom, 0), g.inHW[1] + Math.min(padRight, 0));
+    padBottom = Math.max(padBottom, 0);
+    padRight = Math.max(padRight, 0);
+    const pad: Pad4 = [[0, 0], [g.pad.top, padBottom], [g.pad.left, padRight], [0, 0]];
+    const dw = s.run('Conv2D', { x: xIn, filter: dyT }, { strides: [1, 1], dilations: [sh, sw], pad, dataFormat: 'NHWC' });
+    return s.run('Transpose', { x: dw }, { perm: [1, 2, 0, 3] }); // [kh,kw,Ci,Co]
+  });
 };
 
 /** Inserts (s−1) zeros after every row/column of dy (NHWC): the "fractionally strided" input of dx. */
@@ -162,20 +175,19 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   if (padTop < 0 || padLeft < 0) {
     throw new Error(`Conv2DBackpropInput on wasm: padding ${g.pad.top}/${g.pad.left} exceeds filter ${kh}x${kw} − 1`);
   }
-  const s = new KernelScope(backend as KernelBackend);
-
-  const dyD = dilateDy(s, dy, sh, sw); // [N, OH·sh, OW·sw, Co]
-  const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const fT = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh,kw,Co,Ci]
-  // Output must be exactly H×W; the zeros dilateDy appended may overshoot, then they are cut instead.
-  let padBottom = h + kh - 1 - (dyD.shape[1] as number) - padTop;
-  let padRight = w + kw - 1 - (dyD.shape[2] as number) - padLeft;
-  const dyIn = cropHW(s, dyD, (dyD.shape[1] as number) + Math.min(padBottom, 0), (dyD.shape[2] as number) + Math.min(padRight, 0));
-  padBottom = Math.max(padBottom, 0);
-  padRight = Math.max(padRight, 0);
-  const pad: Pad4 = [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]];
-  const out = s.run('Conv2D', { x: dyIn, filter: fT }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' });
-  return s.finish(out);
+  return scoped(backend, (s) => {
+    const dyD = dilateDy(s, dy, sh, sw); // [N, OH·sh, OW·sw, Co]
+    const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const fT = s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh,kw,Co,Ci]
+    // Output must be exactly H×W; the zeros dilateDy appended may overshoot, then they are cut instead.
+    let padBottom = h + kh - 1 - (dyD.shape[1] as number) - padTop;
+    let padRight = w + kw - 1 - (dyD.shape[2] as number) - padLeft;
+    const dyIn = cropHW(s, dyD, (dyD.shape[1] as number) + Math.min(padBottom, 0), (dyD.shape[2] as number) + Math.min(padRight, 0));
+    padBottom = Math.max(padBottom, 0);
+    padRight = Math.max(padRight, 0);
+    const pad: Pad4 = [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]];
+    return s.run('Conv2D', { x: dyIn, filter: fT }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' });
+  });
 };
 
 export const wasmConv2DBackpropFilterConfig: KernelConfig = {
