@@ -157,6 +157,29 @@ test('wasm MaxPool gradient picks the true maximum of all-negative windows, like
   assert.deepEqual(grads[1], grads[0]);
 });
 
+test('pooling (max and average; overlapping, same and valid windows) and its gradients match cpu on wasm', async () => {
+  await initBackend();
+  const cases: ['max' | 'avg', number, number, 'same' | 'valid'][] = [
+    ['avg', 3, 2, 'same'], ['avg', 2, 2, 'same'], ['avg', 3, 1, 'same'], ['avg', 3, 2, 'valid'],
+    ['max', 3, 2, 'same'], ['max', 3, 2, 'valid'], ['max', 2, 1, 'valid'], ['max', 2, 2, 'same'],
+  ];
+  for (const [kind, size, stride, pad] of cases) {
+    const results: Float32Array[] = [];
+    for (const b of ['cpu', 'wasm']) {
+      assert.ok(await tf.setBackend(b));
+      const x = tf.tensor4d(randomValues(2 * 7 * 8 * 3, 11), [2, 7, 8, 3]); // values in [−0.5, 0.5)
+      const pool = (a: tf.Tensor) => (kind === 'avg' ? tf.avgPool(a as tf.Tensor4D, size, stride, pad) : tf.maxPool(a as tf.Tensor4D, size, stride, pad));
+      const y = pool(x);
+      const w = tf.tensor(randomValues(y.size, 12), y.shape);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a), w)))(x);
+      results.push(Float32Array.from([...(await y.data()), ...(await g.data())]));
+      tf.dispose([x, y, w, g]);
+    }
+    const err = maxRelError(results[1] as Float32Array, results[0] as Float32Array);
+    assert.ok(err < 1e-5, `${kind} ${size}/${stride} ${pad}: ${err}`);
+  }
+});
+
 /** Gradients of every trainable weight of one model, built identically (same seed) on the given backend. */
 async function modelGrads(backend: string): Promise<Map<string, Float32Array>> {
   assert.ok(await tf.setBackend(backend));
