@@ -276,6 +276,32 @@ test('a small CNN (strided and same-padded convolutions, pooling) trains on wasm
   }
 });
 
+test('training on wasm does not leak: tensor count and wasm heap stay flat across epochs', async () => {
+  await initBackend();
+  assert.ok(await tf.setBackend('wasm'));
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 8, kernelSize: 3, strides: 2, padding: 'same' }),
+      tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
+      tf.layers.conv2d({ filters: 8, kernelSize: 2, activation: 'relu' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+  const { xs, ys } = stripes(128);
+  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+  try {
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, verbose: 0 });
+    const before = { tensors: tf.memory().numTensors, ids: tf.engine().backend.numDataIds(), heap: heapBytes() };
+    await model.fit(xs, ys, { epochs: 6, batchSize: 16, verbose: 0 });
+    assert.deepEqual({ tensors: tf.memory().numTensors, ids: tf.engine().backend.numDataIds(), heap: heapBytes() }, before);
+  } finally {
+    tf.dispose([xs, ys]);
+    model.dispose();
+  }
+});
+
 test('seedEverything makes fit (shuffling, initializers) bit-identical on wasm', async () => {
   await initBackend();
   assert.ok(await tf.setBackend('wasm'));
