@@ -10,7 +10,7 @@
  *
  * This kernel reads the wasm heap directly and mirrors the cpu backend's semantics: the first maximum in
  * row-major window order wins, padded positions never win, overlapping windows accumulate. The forward
- * MaxPool (XNNPACK) is correct and stays as is.
+ * MaxPool (XNNPACK) is correct and stays as is; its output tells which value each window's winner has.
  */
 import {
   backend_util,
@@ -24,7 +24,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+  const { dy, input, output } = inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
   const a = attrs as unknown as {
     filterSize: [number, number] | number;
     strides: [number, number] | number;
@@ -36,17 +36,21 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
+  if (output.shape.join() !== [batchSize, OH, OW, C].join()) {
+    throw new Error(`MaxPoolGrad on wasm: output shape [${output.shape.join(',')}] does not match [${[batchSize, OH, OW, C].join(',')}]`);
+  }
 
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(input.shape, 'float32');
   // Views are taken after makeOutput: allocating may grow (and detach) the wasm heap.
   const x = wasm.typedArrayFromHeap(input) as Float32Array;
+  const y = wasm.typedArrayFromHeap(output) as Float32Array;
   const g = wasm.typedArrayFromHeap(dy) as Float32Array;
   const dx = wasm.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
 
-  const best = new Float32Array(C);
-  const pos = new Int32Array(C);
+  // The forward output holds each window's maximum (max is exact), so the winner is the first element in
+  // row-major window order equal to it — the cpu backend's rule — found without tracking a running maximum.
   for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < OH; oh++) {
       const h0 = oh * sh - top;
@@ -56,24 +60,20 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
         const w0 = ow * sw - left;
         const c0 = Math.max(0, w0);
         const c1 = Math.min(W, w0 + fw);
-        best.fill(-Infinity);
-        pos.fill(-1);
-        for (let r = r0; r < r1; r++) {
-          for (let col = c0; col < c1; col++) {
-            const base = ((b * H + r) * W + col) * C;
-            for (let c = 0; c < C; c++) {
-              const v = x[base + c] as number;
-              if (v > (best[c] as number)) {
-                best[c] = v;
-                pos[c] = base + c;
+        const yBase = ((b * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) {
+          const max = y[yBase + c] as number;
+          let found = -1;
+          search: for (let r = r0; r < r1; r++) {
+            let idx = ((b * H + r) * W + c0) * C + c;
+            for (let col = c0; col < c1; col++, idx += C) {
+              if (x[idx] === max) {
+                found = idx;
+                break search;
               }
             }
           }
-        }
-        const gBase = ((b * OH + oh) * OW + ow) * C;
-        for (let c = 0; c < C; c++) {
-          const p = pos[c] as number;
-          if (p >= 0) dx[p] = (dx[p] as number) + (g[gBase + c] as number);
+          if (found >= 0) dx[found] = (dx[found] as number) + (g[yBase + c] as number);
         }
       }
     }
