@@ -1,0 +1,71 @@
+/**
+ * Unzips an untrusted archive into memory with fflate's streaming Unzip, refusing path traversal and zip
+ * bombs: caps on entry count, total uncompressed bytes and the uncompressed/compressed ratio, counted on the
+ * bytes actually inflated (headers can lie).
+ */
+import { readFile } from 'node:fs/promises';
+import { Unzip, UnzipInflate } from 'fflate';
+import { TrainerError } from '../errors.ts';
+
+export interface UnzipLimits {
+  maxEntries: number;
+  maxTotalBytes: number;
+  maxRatio: number;
+}
+
+export const defaultUnzipLimits: UnzipLimits = {
+  maxEntries: Number(process.env.AIBOMGEN_TRAINER_ZIP_MAX_ENTRIES ?? 200_000),
+  maxTotalBytes: Number(process.env.AIBOMGEN_TRAINER_ZIP_MAX_BYTES ?? 2 * 1024 ** 3),
+  maxRatio: Number(process.env.AIBOMGEN_TRAINER_ZIP_MAX_RATIO ?? 200),
+};
+
+/** True for names that would escape the extraction root. */
+export function unsafeEntryName(name: string): boolean {
+  return name.startsWith('/') || name.includes('\\') || /^[a-zA-Z]:/.test(name) || name.split('/').includes('..') || name.includes('\0');
+}
+
+export async function unzipSafely(file: string, label: string, limits = defaultUnzipLimits): Promise<Map<string, Uint8Array>> {
+  const buf = await readFile(file);
+  if (buf.length < 22 || buf.readUInt32LE(0) !== 0x04034b50) {
+    throw new TrainerError('corrupt_archive', `${label} is not a zip archive`, 'dataset');
+  }
+  const out = new Map<string, Uint8Array>();
+  let total = 0;
+  let entries = 0;
+  let failure: TrainerError | undefined;
+  const fail = (e: TrainerError) => {
+    failure ??= e;
+  };
+  const uz = new Unzip((f) => {
+    if (failure) return;
+    if (++entries > limits.maxEntries) return fail(new TrainerError('unsafe_archive', `${label} has more than ${limits.maxEntries} entries`, 'dataset'));
+    if (unsafeEntryName(f.name)) return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
+    if (f.name.endsWith('/')) return;
+    const parts: Uint8Array[] = [];
+    f.ondata = (err, data, final) => {
+      if (failure) return;
+      if (err) return fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${err.message}`, 'dataset'));
+      total += data.length;
+      if (total > limits.maxTotalBytes) return fail(new TrainerError('unsafe_archive', `${label} inflates to more than ${limits.maxTotalBytes} bytes`, 'dataset'));
+      if (total > limits.maxRatio * buf.length) {
+        return fail(new TrainerError('unsafe_archive', `${label} inflates more than ${limits.maxRatio}× its size (zip bomb?)`, 'dataset'));
+      }
+      parts.push(data);
+      if (final) out.set(f.name, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    };
+    try {
+      f.start();
+    } catch (e) {
+      fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${(e as Error).message}`, 'dataset'));
+    }
+  });
+  uz.register(UnzipInflate);
+  const CHUNK = 1 << 20;
+  try {
+    for (let i = 0; i < buf.length && !failure; i += CHUNK) uz.push(buf.subarray(i, i + CHUNK), i + CHUNK >= buf.length);
+  } catch (e) {
+    fail(new TrainerError('corrupt_archive', `${label} is corrupt: ${(e as Error).message}`, 'dataset'));
+  }
+  if (failure) throw failure;
+  return out;
+}
