@@ -11,7 +11,9 @@ import { loadavg } from 'node:os';
 import * as tf from '../../trainer/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { wasmDir } from '../../trainer/backend/index.ts';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+// Not trainer/backend/index.ts: it replaces the stock wasm kernels on import, and the stock one is measured here.
 import { registerWasmConvGradients } from '../../trainer/backend/wasm-conv-grads.ts';
 
 const i = process.argv.indexOf('--reps');
@@ -47,7 +49,7 @@ function time(kernel: KernelConfig | string, inputs: Record<string, tf.Tensor>, 
 
 // Initialise wasm with its stock kernels first (their setup runs at init), keep the stock backprop-input
 // kernel, then register ours.
-setWasmPaths(`${wasmDir()}/`);
+setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))}/`);
 await tf.setBackend('wasm');
 const stockInput = getKernel('Conv2DBackpropInput', 'wasm');
 if (!stockInput) throw new Error('wasm has no stock Conv2DBackpropInput');

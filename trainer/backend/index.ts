@@ -22,6 +22,10 @@ import { setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmConvGradients } from './wasm-conv-grads.ts';
 import { registerWasmPoolGradients } from './wasm-pool-grads.ts';
 
+// Registered on import (kernel lookup happens per call): a plain tf.setBackend('wasm') also gets them.
+registerWasmConvGradients();
+registerWasmPoolGradients();
+
 export const backendNames = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
@@ -125,8 +129,6 @@ async function activate(name: BackendName): Promise<Activated> {
       } catch (err) {
         throw new BackendUnavailable(`wasm: ${(err as Error).message}`);
       }
-      registerWasmConvGradients();
-      registerWasmPoolGradients();
       await setOrFail('wasm');
       return { versions: { 'tfjs-backend-wasm': version_wasm } };
     }
