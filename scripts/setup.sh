@@ -66,6 +66,19 @@ fi
 # ---- registry area: OCI conformance suite (owned by server/registry) ----
 
 # ---- trainer area: Python Keras for .keras fixtures (owned by trainer/) ----
+# Keras 3 writes the real `.keras` fixtures (trainer/samples/make_keras.py). Its numpy backend imports jax,
+# so jax is the backend used. Pinned; skipped when the venv already holds these pins.
+KERAS_VENV=$TOOLS/venv-keras
+KERAS_PKGS=(keras==3.15.1 h5py==3.16.0 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2)
+if [ "$(cat "$KERAS_VENV/.pins" 2>/dev/null)" != "${KERAS_PKGS[*]}" ]; then
+  log "pip install ${KERAS_PKGS[*]} into .tools/venv-keras"
+  python3 -m venv "$KERAS_VENV"
+  if "$KERAS_VENV/bin/pip" install -q "${KERAS_PKGS[@]}"; then
+    echo "${KERAS_PKGS[*]}" > "$KERAS_VENV/.pins"
+  else
+    log "keras install failed: the .keras round-trip test will skip; committed fixtures still work"
+  fi
+fi
 
 # ---- jobs area: podman API service prerequisites, offline trainer image (owned by server/jobs) ----
 

@@ -1,4 +1,4 @@
-"""Writes small real Keras 3 `.keras` fixtures (run with KERAS_BACKEND=numpy from .tools/venv-keras).
+"""Writes small real Keras 3 `.keras` fixtures (run with .tools/venv-keras/bin/python).
 
 usage: make_keras.py <out_dir>   → mlp.keras (13→64→32→1, sigmoid), cnn.keras (Rescaling, Conv2D, BatchNorm,
 MaxPooling2D, AveragePooling2D, Dropout, Flatten, Dense; 28×28×1 → 10), unsupported.keras (has an LSTM).
@@ -6,7 +6,7 @@ MaxPooling2D, AveragePooling2D, Dropout, Flatten, Dense; 28×28×1 → 10), unsu
 import os
 import sys
 
-os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("KERAS_BACKEND", "jax")  # keras 3.15 numpy backend imports jax anyway
 import keras  # noqa: E402
 
 keras.utils.set_random_seed(7)
