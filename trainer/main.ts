@@ -21,7 +21,7 @@ import { loadKerasModel, type KerasModel } from './keras/load.ts';
 import { saveKerasModel } from './outputs/keras.ts';
 import { OutputStaging } from './outputs/staging.ts';
 import { saveTfjsModel } from './outputs/tfjs.ts';
-import { train } from './train.ts';
+import { checkMemoryBudget, memoryBudgetBytes, train } from './train.ts';
 import { parseCli } from './cli.ts';
 
 const BATCH_LINE_INTERVAL_MS = 500;
@@ -76,6 +76,7 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
     const ds = await loadDataset(dataSrc, def);
     log(`dataset ${ds.kind}: ${ds.n} samples, input [${ds.inputShape}], output [${ds.outputSize}]`);
     checkShapes(model, ds);
+    checkMemoryBudget(model.countParams(), ds, memoryBudgetBytes(backend.name));
     compileModel(model, params, ds.outputSize, fromModel);
 
     emit({ type: 'start', backend: backend.name, seed: params.seed, epochs: params.epochs, samples: ds.n, params: model.countParams() });

@@ -85,7 +85,8 @@ export async function train(model: tf.LayersModel, ds: LoadedDataset, p: TrainPa
         x = tf.tensor(gather(xTrainData, width, idx, 0, want), [want, ...ds.inputShape]);
         y = tf.tensor(gather(yTrainData, ds.outputSize, idx, 0, want), [want, ds.outputSize]);
       }
-      const validate = xVal && yVal && (epoch + 1 - p.initial_epoch) % p.validation_freq === 0;
+      // As Keras: validate after epoch index e when (e + 1) % validation_freq === 0.
+      const validate = xVal && yVal && (epoch + 1) % p.validation_freq === 0;
       let epochLogs: Logs = {};
       try {
         await model.fit(x, y, {
@@ -123,4 +124,24 @@ export async function train(model: tf.LayersModel, ds: LoadedDataset, p: TrainPa
   const final: Logs = {};
   for (const h of history) Object.assign(final, h.logs);
   return { history, final, trainSamples: nTrain, validationSamples: valCount, samplesSeen, seconds };
+}
+
+/** Memory cap for one run, in MiB (`AIBOMGEN_TRAINER_MAX_MEMORY_MB`); wasm's own heap stops at 4 GiB. */
+export function memoryBudgetBytes(backend: string): number {
+  const env = Number(process.env.AIBOMGEN_TRAINER_MAX_MEMORY_MB);
+  if (Number.isFinite(env) && env > 0) return env * 1024 * 1024;
+  return backend === 'wasm' ? 3.5 * 1024 ** 3 : 16 * 1024 ** 3;
+}
+
+/**
+ * Refuses runs whose estimated footprint exceeds the budget before training starts, as a clean
+ * out_of_memory error instead of a crash mid-run: the dataset held twice (arrays + tensors) plus weights,
+ * gradients and two optimizer moments per parameter.
+ */
+export function checkMemoryBudget(paramCount: number, ds: LoadedDataset, budget: number): void {
+  const estimate = 2 * (ds.xs.byteLength + ds.ys.byteLength) + paramCount * 4 * 4;
+  if (estimate > budget) {
+    const mib = (b: number) => `${Math.ceil(b / 1024 / 1024)} MiB`;
+    throw new TrainerError('out_of_memory', `out of memory: this run needs about ${mib(estimate)} (dataset + ${paramCount} parameters with optimizer state), the budget is ${mib(budget)}`);
+  }
 }

@@ -93,3 +93,14 @@ test('bad definition names the field', () =>
 
 test('bad params name the field', () =>
   expectFailure('csv', async (dir) => writeFile(join(dir, 'params.json'), JSON.stringify({ epochs: -1 })), 'bad_params', /epochs: /));
+
+test('out of memory: a run over the memory budget fails before training with exit 2', async () => {
+  const dir = await tempDir('oom');
+  await writeSampleInput(dir, 'csv', { samples: 200, params: { epochs: 1 } });
+  const run = await runTrainer(dir, { AIBOMGEN_TRAINER_MAX_MEMORY_MB: '0.01' });
+  assert.equal(run.code, 2, run.stderr);
+  assert.deepEqual(run.outputFiles, ['error.json']);
+  const record = errorRecordSchema.parse(JSON.parse(await readFile(join(run.outputDir, 'error.json'), 'utf8')));
+  assert.equal(record.code, 'out_of_memory');
+  assert.match(record.message, /needs about \d+ MiB/);
+});
