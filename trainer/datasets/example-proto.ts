@@ -26,10 +26,18 @@ class Reader {
     }
     throw new Error('varint too long');
   }
-  /** int64 as a JS number (two's complement for negatives; exact within ±2^53). */
+  /** int64 as a JS number (two's complement via BigInt, so negatives decode exactly; exact within ±2^53). */
   int64(): number {
-    const v = this.varint();
-    return v >= 2 ** 63 ? v - 2 ** 64 : v;
+    let v = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = this.buf[this.pos++]!;
+      v |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return Number(BigInt.asIntN(64, v));
+      shift += 7n;
+    }
+    throw new Error('varint too long');
   }
   bytes(): Uint8Array {
     const len = this.varint();
@@ -133,12 +141,12 @@ export function decodeExample(buf: Uint8Array, where: string): Map<string, Featu
 // ---- encoder (fixtures and tests write TFRecords with it) ----
 function varint(n: number): number[] {
   const out: number[] = [];
-  let v = n < 0 ? 2 ** 64 + n : n;
-  while (v >= 128) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
+  let v = BigInt.asUintN(64, BigInt(n));
+  while (v >= 128n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
   }
-  out.push(v);
+  out.push(Number(v));
   return out;
 }
 function lenField(field: number, body: Uint8Array): Uint8Array {

@@ -1,0 +1,84 @@
+/** In-process checks of the trainer's format code: CRC-32C, the tf.train.Example codec, TFRecord framing, CSV, definitions, zip names. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { datasetDefinitionSchema, describeZodError, paramsSchema } from '../../schema/trainer.ts';
+import { crc32c } from '../../trainer/datasets/crc32c.ts';
+import { splitCsvLine } from '../../trainer/datasets/csv.ts';
+import { decodeExample, encodeExample } from '../../trainer/datasets/example-proto.ts';
+import { unsafeEntryName } from '../../trainer/datasets/safe-unzip.ts';
+import { frameRecord, loadTfRecords, readRecords, writeTfRecord } from '../../trainer/datasets/tfrecord.ts';
+import { locateDataset } from '../../trainer/inputs/locate.ts';
+import { TrainerError } from '../../trainer/errors.ts';
+import { mkdir } from 'node:fs/promises';
+import { tempDir } from './trainer-process.ts';
+
+test('CRC-32C check value', () => {
+  assert.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
+});
+
+test('tf.train.Example round trip: floats, negative int64, bytes', () => {
+  const bytes = encodeExample({
+    x: { kind: 'float', values: [0.5, -1.25, 3] },
+    label: { kind: 'int64', values: [-7, 2 ** 40] },
+    img: { kind: 'bytes', values: [Uint8Array.from([1, 2, 3])] },
+  });
+  const ex = decodeExample(bytes, 'r0');
+  assert.deepEqual(ex.get('x'), { kind: 'float', values: [0.5, -1.25, 3] });
+  assert.deepEqual(ex.get('label'), { kind: 'int64', values: [-7, 2 ** 40] });
+  const img = ex.get('img');
+  assert.ok(img?.kind === 'bytes');
+  assert.deepEqual([...img.values[0]!], [1, 2, 3]);
+  assert.throws(() => decodeExample(bytes.subarray(0, bytes.length - 3), 'r1'), (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive');
+});
+
+test('TFRecord framing: both CRCs checked', () => {
+  const rec = frameRecord(Uint8Array.from([9, 8, 7]));
+  assert.deepEqual([...readRecords(rec, 'f')].map((r) => [...r]), [[9, 8, 7]]);
+  const badLen = Uint8Array.from(rec);
+  badLen[0] = 4;
+  assert.throws(() => [...readRecords(badLen, 'f')], /length CRC mismatch/);
+  assert.throws(() => [...readRecords(rec.subarray(0, 14), 'f')], /truncated/);
+});
+
+test('dataset/ with several .tfrecord files loads them in name order', async () => {
+  const dir = await tempDir('tfrdir');
+  await mkdir(join(dir, 'dataset'));
+  await writeTfRecord(join(dir, 'dataset', 'b.tfrecord'), [{ a: { kind: 'float', values: [2] }, label: { kind: 'int64', values: [1] } }]);
+  await writeTfRecord(join(dir, 'dataset', 'a.tfrecord'), [{ a: { kind: 'float', values: [1] }, label: { kind: 'int64', values: [0] } }]);
+  const src = locateDataset(dir);
+  assert.equal(src.kind, 'tfrecord');
+  const def = datasetDefinitionSchema.parse({ columns: { a: 'float', label: 'int' }, input_shape: [1], output_shape: [2] });
+  const ds = await loadTfRecords(src.kind === 'tfrecord' ? src.files : [], def);
+  assert.deepEqual([...ds.xs], [1, 2]);
+  assert.deepEqual([...ds.ys], [1, 0, 0, 1]);
+});
+
+test('CSV line splitting honours quotes', () => {
+  assert.deepEqual(splitCsvLine('1,"2,5","a ""b""",'), ['1', '2,5', 'a "b"', '']);
+});
+
+test('definition and params errors name the field', () => {
+  const d = datasetDefinitionSchema.safeParse({ columns: { age: 'text' }, input_shape: [1], output_shape: [1] });
+  assert.ok(!d.success);
+  const { message, field } = describeZodError(d.error);
+  assert.equal(field, 'columns.age');
+  assert.match(message, /^columns\.age: /);
+  const p = paramsSchema.safeParse({ epochs: 3, initial_epoch: 5 });
+  assert.ok(!p.success);
+  assert.equal(describeZodError(p.error).field, 'initial_epoch');
+  assert.deepEqual(paramsSchema.parse({}), { epochs: 50, validation_split: 0.2, initial_epoch: 0, batch_size: 32, validation_freq: 1, seed: 42 });
+});
+
+test('zip entry names that escape the root are refused', () => {
+  for (const n of ['../x', 'a/../../x', '/etc/passwd', 'C:/x', 'a\\..\\x']) assert.ok(unsafeEntryName(n), n);
+  for (const n of ['a/b.png', 'x..y/z.png']) assert.ok(!unsafeEntryName(n), n);
+});
+
+test('a definition file with YAML syntax errors is a bad_definition', async () => {
+  const dir = await tempDir('yaml');
+  await writeFile(join(dir, 'dataset_definition.yaml'), 'columns: [unclosed');
+  const { readDefinition } = await import('../../trainer/inputs/definition.ts');
+  await assert.rejects(readDefinition(dir), (e: unknown) => e instanceof TrainerError && e.code === 'bad_definition');
+});
