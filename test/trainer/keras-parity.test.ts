@@ -42,7 +42,7 @@ for (const [name, shape] of [
     const { model } = await loadKerasModel(file);
     const rng = seedrandom('parity');
     const n = 4;
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = shape.reduce((a: number, b: number) => a * b, 1);
     const scale = name === 'cnn' ? 255 : 1;
     const data = Array.from({ length: n * size }, () => rng() * scale);
     const x = tf.tensor(data, [n, ...shape] as number[]);
