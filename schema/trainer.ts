@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-export const columnTypes = ['float', 'int', 'bool'] as const;
+/** `image`: a TFRecord bytes feature holding a PNG (or raw uint8 pixels of input_shape). */
+export const columnTypes = ['float', 'int', 'bool', 'image'] as const;
 
 const positiveInt = z.number().int().positive();
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { metricsSchema } from '../../schema/trainer.ts';
-import { imageDefinition, writeImageZip, writeSampleInput, writeTabularCsv } from '../../trainer/samples/generate.ts';
+import { imageDefinition, writeImageTfRecord, writeImageZip, writeSampleInput, writeTabularCsv } from '../../trainer/samples/generate.ts';
 import { lastEpochLogs, ROOT, runTrainer, tempDir, type TrainerRun } from './trainer-process.ts';
 
 const KERAS_PY = join(ROOT, '.tools/venv-keras/bin/python');
@@ -102,4 +102,14 @@ test('TFRecord + Keras 3 MLP trains above chance; Keras loads the written .keras
   assert.equal(r.status, 0, r.stderr);
   const acc = Number(r.stdout.trim().split('\n').pop());
   assert.ok(acc > 0.75, `Keras accuracy of the written .keras: ${acc}`);
+});
+
+test('TFRecord of PNG images (image column) + TF.js CNN trains above chance', async () => {
+  const dir = await tempDir('tfrimg');
+  await writeSampleInput(dir, 'images', { params: { epochs: 6, batch_size: 16 } });
+  await rm(join(dir, 'dataset.zip'));
+  await writeImageTfRecord(join(dir, 'dataset.tfrecord'), { perClass: 80, classes: 4, seed: 8 });
+  await writeFile(join(dir, 'dataset_definition.yaml'), toYaml({ ...imageDefinition(4), columns: { image: 'image', label: 'int' } }));
+  const run = await runTrainer(dir);
+  await assertSuccess(run, 0.45);
 });

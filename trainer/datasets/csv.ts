@@ -48,6 +48,8 @@ export async function loadCsv(file: string, def: DatasetDefinition): Promise<Loa
     throw new TrainerError('bad_definition', `dataset_definition.yaml: label: '${def.label}' is not one of columns`, 'label');
   }
   const features = Object.keys(columns).filter((c) => c !== def.label);
+  const imageCol = Object.keys(columns).find((c) => columns[c] === 'image');
+  if (imageCol) throw new TrainerError('bad_definition', `dataset_definition.yaml: columns.${imageCol}: image columns need a TFRecord dataset`, `columns.${imageCol}`);
   const width = def.input_shape.reduce((a, b) => a * b, 1);
   if (features.length !== width) {
     throw new TrainerError(

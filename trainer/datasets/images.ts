@@ -12,7 +12,7 @@ import { unzipSafely } from './safe-unzip.ts';
 import type { LoadedDataset } from './types.ts';
 
 /** Resizes an HxWxC float image bilinearly (align-corners false, like tf.image.resize). */
-function resize(src: Float32Array, h: number, w: number, c: number, oh: number, ow: number): Float32Array {
+export function resize(src: Float32Array, h: number, w: number, c: number, oh: number, ow: number): Float32Array {
   if (h === oh && w === ow) return src;
   const out = new Float32Array(oh * ow * c);
   for (let y = 0; y < oh; y++) {
@@ -37,12 +37,12 @@ function resize(src: Float32Array, h: number, w: number, c: number, oh: number, 
   return out;
 }
 
-function decodePng(name: string, bytes: Uint8Array, channels: 1 | 3): { h: number; w: number; px: Float32Array } {
+export function decodePng(name: string, bytes: Uint8Array, channels: 1 | 3): { h: number; w: number; px: Float32Array } {
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    throw new TrainerError('corrupt_archive', `dataset.zip entry '${name}' is not a readable PNG: ${(e as Error).message}`, 'dataset');
+    throw new TrainerError('corrupt_archive', `${name} is not a readable PNG: ${(e as Error).message}`, 'dataset');
   }
   const { width: w, height: h, data } = png;
   const px = new Float32Array(w * h * channels);
@@ -105,7 +105,7 @@ export async function loadImageZip(file: string, def: DatasetDefinition): Promis
   const xs = new Float32Array(used.length * per);
   const ys = new Float32Array(used.length * outputSize);
   used.forEach((name, i) => {
-    const { h, w, px } = decodePng(name, entries.get(name)!, channels);
+    const { h, w, px } = decodePng(`dataset.zip entry '${name}'`, entries.get(name)!, channels);
     xs.set(resize(px, h, w, channels, ih!, iw!), i * per);
     const l = labelOf.get(name)!;
     const idx = numeric ? Number(l) : classNames.indexOf(l);

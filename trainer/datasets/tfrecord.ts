@@ -10,6 +10,7 @@ import type { DatasetDefinition } from '../../schema/trainer.ts';
 import { TrainerError } from '../errors.ts';
 import { maskedCrc32c } from './crc32c.ts';
 import { decodeExample, encodeExample, type Feature } from './example-proto.ts';
+import { decodePng, resize } from './images.ts';
 import { writeTarget } from './labels.ts';
 import type { LoadedDataset } from './types.ts';
 
@@ -51,6 +52,22 @@ export async function writeTfRecord(file: string, examples: Record<string, Featu
   await writeFile(file, Buffer.concat(framed));
 }
 
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+
+/** An image feature: a PNG (decoded, converted and resized like zip images) or raw uint8 pixels of input_shape. */
+function imagePixels(bytes: Uint8Array, def: DatasetDefinition, where: string): Float32Array {
+  const [h, w, c] = def.input_shape;
+  if (def.input_shape.length !== 3 || (c !== 1 && c !== 3)) {
+    throw new TrainerError('shape_mismatch', `input_shape [${def.input_shape}] is not [height, width, 1|3] as an image column needs`, 'input_shape');
+  }
+  if (PNG_MAGIC.every((b, i) => bytes[i] === b)) {
+    const img = decodePng(where, bytes, c);
+    return resize(img.px, img.h, img.w, c, h!, w!);
+  }
+  if (bytes.length === h! * w! * c) return Float32Array.from(bytes);
+  throw new TrainerError('shape_mismatch', `${where}: ${bytes.length} bytes is neither a PNG nor raw pixels of input_shape [${def.input_shape}]`, 'input_shape');
+}
+
 export async function loadTfRecords(files: string[], def: DatasetDefinition): Promise<LoadedDataset> {
   const columns = def.columns;
   if (!columns) throw new TrainerError('bad_definition', 'dataset_definition.yaml: columns: required for a TFRecord dataset', 'columns');
@@ -70,6 +87,13 @@ export async function loadTfRecords(files: string[], def: DatasetDefinition): Pr
       for (const col of [...features, def.label]) {
         const f = ex.get(col);
         if (!f) throw new TrainerError('missing_column', `${where} has no feature '${col}' (named in the definition)`, `columns.${col}`);
+        if (columns[col] === 'image' && col !== def.label) {
+          if (f.kind !== 'bytes' || f.values.length !== 1) throw new TrainerError('non_numeric', `${where}, feature '${col}': expected one bytes value (an image)`, `columns.${col}`);
+          const px = imagePixels(f.values[0]!, def, `${where}, feature '${col}'`);
+          for (const v of px) xs.push(v);
+          count += px.length;
+          continue;
+        }
         if (f.kind === 'bytes') throw new TrainerError('non_numeric', `${where}, feature '${col}': bytes_list, expected a float or int64 list`, `columns.${col}`);
         if (col === def.label) {
           if (f.values.length !== 1) throw new TrainerError('shape_mismatch', `${where}: label '${col}' has ${f.values.length} values, expected 1`, 'label');

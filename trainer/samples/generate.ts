@@ -146,6 +146,19 @@ export async function writeImageZip(file: string, opts: { perClass: number; clas
   await writeFile(file, zipSync(files));
 }
 
+/** MNIST-like images as TFRecord: `image` (PNG bytes) and `label` (int64) per Example. */
+export async function writeImageTfRecord(file: string, opts: { perClass: number; classes: number; size?: number; seed?: number }): Promise<void> {
+  const size = opts.size ?? 28;
+  const rng = seedrandom(`images-${opts.seed ?? 1}`);
+  const examples: Record<string, Feature>[] = [];
+  for (let k = 0; k < opts.classes; k++) {
+    for (let i = 0; i < opts.perClass; i++) {
+      examples.push({ image: { kind: 'bytes', values: [encodePng(drawShape(k, size, rng), size)] }, label: { kind: 'int64', values: [k] } });
+    }
+  }
+  await writeTfRecord(file, examples);
+}
+
 export function imageDefinition(classes: number, size = 28): Record<string, unknown> {
   return { input_shape: [size, size, 1], output_shape: [classes], image_size: [size, size], color_mode: 'grayscale', preprocessing: { normalize: false, scale: 1.0 } };
 }
