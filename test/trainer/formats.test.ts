@@ -82,3 +82,19 @@ test('a definition file with YAML syntax errors is a bad_definition', async () =
   const { readDefinition } = await import('../../trainer/inputs/definition.ts');
   await assert.rejects(readDefinition(dir), (e: unknown) => e instanceof TrainerError && e.code === 'bad_definition');
 });
+
+test('a zip cut anywhere inside its entries is corrupt; limits on entries and size hold', async () => {
+  const { zipSync } = await import('fflate');
+  const { unzipSafely } = await import('../../trainer/datasets/safe-unzip.ts');
+  const dir = await tempDir('zip');
+  const z = zipSync({ 'a/1.bin': new Uint8Array(5000).map((_, i) => i * 7), 'a/2.bin': new Uint8Array(5000).map((_, i) => i * 13) }, { level: 0 });
+  const p = join(dir, 't.zip');
+  for (const cut of [100, 4000, 5100, 9000]) {
+    await writeFile(p, z.subarray(0, cut));
+    await assert.rejects(unzipSafely(p, 'dataset.zip'), (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive', `cut at ${cut}`);
+  }
+  await writeFile(p, z);
+  assert.deepEqual([...(await unzipSafely(p, 'dataset.zip')).keys()], ['a/1.bin', 'a/2.bin']);
+  await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 1, maxTotalBytes: 1e9, maxRatio: 100 }), /more than 1 entries/);
+  await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 10, maxTotalBytes: 6000, maxRatio: 100 }), /inflates to more than 6000 bytes/);
+});

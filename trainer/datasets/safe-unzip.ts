@@ -3,7 +3,8 @@
  * bombs: caps on entry count, total uncompressed bytes and the uncompressed/compressed ratio, counted on the
  * bytes actually inflated (headers can lie).
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { Unzip, UnzipInflate } from 'fflate';
 import { TrainerError } from '../errors.ts';
 
@@ -25,14 +26,23 @@ export function unsafeEntryName(name: string): boolean {
 }
 
 export async function unzipSafely(file: string, label: string, limits = defaultUnzipLimits): Promise<Map<string, Uint8Array>> {
-  const buf = await readFile(file);
-  if (buf.length < 22 || buf.readUInt32LE(0) !== 0x04034b50) {
+  // The archive is streamed through the inflater; only the entries' contents are kept.
+  const size = (await stat(file)).size;
+  const head = Buffer.alloc(4);
+  const fh = await open(file, 'r');
+  try {
+    await fh.read(head, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
+  if (size < 22 || head.readUInt32LE(0) !== 0x04034b50) {
     throw new TrainerError('corrupt_archive', `${label} is not a zip archive`, 'dataset');
   }
   const out = new Map<string, Uint8Array>();
   let total = 0;
   let entries = 0;
   let failure: TrainerError | undefined;
+  const pending = new Set<string>();
   const fail = (e: TrainerError) => {
     failure ??= e;
   };
@@ -42,16 +52,20 @@ export async function unzipSafely(file: string, label: string, limits = defaultU
     if (unsafeEntryName(f.name)) return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
     if (f.name.endsWith('/')) return;
     const parts: Uint8Array[] = [];
+    pending.add(f.name);
     f.ondata = (err, data, final) => {
       if (failure) return;
       if (err) return fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${err.message}`, 'dataset'));
       total += data.length;
       if (total > limits.maxTotalBytes) return fail(new TrainerError('unsafe_archive', `${label} inflates to more than ${limits.maxTotalBytes} bytes`, 'dataset'));
-      if (total > limits.maxRatio * buf.length) {
+      if (total > limits.maxRatio * size) {
         return fail(new TrainerError('unsafe_archive', `${label} inflates more than ${limits.maxRatio}× its size (zip bomb?)`, 'dataset'));
       }
       parts.push(data);
-      if (final) out.set(f.name, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      if (final) {
+        pending.delete(f.name);
+        out.set(f.name, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      }
     };
     try {
       f.start();
@@ -60,12 +74,16 @@ export async function unzipSafely(file: string, label: string, limits = defaultU
     }
   });
   uz.register(UnzipInflate);
-  const CHUNK = 1 << 20;
   try {
-    for (let i = 0; i < buf.length && !failure; i += CHUNK) uz.push(buf.subarray(i, i + CHUNK), i + CHUNK >= buf.length);
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      uz.push(chunk as Buffer);
+      if (failure) break;
+    }
+    if (!failure) uz.push(new Uint8Array(0), true);
   } catch (e) {
     fail(new TrainerError('corrupt_archive', `${label} is corrupt: ${(e as Error).message}`, 'dataset'));
   }
   if (failure) throw failure;
+  if (pending.size) throw new TrainerError('corrupt_archive', `${label} is truncated: entry '${[...pending][0]}' is incomplete`, 'dataset');
   return out;
 }
