@@ -33,8 +33,18 @@ function compileSpec(cfg: KerasConfig): CompileSpec {
     spec.optimizer = cc.optimizer.class_name;
     if (typeof cc.optimizer.config?.learning_rate === 'number') spec.learningRate = cc.optimizer.config.learning_rate;
   }
-  if (typeof cc.loss === 'string') spec.loss = cc.loss;
-  if (Array.isArray(cc.metrics) && cc.metrics.every((m) => typeof m === 'string')) spec.metrics = cc.metrics as string[];
+  // Losses and metrics are names or serialized objects ({class_name: 'BinaryCrossentropy', ...}).
+  const nameOf = (v: unknown): string | undefined => {
+    if (typeof v === 'string') return v;
+    const cls = (v as { class_name?: unknown } | null)?.class_name;
+    return typeof cls === 'string' ? cls.charAt(0).toLowerCase() + cls.slice(1) : undefined;
+  };
+  const loss = nameOf(cc.loss);
+  if (loss) spec.loss = loss;
+  if (Array.isArray(cc.metrics)) {
+    const metrics = cc.metrics.map(nameOf).filter((m): m is string => m !== undefined);
+    if (metrics.length) spec.metrics = metrics.map((m) => (m === 'binaryAccuracy' || m === 'categoricalAccuracy' ? 'accuracy' : m));
+  }
   return spec;
 }
 

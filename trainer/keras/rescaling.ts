@@ -5,8 +5,9 @@
 import * as tf from '../tf.ts';
 
 interface RescalingArgs {
-  scale?: number;
-  offset?: number;
+  /** A number, or one value per channel (Keras allows both). */
+  scale?: number | number[];
+  offset?: number | number[];
   name?: string;
   trainable?: boolean;
   inputShape?: number[];
@@ -16,8 +17,8 @@ interface RescalingArgs {
 
 export class Rescaling extends tf.layers.Layer {
   static className = 'Rescaling';
-  readonly scale: number;
-  readonly offset: number;
+  readonly scale: number | number[];
+  readonly offset: number | number[];
 
   constructor(args: RescalingArgs = {}) {
     super(args as ConstructorParameters<typeof tf.layers.Layer>[0]);
