@@ -132,7 +132,7 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
 let exitCode: number;
 try {
   const opts = parseCli(process.argv);
-  exitCode = await runTraining(opts.input, opts.output);
+  exitCode = opts ? await runTraining(opts.input, opts.output) : 0;
 } catch (e) {
   // Only argument errors get here (commander has already printed them).
   process.stdout.write(JSON.stringify({ type: 'error', code: 'bad_params', message: (e as Error).message }) + '\n');

@@ -104,3 +104,15 @@ test('out of memory: a run over the memory budget fails before training with exi
   assert.equal(record.code, 'out_of_memory');
   assert.match(record.message, /needs about \d+ MiB/);
 });
+
+test('command line: --help exits 0 with usage on stderr; an unknown option exits 1 with an error line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const help = run(['--help']);
+  assert.equal(help.status, 0);
+  assert.equal(help.stdout, '');
+  assert.match(help.stderr, /--input <dir>/);
+  const bad = run(['--bogus']);
+  assert.equal(bad.status, 1);
+  assert.deepEqual(JSON.parse(bad.stdout.trim()), { type: 'error', code: 'bad_params', message: "error: unknown option '--bogus'" });
+});
