@@ -6,13 +6,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import h5wasm from 'h5wasm/node';
 import * as tf from '../tf.ts';
 import { TrainerError } from '../errors.ts';
 import { unzipSafely } from '../datasets/safe-unzip.ts';
 import { checkTopology } from './allow-list.ts';
 import type { CompileSpec } from './compile.ts';
 import { kerasToTfjsTopology, type KerasConfig } from './config.ts';
+import { loadH5 } from './h5.ts';
 import { registerCustomLayers } from './rescaling.ts';
 
 export interface KerasModel {
@@ -71,7 +71,7 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
     throw new TrainerError('bad_model', `${label} could not be mapped to TF.js: ${(e as Error).message}`, 'model');
   }
 
-  await h5wasm.ready;
+  const h5wasm = await loadH5();
   const dir = await mkdtemp(join(tmpdir(), 'aibomgen-keras-'));
   const layerKeys: { key: string; name: string }[] = [];
   try {

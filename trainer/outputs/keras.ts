@@ -6,13 +6,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
 import { zipSync, strToU8 } from 'fflate';
 import type * as tf from '../tf.ts';
+import { loadH5 } from '../keras/h5.ts';
 import type { KerasModel } from '../keras/load.ts';
 
 export async function saveKerasModel(model: tf.LayersModel, src: KerasModel, file: string): Promise<void> {
-  await h5wasm.ready;
+  const h5wasm = await loadH5();
   const dir = await mkdtemp(join(tmpdir(), 'aibomgen-keras-out-'));
   try {
     const h5path = join(dir, 'model.weights.h5');
