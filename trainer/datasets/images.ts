@@ -96,6 +96,9 @@ export async function loadImageZip(file: string, def: DatasetDefinition): Promis
   const classNames = def.class_names ?? (rawLabels.every((l) => /^\d+$/.test(l)) ? rawLabels.sort((a, b) => Number(a) - Number(b)) : rawLabels.sort());
   const outputSize = def.output_shape[0]!;
   const numeric = def.class_names === undefined && classNames.every((l) => /^\d+$/.test(l));
+  if (outputSize === 1 && classNames.length > 2) {
+    throw new TrainerError('shape_mismatch', `dataset.zip has ${classNames.length} classes but output_shape [1] fits only two`, 'output_shape');
+  }
   if (!numeric && outputSize !== 1 && classNames.length > outputSize) {
     throw new TrainerError('shape_mismatch', `dataset.zip has ${classNames.length} classes but output_shape is [${outputSize}]`, 'output_shape');
   }
