@@ -11,7 +11,7 @@ import type { ProgressLine, TrainMetrics } from '../schema/trainer.ts';
 import * as tf from './tf.ts';
 import { initBackend } from './backend/index.ts';
 import { seedEverything } from './backend/seed.ts';
-import { loadDataset, type LoadedDataset } from './datasets/index.ts';
+import { loadDataset } from './datasets/index.ts';
 import { TrainerError, toTrainerError } from './errors.ts';
 import { readDefinition, readParams } from './inputs/definition.ts';
 import { locateDataset, locateModel } from './inputs/locate.ts';
@@ -30,18 +30,19 @@ function emit(line: ProgressLine): void {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
 
-function checkShapes(model: tf.LayersModel, ds: LoadedDataset): void {
+/** Model vs definition, checked before the dataset is read so a mismatch fails fast. */
+function checkShapes(model: tf.LayersModel, inputShape: number[], outputSize: number): void {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new TrainerError('shape_mismatch', `model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; expected 1 and 1`, 'model');
   }
   const fits = (have: (number | null)[], want: number[]) => have.length === want.length && have.every((d, i) => d === null || d === want[i]);
   const inShape = model.inputs[0]!.shape.slice(1);
   const outShape = model.outputs[0]!.shape.slice(1);
-  if (!fits(inShape, ds.inputShape)) {
-    throw new TrainerError('shape_mismatch', `model input shape [${inShape}] does not match the definition's input_shape [${ds.inputShape}]`, 'input_shape');
+  if (!fits(inShape, inputShape)) {
+    throw new TrainerError('shape_mismatch', `model input shape [${inShape}] does not match the definition's input_shape [${inputShape}]`, 'input_shape');
   }
-  if (!fits(outShape, [ds.outputSize])) {
-    throw new TrainerError('shape_mismatch', `model output shape [${outShape}] does not match the definition's output_shape [${ds.outputSize}]`, 'output_shape');
+  if (!fits(outShape, [outputSize])) {
+    throw new TrainerError('shape_mismatch', `model output shape [${outShape}] does not match the definition's output_shape [${outputSize}]`, 'output_shape');
   }
 }
 
@@ -72,10 +73,10 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
       fromModel = keras.compile;
     } else model = await loadTfjsModel(modelSrc.modelJson);
     log(`model ${modelSrc.format}: ${model.layers.length} layers, ${model.countParams()} parameters`);
+    checkShapes(model, def.input_shape, def.output_shape[0]!);
 
     const ds = await loadDataset(dataSrc, def);
     log(`dataset ${ds.kind}: ${ds.n} samples, input [${ds.inputShape}], output [${ds.outputSize}]`);
-    checkShapes(model, ds);
     checkMemoryBudget(model.countParams(), ds, memoryBudgetBytes(backend.name));
     compileModel(model, params, ds.outputSize, fromModel);
 
