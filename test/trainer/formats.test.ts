@@ -98,3 +98,14 @@ test('a zip cut anywhere inside its entries is corrupt; limits on entries and si
   await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 1, maxTotalBytes: 1e9, maxRatio: 100 }), /more than 1 entries/);
   await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 10, maxTotalBytes: 6000, maxRatio: 100 }), /inflates to more than 6000 bytes/);
 });
+
+test('CSV features follow the header order, whatever the definition key order', async () => {
+  const { loadCsv } = await import('../../trainer/datasets/csv.ts');
+  const dir = await tempDir('csvorder');
+  const p = join(dir, 'd.csv');
+  await writeFile(p, 'b,label,a\n2,1,1\n4,0,3\n');
+  const def = datasetDefinitionSchema.parse({ columns: { a: 'float', b: 'float', label: 'int' }, input_shape: [2], output_shape: [1] });
+  const ds = await loadCsv(p, def);
+  assert.deepEqual([...ds.xs], [2, 1, 4, 3]);
+  assert.deepEqual([...ds.ys], [1, 0]);
+});

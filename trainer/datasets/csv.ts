@@ -1,6 +1,6 @@
 /**
  * Tabular CSV with a header row. Streamed line by line (the file is never held whole as text); the feature
- * columns are the definition's `columns` minus the label, in the definition's order. Numeric cells only:
+ * columns are the definition's `columns` minus the label, in the CSV header's order. Numeric cells only:
  * anything else is an error naming the row and column.
  */
 import { createReadStream } from 'node:fs';
@@ -71,6 +71,9 @@ export async function loadCsv(file: string, def: DatasetDefinition): Promise<Loa
       for (const c of [...features, def.label]) {
         if (!header.includes(c)) throw new TrainerError('missing_column', `dataset.csv has no column '${c}' (named in the definition)`, `columns.${c}`);
       }
+      // Features go in the CSV's own column order (as pandas would read it), not the YAML's key order:
+      // PyYAML writes definitions with sorted keys (feature1, feature10, ...).
+      features.sort((a, b) => header.indexOf(a) - header.indexOf(b));
       index = features.map((c) => header.indexOf(c));
       labelIdx = header.indexOf(def.label);
       row++;
