@@ -113,3 +113,12 @@ test('TFRecord of PNG images (image column) + TF.js CNN trains above chance', as
   const run = await runTrainer(dir);
   await assertSuccess(run, 0.45);
 });
+
+test('sparse losses and metrics (Keras MNIST habit) train on the one-hot targets', async () => {
+  const dir = await tempDir('sparse');
+  await writeSampleInput(dir, 'images', { samples: 80, params: { epochs: 1, loss: 'sparse_categorical_crossentropy', metrics: ['sparse_categorical_accuracy'] } });
+  const run = await runTrainer(dir);
+  assert.equal(run.code, 0, run.stderr);
+  const logs = lastEpochLogs(run);
+  assert.ok(Number.isFinite(logs.loss) && Number.isFinite(logs.acc), JSON.stringify(logs));
+});

@@ -46,14 +46,28 @@ export interface CompileSpec {
   metrics?: string[];
 }
 
-/** Compiles unless the model already carries a training config and params don't override it. */
+/** Targets are one-hot, so sparse losses/metrics (common in Keras MNIST code) become their dense twins. */
+function densify(name: string): string {
+  if (name === 'sparseCategoricalCrossentropy') return 'categoricalCrossentropy';
+  if (name === 'sparseCategoricalAccuracy') return 'accuracy';
+  return name;
+}
+
+/** Compiles unless the model already carries a usable training config and params don't override it. */
 export function compileModel(model: tf.LayersModel, params: TrainParams, outputSize: number, fromModel: CompileSpec = {}): void {
   const override = params.optimizer || params.loss || params.metrics || params.learning_rate;
-  if (model.optimizer && !override) return;
-  const lossRaw = params.loss ?? fromModel.loss ?? (outputSize === 1 ? 'binaryCrossentropy' : 'categoricalCrossentropy');
+  const ownLoss = model.optimizer && typeof model.loss === 'string' ? model.loss : undefined;
+  const sparse = ownLoss !== undefined && /sparse/i.test(ownLoss);
+  if (model.optimizer && !override && !sparse) return;
+  const lossRaw = params.loss ?? (sparse ? ownLoss : undefined) ?? fromModel.loss ?? (outputSize === 1 ? 'binaryCrossentropy' : 'categoricalCrossentropy');
+  // Keep a loaded model's optimizer (and its state) unless params name another one.
+  const optimizer =
+    model.optimizer && !params.optimizer && !params.learning_rate
+      ? model.optimizer
+      : makeOptimizer(params.optimizer ?? fromModel.optimizer ?? 'adam', params.learning_rate ?? fromModel.learningRate);
   model.compile({
-    optimizer: makeOptimizer(params.optimizer ?? fromModel.optimizer ?? 'adam', params.learning_rate ?? fromModel.learningRate),
-    loss: lossName(lossRaw),
-    metrics: (params.metrics ?? fromModel.metrics ?? ['accuracy']).map((m) => (m === 'acc' ? 'accuracy' : camel(m))),
+    optimizer,
+    loss: densify(lossName(lossRaw)),
+    metrics: (params.metrics ?? fromModel.metrics ?? ['accuracy']).map((m) => densify(m === 'acc' ? 'accuracy' : camel(m))),
   });
 }
