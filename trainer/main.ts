@@ -54,6 +54,14 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
     logLines.push(line);
     process.stderr.write(line + '\n');
   };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      const record = new TrainerError('internal', `terminated by ${signal}`).toRecord();
+      emit(record);
+      staging.failSync(record);
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    });
+  }
   try {
     await staging.open();
     const def = await readDefinition(inputDir);

@@ -113,6 +113,8 @@ export async function train(model: tf.LayersModel, ds: LoadedDataset, p: TrainPa
       for (const v of Object.values(epochLogs)) {
         if (!Number.isFinite(v)) hooks.log(`warning: non-finite metric at epoch ${epoch + 1}`);
       }
+      // fit runs with yieldEvery 'never'; one macrotask turn per epoch lets signal handlers (SIGTERM) run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       samplesSeen += x.shape[0]!;
       history.push({ epoch: epoch + 1, logs: epochLogs });
       hooks.onEpoch(epoch + 1, epochLogs);

@@ -116,3 +116,21 @@ test('command line: --help exits 0 with usage on stderr; an unknown option exits
   assert.equal(bad.status, 1);
   assert.deepEqual(JSON.parse(bad.stdout.trim()), { type: 'error', code: 'bad_params', message: "error: unknown option '--bogus'" });
 });
+
+test('a job killed with SIGTERM mid-training leaves only error.json', async () => {
+  const { spawn } = await import('node:child_process');
+  const { readdir } = await import('node:fs/promises');
+  const dir = await tempDir('sigterm');
+  const out = await tempDir('sigterm-out');
+  await writeSampleInput(dir, 'csv', { samples: 1000, params: { epochs: 500 } });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), '--input', dir, '--output', out], { cwd: ROOT });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!child.killed && stdout.includes('"type":"epoch"')) child.kill('SIGTERM');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 143);
+  assert.deepEqual(await readdir(out), ['error.json']);
+  assert.match(stdout.trim().split('\n').pop()!, /"code":"internal","message":"terminated by SIGTERM"/);
+});

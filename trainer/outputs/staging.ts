@@ -3,6 +3,7 @@
  * moved into place only after training succeeded; on failure the staging dir is removed and only
  * `error.json` is written, so a failed job never leaves partial outputs.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorRecord } from '../../schema/trainer.ts';
@@ -24,6 +25,13 @@ export class OutputStaging {
       await rename(join(this.dir, name), join(this.outputDir, name));
     }
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous fail, for signal handlers (a killed job must not leave a staging dir behind either). */
+  failSync(record: ErrorRecord): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.outputDir, { recursive: true });
+    writeFileSync(join(this.outputDir, 'error.json'), JSON.stringify(record, null, 2) + '\n');
   }
 
   /** Drops everything staged and leaves only error.json. */
