@@ -1,0 +1,70 @@
+import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobOutcome } from '../contracts.ts';
+import { hashTree, sha256File } from './hash.ts';
+import type { ArtifactMap } from './link.ts';
+
+/** What the platform measured about one job (never reported by the job itself). */
+export interface JobEvidence {
+  materials: ArtifactMap;
+  products: ArtifactMap;
+  byproducts: { 'return-value': number; stdout: string; stderr: string };
+  byproductHashes: { stdout: string; stderr: string };
+  environment: Record<string, string>;
+}
+
+/** Byproduct text kept in the link; the full logs are bound by their hashes. */
+const MAX_BYPRODUCT_CHARS = 64 * 1024;
+
+async function readTail(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.length > MAX_BYPRODUCT_CHARS ? text.slice(-MAX_BYPRODUCT_CHARS) : text;
+}
+
+/** The TF.js backend the trainer reported in metrics.json, when it did. */
+async function tfBackend(outputDir: string): Promise<string | undefined> {
+  try {
+    const m = JSON.parse(await readFile(join(outputDir, 'metrics.json'), 'utf8')) as { backend?: unknown };
+    return typeof m.backend === 'string' ? m.backend : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Streams every input, output and log through SHA-256 and records the platform's environment. */
+export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
+  const materials: ArtifactMap = {};
+  for (const f of o.inputs) materials[`inputs/${f.name}`] = { sha256: await sha256File(f.path) };
+  const products = await hashTree(o.outputDir, 'outputs/');
+  const [stdoutHash, stderrHash] = await Promise.all([
+    stat(o.stdoutPath).then(() => sha256File(o.stdoutPath), () => ''),
+    stat(o.stderrPath).then(() => sha256File(o.stderrPath), () => ''),
+  ]);
+  const cpu = cpus();
+  const backend = await tfBackend(o.outputDir);
+  const environment: Record<string, string> = {
+    os: osType(),
+    kernel: release(),
+    node: process.version,
+    cpu_model: cpu[0]?.model ?? 'unknown',
+    cpu_count: String(cpu.length),
+    memory_total_bytes: String(totalmem()),
+    memory_free_bytes: String(freemem()),
+    runner_kind: o.runner.kind,
+    isolated: String(o.runner.isolated),
+    ...(o.runner.image ? { image: o.runner.image } : {}),
+    ...(o.runner.imageDigest ? { image_digest: o.runner.imageDigest } : {}),
+    ...(o.runner.runtime ? { runtime: o.runner.runtime } : {}),
+    ...(backend ? { tfjs_backend: backend } : {}),
+    started_at: o.startedAt,
+    finished_at: o.finishedAt,
+  };
+  return {
+    materials,
+    products,
+    byproducts: { 'return-value': o.exitCode, stdout: await readTail(o.stdoutPath), stderr: await readTail(o.stderrPath) },
+    byproductHashes: { stdout: stdoutHash, stderr: stderrHash },
+    environment,
+  };
+}

@@ -1,0 +1,77 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../context.ts';
+import { verifyLayoutAndLink } from '../attest/intoto-verify.ts';
+import type { Layout } from '../attest/layout.ts';
+import type { Link } from '../attest/link.ts';
+
+const Sig = z.object({ keyid: z.string().regex(/^[0-9a-f]{64}$/), sig: z.string().regex(/^[0-9a-f]+$/) });
+const ArtifactMap = z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
+const LinkSchema = z.object({
+  signatures: z.array(Sig).min(1),
+  signed: z.object({
+    _type: z.literal('link'),
+    name: z.string(),
+    command: z.array(z.string()),
+    materials: ArtifactMap,
+    products: ArtifactMap,
+    byproducts: z.object({ 'return-value': z.number().int(), stdout: z.string(), stderr: z.string() }),
+    environment: z.record(z.string(), z.string()),
+  }),
+});
+const Rule = z.array(z.string()).min(2);
+const LayoutSchema = z.object({
+  signatures: z.array(Sig).min(1),
+  signed: z.object({
+    _type: z.literal('layout'),
+    expires: z.string(),
+    readme: z.string(),
+    keys: z.record(z.string(), z.object({ keyid: z.string(), keytype: z.literal('ecdsa'), scheme: z.literal('ecdsa-sha2-nistp256'), keyid_hash_algorithms: z.array(z.string()), keyval: z.object({ public: z.string() }) })),
+    steps: z.array(z.object({
+      _type: z.literal('step'), name: z.string(), threshold: z.number().int().min(1), pubkeys: z.array(z.string()),
+      expected_command: z.array(z.string()), expected_materials: z.array(Rule), expected_products: z.array(Rule),
+    })),
+    inspect: z.array(z.never()),
+  }),
+});
+
+/** Where the platform's public trust material comes from (the keys directory). */
+export interface VerifierKeys {
+  layout(): Promise<Layout>;
+  rootPem(): Promise<string>;
+}
+
+function problem(issues: z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+/** The seed's verifier endpoints that work on evidence sent in the request. */
+export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void {
+  app.post('/verifier/verify_in-toto_link', async (c) => {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    const parsed = z.object({ link: LinkSchema, layout: LayoutSchema.optional(), layout_key: z.string().optional() }).safeParse(body);
+    if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
+    const layout = (parsed.data.layout as Layout | undefined) ?? (await keys.layout());
+    const rootPem = parsed.data.layout_key ?? (await keys.rootPem());
+    const result = verifyLayoutAndLink({ layout, rootPem, link: parsed.data.link as Link });
+    return c.json(result, result.verified ? 200 : 422);
+  });
+
+  // The seed's check: an uploaded file against an expected SHA-256, hashed as it streams in.
+  app.post('/verifier/verify_file_hash', async (c) => {
+    const form = await c.req.formData().catch(() => undefined);
+    const file = form?.get('file');
+    const expected = form?.get('expected_hash');
+    if (!(file instanceof File) || typeof expected !== 'string') {
+      return c.json({ error: 'invalid_request', detail: 'multipart fields "file" (a file) and "expected_hash" (hex SHA-256) are required' }, 400);
+    }
+    const want = expected.replace(/^sha256:/, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(want)) return c.json({ error: 'invalid_request', detail: 'expected_hash must be 64 hex characters' }, 400);
+    const { createHash } = await import('node:crypto');
+    const h = createHash('sha256');
+    const reader = file.stream().getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) h.update(r.value);
+    const actual = h.digest('hex');
+    return c.json({ verified: actual === want, expected_hash: want, actual_hash: actual, file_name: file.name }, actual === want ? 200 : 422);
+  });
+}
