@@ -33,7 +33,7 @@ test('DSSE statements in sigstore v0.3 bundles: verify offline with the platform
     // One byte of the payload changed: signature verification fails.
     const tampered = structuredClone(bom) as { dsseEnvelope: { payload: string } };
     const payload = Buffer.from(tampered.dsseEnvelope.payload, 'base64');
-    payload[payload.length - 3] ^= 1;
+    payload.writeUInt8(payload.readUInt8(payload.length - 3) ^ 1, payload.length - 3);
     tampered.dsseEnvelope.payload = payload.toString('base64');
     assert.throws(() => verifyStatementBundle(tampered, pub), /signature/i);
     // Another platform's key does not verify it.
