@@ -31,7 +31,8 @@ export function platformSigner(key: KeyObject): Signer {
   const pem = publicPem(key);
   return {
     async sign(data: Buffer) {
-      return { signature: sign('sha256', data, key), key: { $case: 'publicKey' as const, publicKey: pem, hint: keyHint(pem) } };
+      // Empty key hint: cosign skips a DSSE signature whose keyid differs from its own idea of the key's id.
+      return { signature: sign('sha256', data, key), key: { $case: 'publicKey' as const, publicKey: pem, hint: '' } };
     },
   };
 }

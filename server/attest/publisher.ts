@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { Annotation, MediaType } from '../../schema/media-types.ts';
+import type { AttestationRef, JobOutcome, Publication, Publisher } from '../contracts.ts';
+import { buildAibom, signAibom, validateAibom } from './aibom.ts';
+import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, signStatement, statement } from './dsse.ts';
+import { collectEvidence } from './evidence.ts';
+import { listFiles } from './hash.ts';
+import { createLink, linkFileName } from './link.ts';
+import { digestOf, OciPusher, type Descriptor } from './oci-push.ts';
+import { slsaProvenance } from './provenance.ts';
+
+const EMPTY_JSON = Buffer.from('{}');
+
+export interface PublisherOptions {
+  pusher: OciPusher;
+  /** Registry host:port printed in references (e.g. 127.0.0.1:8080). */
+  registryHost: string;
+  loadKey: () => Promise<KeyObject>;
+  namespace?: string;
+}
+
+/** OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. */
+function tagOf(s: string): string {
+  const t = s.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '').slice(0, 128);
+  return t || 'latest';
+}
+function repoName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+|[._-]+$/g, '') || 'model';
+}
+
+/** ModelPack layer type by file role: weights, weight config (topology), everything else as doc. */
+function layerType(path: string): string {
+  if (/\.(bin|h5|keras|safetensors|onnx)$/i.test(path)) return MediaType.modelWeightRaw;
+  if (/(^|\/)model\.json$/.test(path)) return MediaType.modelWeightConfigRaw;
+  return MediaType.modelDocRaw;
+}
+
+function manifestBytes(m: Record<string, unknown>): Buffer {
+  return Buffer.from(JSON.stringify(m));
+}
+
+export function createPublisher(o: PublisherOptions): Publisher {
+  const ns = o.namespace ?? 'models';
+  const p = o.pusher;
+
+  /** Pushes one file as an artifact of its own (datasets/<name>, base-models/<name>), by digest then tag. */
+  async function pushInput(repo: string, tag: string, file: string, name: string, mediaType: string): Promise<Descriptor> {
+    const cfg = await p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty);
+    const layer = await p.pushBlob(repo, await readFile(file), mediaType, { [Annotation.title]: name });
+    const m = manifestBytes({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: mediaType, config: cfg, layers: [layer] });
+    const d = await p.pushManifest(repo, digestOf(m), m);
+    await p.pushManifest(repo, tag, m);
+    return d;
+  }
+
+  /** Pushes an evidence artifact as a referrer of the model manifest and records it in the fallback index. */
+  async function pushReferrer(repo: string, subject: Descriptor, artifactType: string, bytes: Buffer, title: string, annotations: Record<string, string> = {}): Promise<Descriptor> {
+    const cfg = await p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty);
+    const layer = await p.pushBlob(repo, bytes, artifactType, { [Annotation.title]: title });
+    const m = manifestBytes({
+      schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType, config: cfg, layers: [layer],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      annotations: { [Annotation.created]: new Date().toISOString(), ...annotations },
+    });
+    const d = await p.pushManifest(repo, digestOf(m), m);
+    const desc: Descriptor = { ...d, artifactType, annotations };
+    await p.addToFallbackIndex(repo, subject.digest, [desc]);
+    return desc;
+  }
+
+  return {
+    async publish(outcome: JobOutcome, onStep) {
+      onStep?.('attesting');
+      const key = await o.loadKey();
+      const ev = await collectEvidence(outcome);
+      const md = outcome.metadata;
+      const name = repoName(md.model_name ?? outcome.jobId);
+      const version = tagOf(md.model_version ?? outcome.jobId);
+      const repo = `${ns}/${name}`;
+
+      onStep?.('publishing');
+      // Inputs first, so the model's evidence names them by digest.
+      const inputs: Publication['inputs'] = [];
+      const inputRefs: Record<string, { repository: string; digest: string }> = {};
+      for (const f of outcome.inputs) {
+        if (f.role !== 'dataset' && f.role !== 'dataset_definition' && f.role !== 'model') continue;
+        const r = f.role === 'model' ? `base-models/${repoName(f.name)}` : `datasets/${repoName(f.name)}`;
+        const d = await pushInput(r, tagOf(outcome.jobId), f.path, f.name, f.role === 'model' ? MediaType.modelWeightRaw : MediaType.modelDatasetRaw);
+        inputs.push({ role: f.role, repository: r, digest: d.digest });
+        inputRefs[f.name] = { repository: r, digest: d.digest };
+      }
+
+      // The model as a ModelPack artifact, pushed by digest only (no tag until every referrer is attached).
+      const layers: Descriptor[] = [];
+      for (const rel of await listFiles(outcome.outputDir)) {
+        layers.push(await p.pushBlob(repo, await readFile(join(outcome.outputDir, rel)), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }));
+      }
+      const config = {
+        descriptor: {
+          name: md.model_name ?? name, version: md.model_version ?? version,
+          ...(md.author ? { authors: [md.author] } : {}), ...(md.license_name ? { licenses: [md.license_name] } : {}),
+          createdAt: outcome.finishedAt,
+        },
+        config: { format: outcome.framework },
+        modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) },
+      };
+      const cfg = await p.pushBlob(repo, Buffer.from(JSON.stringify(config)), MediaType.modelConfig);
+      const datasets = inputs.filter((i) => i.role !== 'model').map((i) => `${i.repository}@${i.digest}`);
+      const base = inputs.find((i) => i.role === 'model');
+      const mBytes = manifestBytes({
+        schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: MediaType.modelManifestArtifact, config: cfg, layers,
+        annotations: {
+          [Annotation.created]: outcome.finishedAt, [Annotation.job]: outcome.jobId,
+          ...(datasets.length ? { [Annotation.dataset]: datasets.join(',') } : {}),
+          ...(base ? { [Annotation.baseModel]: `${base.repository}@${base.digest}` } : {}),
+          ...(outcome.runner.image ? { [Annotation.trainerImage]: outcome.runner.imageDigest ? `${outcome.runner.image}@${outcome.runner.imageDigest}` : outcome.runner.image } : {}),
+        },
+      });
+      const model = await p.pushManifest(repo, digestOf(mBytes), mBytes);
+
+      // Evidence bound to this manifest digest.
+      const link = createLink({ key, command: outcome.runner.command, ...ev });
+      const linkBytes = Buffer.from(JSON.stringify(link));
+      const linkSha = digestOf(linkBytes).slice('sha256:'.length);
+      const aibom = signAibom(buildAibom({ outcome, evidence: ev, repository: repo, manifestDigest: model.digest, linkSha256: linkSha, inputRefs }), key);
+      await validateAibom(aibom);
+      const subjectName = `${o.registryHost}/${repo}`;
+      const bomBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_CYCLONEDX, aibom), key);
+      const slsaBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, Object.fromEntries(Object.entries(inputRefs).map(([k, v]) => [k, { uri: `oci://${o.registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) }])))), key);
+
+      const attestations: AttestationRef[] = [];
+      const add = (kind: AttestationRef['kind'], d: Descriptor): void => { attestations.push({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }); };
+      add('in-toto-link', await pushReferrer(repo, model, MediaType.inTotoLink, linkBytes, linkFileName(link)));
+      add('aibom', await pushReferrer(repo, model, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(aibom)), 'aibom.cdx.json'));
+      add('aibom-signature', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(bomBundle)), 'aibom.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_CYCLONEDX }));
+      add('slsa-provenance', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(slsaBundle)), 'provenance.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_SLSA_V1 }));
+
+      // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
+      await p.pushManifest(repo, version, mBytes);
+      return { ref: `${o.registryHost}/${repo}:${version}`, repository: repo, tag: version, digest: model.digest, inputs, attestations };
+    },
+  };
+}
