@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from '../../server/attest/keys.ts';
 import { OciPusher } from '../../server/attest/oci-push.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
+import { verifyModel } from '../../server/attest/verify-chain.ts';
+import { existsSync } from 'node:fs';
 import type { JobOutcome } from '../../server/contracts.ts';
 
 const ORAS = join(process.cwd(), '.tools/bin/oras');
@@ -88,6 +90,73 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     const pubKey = join(keysDir(dir), KEY_FILES.platformPub);
     const cos = spawnSync(COSIGN, ['verify-attestation', '--key', pubKey, '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
     assert.equal(cos.status, 0, `${cos.stdout}\n${cos.stderr}`);
+
+    // Full chain with public keys only.
+    const pusher = new OciPusher(`http://${reg.host}`);
+    const trust = {
+      platformPem: readFileSync(pubKey, 'utf8'),
+      rootPem: readFileSync(join(keysDir(dir), KEY_FILES.rootPub), 'utf8'),
+      layout: JSON.parse(readFileSync(join(keysDir(dir), KEY_FILES.layout), 'utf8')),
+    };
+    const good = await verifyModel(pusher, pub.ref, trust);
+    assert.equal(good.verified, true, JSON.stringify(good.checks.filter((c) => !c.passed)));
+    assert.equal(good.digest, pub.digest);
+
+    // Tamper matrix: one byte of each stored blob (in the registry's own storage) → verification names it.
+    const blobPath = (d: string): string => join(dir, 'store', 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
+    const manifest = JSON.parse(readFileSync(blobPath(pub.digest), 'utf8')) as { config: { digest: string }; layers: { digest: string; annotations: Record<string, string> }[] };
+    const layer = (t: string): string => manifest.layers.find((l) => l.annotations['org.opencontainers.image.title'] === t)!.digest;
+    const refLayer = async (kind: string): Promise<string> => {
+      const a = pub.attestations.find((x) => x.kind === kind)!;
+      const m = await pusher.getManifest('models/demo', a.digest);
+      return (JSON.parse(Buffer.from(m!.bytes).toString('utf8')) as { layers: { digest: string }[] }).layers[0]!.digest;
+    };
+    const cases: [string, string, RegExp][] = [
+      ['weights', layer('model/weights.bin'), /model\/weights\.bin/],
+      ['model.json', layer('model/model.json'), /model\/model\.json/],
+      ['metrics', layer('metrics.json'), /metrics\.json/],
+      ['config blob', manifest.config.digest, /config/],
+      ['link', await refLayer('in-toto-link'), /in-toto\.link/],
+      ['AIBoM', await refLayer('aibom'), /cyclonedx/],
+      ['AIBoM DSSE bundle', await refLayer('aibom-signature'), /sigstore/],
+      ['SLSA DSSE bundle', await refLayer('slsa-provenance'), /sigstore/],
+      ['model manifest', pub.digest, /manifest/],
+    ];
+    for (const [what, d, named] of cases) {
+      const f = blobPath(d);
+      assert.ok(existsSync(f), f);
+      const orig = readFileSync(f);
+      const bad = Buffer.from(orig);
+      const i = Math.floor(bad.length / 2);
+      bad.writeUInt8(bad.readUInt8(i) ^ 1, i);
+      writeFileSync(f, bad);
+      try {
+        const r = await verifyModel(pusher, `${reg.host}/models/demo@${pub.digest}`, trust);
+        assert.equal(r.verified, false, `${what}: tampering must fail`);
+        const reasons = r.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.reason ?? ''}`).join(' | ');
+        assert.match(reasons, named, `${what}: ${reasons}`);
+        if (what === 'AIBoM DSSE bundle') {
+          const c = spawnSync(COSIGN, ['verify-attestation', '--key', pubKey, '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+          assert.notEqual(c.status, 0, 'cosign must fail on a tampered attestation');
+        }
+      } finally {
+        writeFileSync(f, orig);
+      }
+    }
+    assert.equal((await verifyModel(pusher, pub.ref, trust)).verified, true, 'restored blobs verify again');
+
+    // Replay: job B's model carrying job A's signed AIBoM statement fails on the subject.
+    const pubB = await publisher.publish(outcome(join(dir, 'jobB'), 'BB'));
+    const aBundle = await pusher.fetchBlob('models/demo', await refLayer('aibom-signature'));
+    const bManifest = await pusher.getManifest('models/demo', pubB.digest);
+    const cfg = await pusher.pushBlob('models/demo', Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
+    const lay = await pusher.pushBlob('models/demo', aBundle, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    const replay = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: cfg, layers: [lay], subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: pubB.digest, size: bManifest!.bytes.byteLength }, annotations: { 'dev.sigstore.bundle.predicateType': 'https://cyclonedx.org/bom' } }));
+    const rd = await pusher.pushManifest('models/demo', `sha256:${(await import('node:crypto')).createHash('sha256').update(replay).digest('hex')}`, replay);
+    await pusher.addToFallbackIndex('models/demo', pubB.digest, [{ ...rd, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }]);
+    const rb = await verifyModel(pusher, pubB.ref, trust);
+    assert.equal(rb.verified, false);
+    assert.match(rb.checks.filter((c) => !c.passed).map((c) => c.reason).join(' | '), /replayed attestation/);
   } finally {
     reg.proc.kill();
     rmSync(dir, { recursive: true, force: true });
