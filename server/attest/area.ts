@@ -2,8 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Area, Services } from '../context.ts';
 import { mountVerifierRoutes } from '../verifier/routes.ts';
-import { initKeys, KEY_FILES, keysDir } from './keys.ts';
+import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from './keys.ts';
 import type { Layout } from './layout.ts';
+import { OciPusher } from './oci-push.ts';
+import { createPublisher } from './publisher.ts';
+import { createVerifier } from './verify-chain.ts';
+
+/** Base URL the publisher uses to reach the server's own /v2/ front in-process (no port involved). */
+const INTERNAL = 'http://aibomgen.internal';
 
 /** Keys, evidence, publication and verification; registers `publisher` and `verifier`, mounts /verifier (owner: server/attest). */
 export async function setupAttest(s: Services): Promise<Area> {
@@ -11,12 +17,32 @@ export async function setupAttest(s: Services): Promise<Area> {
   // First start: the platform key, the layout root key and the signed layout are created when absent.
   const created = await initKeys(s.config.dataDir);
   if (created.length > 0) s.log.info({ dir, created }, 'attest: keys initialised');
+
+  // selfFetch is set by createApp after the areas start, so it is looked up per request.
+  const pusher = new OciPusher(INTERNAL, (req) => {
+    if (!s.selfFetch) throw new Error('attest: the app is not created yet (selfFetch unset)');
+    return s.selfFetch(req);
+  });
+  const publicHost = (s.config.publicUrl ? new URL(s.config.publicUrl).host : `${s.config.host}:${s.config.port}`);
+  const layout = async (): Promise<Layout> => JSON.parse(await readFile(join(dir, KEY_FILES.layout), 'utf8')) as Layout;
+  const rootPem = async (): Promise<string> => readFile(join(dir, KEY_FILES.rootPub), 'utf8');
+  s.publisher = createPublisher({ pusher, registryHost: publicHost, loadKey: () => loadPrivateKey(dir, KEY_FILES.platformKey) });
+  s.verifier = createVerifier(pusher, async () => ({
+    platformPem: await readFile(join(dir, KEY_FILES.platformPub), 'utf8'),
+    rootPem: await rootPem(),
+    layout: await layout(),
+  }));
+  const verifier = s.verifier;
   return {
     name: 'attest',
     mount(app) {
-      mountVerifierRoutes(app, {
-        layout: async () => JSON.parse(await readFile(join(dir, KEY_FILES.layout), 'utf8')) as Layout,
-        rootPem: async () => readFile(join(dir, KEY_FILES.rootPub), 'utf8'),
+      mountVerifierRoutes(app, { layout, rootPem });
+      // ref may contain '/' and ':' (e.g. models/mnist:1.0.0 or models/mnist@sha256:...).
+      app.get('/verifier/verify/*', async (c) => {
+        const ref = decodeURIComponent(c.req.path.slice('/verifier/verify/'.length));
+        if (!ref) return c.json({ error: 'invalid_request', detail: 'a model reference is required: /verifier/verify/<repo>:<tag>' }, 400);
+        const report = await verifier.verify(ref);
+        return c.json(report, report.verified ? 200 : 422);
       });
     },
   };

@@ -101,6 +101,14 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     const good = await verifyModel(pusher, pub.ref, trust);
     assert.equal(good.verified, true, JSON.stringify(good.checks.filter((c) => !c.passed)));
     assert.equal(good.digest, pub.digest);
+    const cli = (ref: string): { status: number | null; out: string } => {
+      const code = `import('./cli/commands/verify.ts').then((m) => m.verifyCommand().parseAsync(process.argv.slice(1), { from: 'user' }))`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code, ref, '--key', pubKey, '--layout', join(keysDir(dir), KEY_FILES.layout), '--layout-key', join(keysDir(dir), KEY_FILES.rootPub)], { encoding: 'utf8' });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    const cliOk = cli(pub.ref);
+    assert.equal(cliOk.status, 0, cliOk.out);
+    assert.match(cliOk.out, /^VERIFIED /);
 
     // Tamper matrix: one byte of each stored blob (in the registry's own storage) → verification names it.
     const blobPath = (d: string): string => join(dir, 'store', 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
@@ -135,6 +143,11 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
         assert.equal(r.verified, false, `${what}: tampering must fail`);
         const reasons = r.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.reason ?? ''}`).join(' | ');
         assert.match(reasons, named, `${what}: ${reasons}`);
+        if (what === 'weights') {
+          const c = cli(pub.ref);
+          assert.equal(c.status, 1, c.out);
+          assert.match(c.out, /FAIL blob model\/weights\.bin/);
+        }
         if (what === 'AIBoM DSSE bundle') {
           const c = spawnSync(COSIGN, ['verify-attestation', '--key', pubKey, '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
           assert.notEqual(c.status, 0, 'cosign must fail on a tampered attestation');
