@@ -7,6 +7,7 @@ import { buildAibom, signAibom, validateAibom } from './aibom.ts';
 import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, signStatement, statement } from './dsse.ts';
 import { collectEvidence } from './evidence.ts';
 import { listFiles } from './hash.ts';
+import { pushCosignSignature } from './cosign-sig.ts';
 import { createLink, linkFileName } from './link.ts';
 import { digestOf, OciPusher, type Descriptor } from './oci-push.ts';
 import { slsaProvenance } from './provenance.ts';
@@ -136,6 +137,8 @@ export function createPublisher(o: PublisherOptions): Publisher {
       add('aibom', await pushReferrer(repo, model, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(aibom)), 'aibom.cdx.json'));
       add('aibom-signature', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(bomBundle)), 'aibom.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_CYCLONEDX }));
       add('slsa-provenance', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(slsaBundle)), 'provenance.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_SLSA_V1 }));
+
+      add('cosign-signature', await pushCosignSignature(p, repo, subjectName, model.digest, key));
 
       // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
       await p.pushManifest(repo, version, mBytes);
