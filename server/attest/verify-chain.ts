@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { MediaType, Annotation } from '../../schema/media-types.ts';
 import type { ModelVerifier, VerificationCheck, VerificationReport } from '../contracts.ts';
+import { COSIGN_SIG_ANNOTATION, SIMPLE_SIGNING } from './cosign-sig.ts';
 import { jcs, verifyAibomSignature, type BomJson } from './aibom.ts';
 import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, verifyStatementBundle } from './dsse.ts';
 import { verifyLayoutAndLink } from './intoto-verify.ts';
@@ -143,7 +144,30 @@ export async function verifyModel(p: OciPusher, ref: string, keys: TrustKeys): P
   check('CycloneDX attestation present', seen.has(PREDICATE_CYCLONEDX), 'no valid CycloneDX DSSE attestation');
   check('SLSA provenance present', seen.has(PREDICATE_SLSA_V1), 'no valid SLSA provenance DSSE attestation');
 
+  // cosign's manifest signature (legacy `.sig` tag): payload names this digest, signature by the platform key.
+  const sigMan = await p.getManifest(repo, `${digest.replace(':', '-')}.sig`).catch(() => undefined);
+  if (check('cosign signature present', !!sigMan, 'no cosign signature (.sig) for this manifest') && sigMan) {
+    const sm = JSON.parse(Buffer.from(sigMan.bytes).toString('utf8')) as Manifest;
+    const l = sm.layers.find((x) => x.mediaType === SIMPLE_SIGNING);
+    const payload = l ? await p.fetchBlob(repo, l.digest).catch(() => undefined) : undefined;
+    const sig = l?.annotations?.[COSIGN_SIG_ANNOTATION] ?? '';
+    const okHash = !!payload && !!l && `sha256:${sha256Hex(payload)}` === l.digest;
+    const okSig = okHash && verifyDer(keys.platformPem, payload, sig);
+    let names = false;
+    try { names = okHash && (JSON.parse(Buffer.from(payload).toString('utf8')) as { critical?: { image?: { 'docker-manifest-digest'?: string } } }).critical?.image?.['docker-manifest-digest'] === digest; } catch { names = false; }
+    check('cosign signature', okSig && names, !okHash ? 'cosign signature payload altered or missing' : !okSig ? 'cosign signature does not verify with the platform key' : 'cosign signature is for another manifest');
+  }
+
   return { ref, digest, verified: checks.every((c) => c.passed), checks };
+}
+
+function verifyDer(pem: string, data: Uint8Array | undefined, b64: string): boolean {
+  if (!data) return false;
+  try {
+    return cryptoVerify('sha256', data, createPublicKey(pem), Buffer.from(b64, 'base64'));
+  } catch {
+    return false;
+  }
 }
 
 export function createVerifier(p: OciPusher, keys: () => Promise<TrustKeys>): ModelVerifier {
