@@ -121,6 +121,21 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
       const m = await pusher.getManifest('models/demo', a.digest);
       return (JSON.parse(Buffer.from(m!.bytes).toString('utf8')) as { layers: { digest: string }[] }).layers[0]!.digest;
     };
+    // The published link, as pulled from the registry, passes both reference in-toto verifiers with the layout.
+    const linkBytes = await pusher.fetchBlob('models/demo', await refLayer('in-toto-link'));
+    const linkDir = join(dir, 'linkdir');
+    mkdirSync(linkDir);
+    const linkJson = JSON.parse(Buffer.from(linkBytes).toString("utf8")) as { signatures: { keyid: string }[] };
+    writeFileSync(join(linkDir, `train.${linkJson.signatures[0]!.keyid.slice(0, 8)}.link`), linkBytes);
+    const k = keysDir(dir);
+    const deb = spawnSync('/usr/bin/in-toto-verify', ['--layout', join(k, KEY_FILES.layout), '--layout-keys', join(k, KEY_FILES.rootInToto), '--key-types', 'ecdsa', '--link-dir', linkDir], { encoding: 'utf8', cwd: linkDir });
+    assert.equal(deb.status, 0, `Debian in-toto-verify: ${deb.stdout}${deb.stderr}`);
+    const pypi = join(process.cwd(), '.tools/venv/bin/in-toto-verify');
+    if (existsSync(pypi)) {
+      const r = spawnSync(pypi, ['--layout', join(k, KEY_FILES.layout), '--verification-keys', join(k, KEY_FILES.rootPub), '--link-dir', linkDir], { encoding: 'utf8', cwd: linkDir });
+      assert.equal(r.status, 0, `PyPI in-toto-verify: ${r.stdout}${r.stderr}`);
+    }
+
     const cases: [string, string, RegExp][] = [
       ['weights', layer('model/weights.bin'), /model\/weights\.bin/],
       ['model.json', layer('model/model.json'), /model\/model\.json/],
