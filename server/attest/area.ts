@@ -36,7 +36,7 @@ export async function setupAttest(s: Services): Promise<Area> {
   return {
     name: 'attest',
     mount(app) {
-      mountVerifierRoutes(app, { layout, rootPem });
+      mountVerifierRoutes(app, { layout, rootPem, platformPem: async () => readFile(join(dir, KEY_FILES.platformPub), 'utf8'), verifyRef: (ref) => verifier.verify(ref) });
       // ref may contain '/' and ':' (e.g. models/mnist:1.0.0 or models/mnist@sha256:...).
       app.get('/verifier/verify/*', async (c) => {
         const ref = decodeURIComponent(c.req.path.slice('/verifier/verify/'.length));

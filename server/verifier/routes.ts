@@ -4,6 +4,9 @@ import type { AppEnv } from '../context.ts';
 import { verifyLayoutAndLink } from '../attest/intoto-verify.ts';
 import type { Layout } from '../attest/layout.ts';
 import type { Link } from '../attest/link.ts';
+import { verifyAibomSignature, type BomJson } from '../attest/aibom.ts';
+import type { VerificationReport } from '../contracts.ts';
+import { createHash } from 'node:crypto';
 
 const Sig = z.object({ keyid: z.string().regex(/^[0-9a-f]{64}$/), sig: z.string().regex(/^[0-9a-f]+$/) });
 const ArtifactMap = z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
@@ -39,6 +42,9 @@ const LayoutSchema = z.object({
 export interface VerifierKeys {
   layout(): Promise<Layout>;
   rootPem(): Promise<string>;
+  platformPem(): Promise<string>;
+  /** Full chain from the registry (the attest area's ModelVerifier). */
+  verifyRef(ref: string): Promise<VerificationReport>;
 }
 
 function problem(issues: z.core.$ZodIssue[]): string {
@@ -56,6 +62,38 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
     const result = verifyLayoutAndLink({ layout, rootPem, link: parsed.data.link as Link });
     return c.json(result, result.verified ? 200 : 422);
   });
+
+  // AIBoM (JSF signature by the platform key) and link (signature, layout rules), and that the AIBoM names this link.
+  app.post('/verifier/verify_bom_and_link', async (c) => {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    const parsed = z.object({ bom: z.record(z.string(), z.unknown()), link: LinkSchema }).safeParse(body);
+    if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
+    const link = parsed.data.link as Link;
+    const intoto = verifyLayoutAndLink({ layout: await keys.layout(), rootPem: await keys.rootPem(), link });
+    const bomSig = verifyAibomSignature(parsed.data.bom as BomJson, await keys.platformPem());
+    // The AIBoM refers to the link by the SHA-256 of the link file as published; accept the file's JSON as sent.
+    const linkSha = createHash('sha256').update(JSON.stringify(parsed.data.link)).digest('hex');
+    const bomText = JSON.stringify(parsed.data.bom);
+    const bound = bomText.includes(`urn:in-toto:link:sha256:${linkSha}`);
+    const verified = intoto.verified && bomSig.ok && bound;
+    return c.json({
+      ...intoto, verified, bom_signature: bomSig.ok, ...(bomSig.reason ? { bom_signature_reason: bomSig.reason } : {}),
+      bom_references_link: bound, checks: [...intoto.checks, { name: 'AIBoM signature', passed: bomSig.ok, ...(bomSig.reason ? { reason: bomSig.reason } : {}) }, { name: 'AIBoM references this link', passed: bound, ...(bound ? {} : { reason: `AIBoM has no reference to link sha256 ${linkSha}` }) }],
+    }, verified ? 200 : 422);
+  });
+
+  // Re-hashes the stored artifacts named by a model's link (the seed's MinIO check, now against the registry).
+  for (const path of ['/verifier/verify_minio_artifacts', '/verifier/verify_registry_artifacts']) {
+    app.post(path, async (c) => {
+      const body: unknown = await c.req.json().catch(() => undefined);
+      const parsed = z.object({ ref: z.string().min(1) }).safeParse(body);
+      if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
+      const r = await keys.verifyRef(parsed.data.ref);
+      const checks = r.checks.filter((x) => x.name.startsWith('blob ') || x.name === 'link products = pulled files' || x.name === 'manifest' || x.name === 'manifest digest' || x.name === 'in-toto link present');
+      const verified = checks.length > 0 && checks.every((x) => x.passed);
+      return c.json({ ref: r.ref, digest: r.digest, verified, checks }, verified ? 200 : 422);
+    });
+  }
 
   // The seed's check: an uploaded file against an expected SHA-256, hashed as it streams in.
   app.post('/verifier/verify_file_hash', async (c) => {

@@ -7,6 +7,8 @@ import { collectEvidence } from '../../server/attest/evidence.ts';
 import { KEY_FILES, keysDir, loadPrivateKey } from '../../server/attest/keys.ts';
 import { createLink, type Link } from '../../server/attest/link.ts';
 import type { JobOutcome } from '../../server/contracts.ts';
+import { buildAibom, signAibom } from '../../server/attest/aibom.ts';
+import { createHash } from 'node:crypto';
 
 /** A finished job on disk: crafted trainer outputs plus the platform-captured stdout/stderr. */
 function craftOutcome(root: string): JobOutcome {
@@ -68,6 +70,24 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
     const invalid = await post({ link: { signed: {} } });
     assert.equal(invalid.status, 400);
     assert.match(((await invalid.json()) as { detail: string }).detail, /link\.signatures/);
+
+    // AIBoM + link: signed AIBoM naming this link passes; a changed AIBoM or another link fails.
+    const linkSha = createHash('sha256').update(JSON.stringify(link)).digest('hex');
+    const bom = signAibom(buildAibom({ outcome, evidence: ev, repository: 'models/m', manifestDigest: `sha256:${'a'.repeat(64)}`, linkSha256: linkSha }), await loadPrivateKey(k, KEY_FILES.platformKey));
+    const bl = (b: unknown): Promise<Response> => fetch(`${srv.url}/verifier/verify_bom_and_link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+    const blOk = await bl({ bom, link });
+    const blOkBody = (await blOk.json()) as { verified: boolean; bom_signature: boolean; bom_references_link: boolean };
+    assert.equal(blOk.status, 200, JSON.stringify(blOkBody));
+    assert.equal(blOkBody.bom_signature, true);
+    const changedBom = { ...bom, version: 2 };
+    const blBad = (await (await bl({ bom: changedBom, link })).json()) as { verified: boolean; bom_signature: boolean };
+    assert.equal(blBad.verified, false);
+    assert.equal(blBad.bom_signature, false);
+    const blOther = (await (await bl({ bom, link: stray })).json()) as { verified: boolean; bom_references_link: boolean };
+    assert.equal(blOther.bom_references_link, false);
+    assert.equal((await bl({ bom })).status, 400);
+    const ra = await fetch(`${srv.url}/verifier/verify_registry_artifacts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(ra.status, 400);
 
     const fd = new FormData();
     fd.set('file', new Blob([readFileSync(join(outcome.outputDir, 'model', 'weights.bin'))]), 'weights.bin');
