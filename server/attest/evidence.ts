@@ -1,5 +1,7 @@
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, statfs } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { JobOutcome } from '../contracts.ts';
 import { hashTree, sha256File } from './hash.ts';
@@ -32,6 +34,16 @@ async function tfBackend(outputDir: string): Promise<string | undefined> {
   }
 }
 
+/** GPU name/driver/memory via nvidia-smi when present ('none' otherwise). */
+async function gpu(): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { timeout: 5000 });
+    return stdout.trim().split('\n').join('; ') || 'none';
+  } catch {
+    return 'none';
+  }
+}
+
 /** Streams every input, output and log through SHA-256 and records the platform's environment. */
 export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   const materials: ArtifactMap = {};
@@ -43,6 +55,7 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   ]);
   const cpu = cpus();
   const backend = await tfBackend(o.outputDir);
+  const fs = await statfs(o.outputDir).catch(() => undefined);
   const environment: Record<string, string> = {
     os: osType(),
     kernel: release(),
@@ -51,6 +64,8 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
     cpu_count: String(cpu.length),
     memory_total_bytes: String(totalmem()),
     memory_free_bytes: String(freemem()),
+    ...(fs ? { disk_total_bytes: String(fs.blocks * fs.bsize), disk_free_bytes: String(fs.bavail * fs.bsize) } : {}),
+    gpu: await gpu(),
     runner_kind: o.runner.kind,
     isolated: String(o.runner.isolated),
     ...(o.runner.image ? { image: o.runner.image } : {}),

@@ -41,6 +41,8 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
     assert.deepEqual(Object.keys(ev.products).sort(), ['outputs/metrics.json', 'outputs/model/model.json', 'outputs/model/weights.bin']);
     assert.equal(ev.environment.tfjs_backend, 'wasm');
     assert.equal(ev.environment.isolated, 'false');
+    assert.match(ev.environment.disk_total_bytes ?? '', /^[1-9][0-9]*$/);
+    assert.ok(ev.environment.gpu, 'gpu recorded (none without nvidia-smi)');
     assert.match(ev.byproductHashes.stdout, /^[0-9a-f]{64}$/);
     const link = createLink({ key: await loadPrivateKey(k, KEY_FILES.platformKey), command: outcome.runner.command, ...ev });
 
