@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { bundleFromJSON, bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder, type Signer } from '@sigstore/sign';
+import { DSSEBundleBuilder, RekorWitness, type Signer } from '@sigstore/sign';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { publicPem } from './keys.ts';
@@ -41,8 +41,10 @@ export function platformSigner(key: KeyObject): Signer {
  * Signs a Statement as a DSSE envelope in a sigstore bundle v0.3. No transparency log or CA is reachable
  * here, so no witnesses (a Rekor witness can be added where one is configured).
  */
-export async function signStatement(st: Statement, key: KeyObject): Promise<SerializedBundle> {
-  const builder = new DSSEBundleBuilder({ signer: platformSigner(key), witnesses: [] });
+export async function signStatement(st: Statement, key: KeyObject, rekorUrl: string | undefined = process.env.AIBOMGEN_REKOR_URL): Promise<SerializedBundle> {
+  // AIBOMGEN_REKOR_URL (off by default): installs with a reachable Rekor get a transparency-log entry too.
+  const witnesses = rekorUrl ? [new RekorWitness({ rekorBaseURL: rekorUrl, entryType: 'dsse' })] : [];
+  const builder = new DSSEBundleBuilder({ signer: platformSigner(key), witnesses });
   const bundle = await builder.create({ data: Buffer.from(JSON.stringify(st), 'utf8'), type: IN_TOTO_PAYLOAD_TYPE });
   return bundleToJSON(bundle);
 }

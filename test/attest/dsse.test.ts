@@ -36,6 +36,8 @@ test('DSSE statements in sigstore v0.3 bundles: verify offline with the platform
     payload.writeUInt8(payload.readUInt8(payload.length - 3) ^ 1, payload.length - 3);
     tampered.dsseEnvelope.payload = payload.toString('base64');
     assert.throws(() => verifyStatementBundle(tampered, pub), /signature/i);
+    // With a Rekor URL configured the bundle needs a tlog entry: an unreachable Rekor makes signing fail, not skip.
+    await assert.rejects(signStatement(statement('models/iris', digest, PREDICATE_CYCLONEDX, {}), key, 'http://127.0.0.1:9'));
     // Another platform's key does not verify it.
     assert.throws(() => verifyStatementBundle(bom, readFileSync(join(keysDir(other), KEY_FILES.platformPub), 'utf8')), /signature/i);
   } finally {
