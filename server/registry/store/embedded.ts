@@ -1,16 +1,39 @@
+import { join } from 'node:path';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/connect.ts';
 import { RegistryError } from '../errors.ts';
+import { BlobFiles } from './blob-files.ts';
 import type { RegistryStore } from './port.ts';
 
-/** Placeholder until the adapter lands: every operation answers UNSUPPORTED, so nothing pretends to work. */
+/**
+ * The embedded store: blobs and uploads as files under `<dataDir>/registry` (see blob-files.ts).
+ * Manifests and tags (metadata in the database) are not implemented yet: they answer UNSUPPORTED
+ * so nothing pretends to work.
+ */
 export const EmbeddedStore = {
-  async open(_config: Config, _db: Db): Promise<RegistryStore> {
-    const unsupported = async () => {
-      throw new RegistryError('UNSUPPORTED', 'the embedded registry store is not implemented yet');
+  async open(config: Config, _db: Db): Promise<RegistryStore> {
+    const files = new BlobFiles(join(config.dataDir, 'registry'));
+    const unsupported = async (): Promise<never> => {
+      throw new RegistryError('UNSUPPORTED', 'manifests and tags of the embedded registry store are not implemented yet');
     };
-    return new Proxy({ kind: 'embedded', close: async () => {} } as unknown as RegistryStore, {
-      get: (target, prop) => (prop === 'then' ? undefined : prop in target ? target[prop as keyof RegistryStore] : unsupported),
-    });
+    return {
+      kind: 'embedded',
+      statBlob: (repo, digest) => files.stat(repo, digest),
+      readBlob: (repo, digest, range) => files.read(repo, digest, range),
+      deleteBlob: (repo, digest) => files.unlink(repo, digest),
+      mountBlob: (repo, from, digest) => files.mount(repo, from, digest),
+      createUpload: (repo) => files.createUpload(repo),
+      getUpload: (repo, id) => files.getUpload(repo, id),
+      appendUpload: (repo, id, body, start) => files.append(repo, id, body, start),
+      completeUpload: (repo, id, digest, body) => files.complete(repo, id, digest, body),
+      cancelUpload: (repo, id) => files.cancel(repo, id),
+      putManifest: unsupported,
+      getManifest: unsupported,
+      deleteManifest: unsupported,
+      deleteTag: unsupported,
+      listTags: unsupported,
+      listRepositories: unsupported,
+      close: async () => {},
+    };
   },
 };
