@@ -1,13 +1,48 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
+import { cancelUpload, completeUpload, deleteBlob, getBlob, patchUpload, startUpload, uploadStatus } from './blobs.ts';
+import { RegistryError } from './errors.ts';
 
-/** The OCI Distribution API at /v2/. */
+/** The OCI Distribution API at /v2/. Names contain `/`, so one catch-all route parses the tail. */
 export function registryRoutes(s: Services): Hono<AppEnv> {
-  void s;
   const r = new Hono<AppEnv>({ strict: false });
+  r.onError((err, c) => {
+    if (err instanceof RegistryError) return c.json(err.toJSON(), err.status as 400);
+    s.log.error({ err }, 'registry front failure');
+    return c.json({ errors: [{ code: 'UNKNOWN', message: 'internal error' }] }, 500);
+  });
   r.get('/', (c) => {
     c.header('Docker-Distribution-API-Version', 'registry/2.0');
     return c.json({});
   });
+  r.all('/*', (c) => dispatch(s, c));
   return r;
+}
+
+async function dispatch(s: Services, c: Context<AppEnv>): Promise<Response> {
+  const path = new URL(c.req.url).pathname.replace(/^\/v2\//, '');
+  const method = c.req.method;
+  let m = /^(.+)\/blobs\/uploads\/?$/.exec(path);
+  if (m && method === 'POST') return startUpload(s, c, repoName(m[1]!));
+  m = /^(.+)\/blobs\/uploads\/([^/]+)$/.exec(path);
+  if (m) {
+    const repo = repoName(m[1]!);
+    if (method === 'GET') return uploadStatus(s, c, repo, m[2]!);
+    if (method === 'PATCH') return patchUpload(s, c, repo, m[2]!);
+    if (method === 'PUT') return completeUpload(s, c, repo, m[2]!);
+    if (method === 'DELETE') return cancelUpload(s, c, repo, m[2]!);
+  }
+  m = /^(.+)\/blobs\/([^/]+)$/.exec(path);
+  if (m) {
+    const repo = repoName(m[1]!);
+    if (method === 'GET' || method === 'HEAD') return getBlob(s, c, repo, m[2]!, method === 'HEAD');
+    if (method === 'DELETE') return deleteBlob(s, c, repo, m[2]!);
+  }
+  throw new RegistryError('UNSUPPORTED', `${method} /v2/${path} is not supported`);
+}
+
+function repoName(name: string): string {
+  if (name.length > 255 || !repositoryNamePattern.test(name)) throw new RegistryError('NAME_INVALID', `invalid repository name ${name}`);
+  return name;
 }

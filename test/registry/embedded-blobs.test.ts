@@ -26,6 +26,7 @@ test('chunked upload completes, reads whole and by range, sha256 and sha512', ()
       const u = await b.createUpload('a/b');
       await b.append('a/b', u.id, Readable.from([Buffer.from('hello ')]), 0);
       const st = await b.complete('a/b', u.id, sha(alg, 'hello world'), Readable.from([Buffer.from('world')]));
+      assert.equal(await b.getUpload('a/b', u.id), null);
       assert.deepEqual(st, { digest: sha(alg, 'hello world'), size: 11 });
       assert.equal(await text((await b.read('a/b', st.digest))!.body), 'hello world');
       const part = await b.read('a/b', st.digest, { start: 6, end: 100 });

@@ -141,7 +141,8 @@ export class BlobFiles {
     await mkdir(join(target, '..'), { recursive: true });
     await rename(dataPath, target);
     await this.link(repo, digest);
-    await this.cancel(repo, id);
+    this.hashes.delete(id);
+    await rm(this.uploadDir(id), { recursive: true, force: true });
     return { digest, size: cur.offset };
   }
 
