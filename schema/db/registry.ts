@@ -1,3 +1,16 @@
-/** Tables of the registry front (manifest index, referrers, tags, blobs of the embedded store). Owned by server/registry. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface RegistryTables {}
+/** Tables of the registry front (manifest/referrers index, tags of the embedded store). Owned by server/registry. */
+export interface RegistryTables {
+  /** Every manifest pushed through the front (both modes): answers referrers and the embedded store's metadata. */
+  registry_manifests: {
+    repo: string;
+    digest: string;
+    media_type: string;
+    artifact_type: string | null;
+    subject_digest: string | null;
+    size: number;
+    annotations_json: string | null;
+    created_at: string;
+  };
+  /** Tags of the embedded store. */
+  registry_tags: { repo: string; tag: string; digest: string };
+}
