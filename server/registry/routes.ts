@@ -3,6 +3,7 @@ import { repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { cancelUpload, completeUpload, deleteBlob, getBlob, patchUpload, startUpload, uploadStatus } from './blobs.ts';
 import { RegistryError } from './errors.ts';
+import { catalog, deleteManifest, getManifest, listTags, putManifest, referrers } from './manifests.ts';
 
 /** The OCI Distribution API at /v2/. Names contain `/`, so one catch-all route parses the tail. */
 export function registryRoutes(s: Services): Hono<AppEnv> {
@@ -39,6 +40,18 @@ async function dispatch(s: Services, c: Context<AppEnv>): Promise<Response> {
     if (method === 'GET' || method === 'HEAD') return getBlob(s, c, repo, m[2]!, method === 'HEAD');
     if (method === 'DELETE') return deleteBlob(s, c, repo, m[2]!);
   }
+  m = /^(.+)\/manifests\/([^/]+)$/.exec(path);
+  if (m) {
+    const repo = repoName(m[1]!);
+    if (method === 'GET' || method === 'HEAD') return getManifest(s, c, repo, m[2]!, method === 'HEAD');
+    if (method === 'PUT') return putManifest(s, c, repo, m[2]!);
+    if (method === 'DELETE') return deleteManifest(s, c, repo, m[2]!);
+  }
+  m = /^(.+)\/tags\/list$/.exec(path);
+  if (m && method === 'GET') return listTags(s, c, repoName(m[1]!));
+  m = /^(.+)\/referrers\/([^/]+)$/.exec(path);
+  if (m && method === 'GET') return referrers(s, c, repoName(m[1]!), m[2]!);
+  if (path === '_catalog' && method === 'GET') return catalog(s, c);
   throw new RegistryError('UNSUPPORTED', `${method} /v2/${path} is not supported`);
 }
 

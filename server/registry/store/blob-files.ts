@@ -60,6 +60,16 @@ export class BlobFiles {
     await writeFile(p, digest);
   }
 
+  /** Stores small content already in memory (manifests, bounded by maxManifestBytes) and links it. */
+  async putBytes(repo: string, digest: string, bytes: Uint8Array): Promise<void> {
+    const target = this.blobPath(digest);
+    await mkdir(join(target, '..'), { recursive: true });
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+    await this.link(repo, digest);
+  }
+
   async unlink(repo: string, digest: string): Promise<boolean> {
     const p = this.linkPath(repo, digest);
     if (!(await exists(p))) return false;

@@ -1,20 +1,25 @@
 import { join } from 'node:path';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/connect.ts';
-import { RegistryError } from '../errors.ts';
 import { BlobFiles } from './blob-files.ts';
-import type { RegistryStore } from './port.ts';
+import type { RegistryStore, StoredManifest } from './port.ts';
 
 /**
- * The embedded store: blobs and uploads as files under `<dataDir>/registry` (see blob-files.ts).
- * Manifests and tags (metadata in the database) are not implemented yet: they answer UNSUPPORTED
- * so nothing pretends to work.
+ * The embedded store: blobs, uploads and manifest bytes as files under `<dataDir>/registry` (see
+ * blob-files.ts); tags in `registry_tags`. A manifest's media type comes from `registry_manifests`, the
+ * index the front writes on every manifest PUT (both modes), so the store never parses manifests.
  */
 export const EmbeddedStore = {
-  async open(config: Config, _db: Db): Promise<RegistryStore> {
+  async open(config: Config, db: Db): Promise<RegistryStore> {
     const files = new BlobFiles(join(config.dataDir, 'registry'));
-    const unsupported = async (): Promise<never> => {
-      throw new RegistryError('UNSUPPORTED', 'manifests and tags of the embedded registry store are not implemented yet');
+    const byDigest = async (repo: string, digest: string): Promise<StoredManifest | null> => {
+      const row = await db.selectFrom('registry_manifests').select(['media_type']).where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+      if (!row) return null;
+      const r = await files.read(repo, digest);
+      if (!r) return null;
+      const chunks: Buffer[] = [];
+      for await (const c of r.body) chunks.push(c as Buffer);
+      return { digest, mediaType: row.media_type, bytes: new Uint8Array(Buffer.concat(chunks)) };
     };
     return {
       kind: 'embedded',
@@ -27,12 +32,39 @@ export const EmbeddedStore = {
       appendUpload: (repo, id, body, start) => files.append(repo, id, body, start),
       completeUpload: (repo, id, digest, body) => files.complete(repo, id, digest, body),
       cancelUpload: (repo, id) => files.cancel(repo, id),
-      putManifest: unsupported,
-      getManifest: unsupported,
-      deleteManifest: unsupported,
-      deleteTag: unsupported,
-      listTags: unsupported,
-      listRepositories: unsupported,
+      async putManifest(repo, m, tag) {
+        await files.putBytes(repo, m.digest, m.bytes);
+        if (tag) {
+          await db.deleteFrom('registry_tags').where('repo', '=', repo).where('tag', '=', tag).execute();
+          await db.insertInto('registry_tags').values({ repo, tag, digest: m.digest }).execute();
+        }
+      },
+      async getManifest(repo, reference) {
+        if (reference.includes(':')) return byDigest(repo, reference);
+        const t = await db.selectFrom('registry_tags').select('digest').where('repo', '=', repo).where('tag', '=', reference).executeTakeFirst();
+        return t ? byDigest(repo, t.digest) : null;
+      },
+      async deleteManifest(repo, digest) {
+        const had = await files.unlink(repo, digest);
+        await db.deleteFrom('registry_tags').where('repo', '=', repo).where('digest', '=', digest).execute();
+        return had;
+      },
+      async deleteTag(repo, tag) {
+        const r = await db.deleteFrom('registry_tags').where('repo', '=', repo).where('tag', '=', tag).executeTakeFirst();
+        return Number(r.numDeletedRows) > 0;
+      },
+      async listTags(repo) {
+        const rows = await db.selectFrom('registry_tags').select('tag').where('repo', '=', repo).orderBy('tag').execute();
+        if (rows.length === 0) {
+          const any = await db.selectFrom('registry_manifests').select('digest').where('repo', '=', repo).executeTakeFirst();
+          return any ? [] : null;
+        }
+        return rows.map((r) => r.tag);
+      },
+      async listRepositories() {
+        const rows = await db.selectFrom('registry_manifests').select('repo').distinct().orderBy('repo').execute();
+        return rows.map((r) => r.repo);
+      },
       close: async () => {},
     };
   },
