@@ -22,7 +22,7 @@ function bodyOf(c: C): Readable | undefined {
 }
 
 function parseRange(h: string | undefined): ByteRange | undefined {
-  if (!h) return undefined;
+  if (!h || /^bytes=-\d+$/.test(h.trim())) return undefined;
   const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
   if (!m) throw new RegistryError('RANGE_INVALID', `unsupported Range ${h}`);
   return { start: Number(m[1]), end: m[2] ? Number(m[2]) : Number.MAX_SAFE_INTEGER };
@@ -31,7 +31,14 @@ function parseRange(h: string | undefined): ByteRange | undefined {
 export async function getBlob(s: Services, c: C, repo: string, digest: string, head: boolean): Promise<Response> {
   await authorize(c, repo, 'pull');
   checkDigest(digest);
-  const range = head ? undefined : parseRange(c.req.header('range'));
+  let range = head ? undefined : parseRange(c.req.header('range'));
+  const suffix = head ? null : /^bytes=-(\d+)$/.exec(c.req.header('range')?.trim() ?? '');
+  if (suffix) {
+    // Suffix range: the last N bytes.
+    const st = await s.store.statBlob(repo, digest);
+    if (!st) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);
+    range = { start: Math.max(st.size - Number(suffix[1]), 0), end: st.size - 1 };
+  }
   if (head) {
     const st = await s.store.statBlob(repo, digest);
     if (!st) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);

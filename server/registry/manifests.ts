@@ -40,7 +40,8 @@ export async function putManifest(s: Services, c: C, repo: string, ref: string):
   const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
   if (isDigest(ref) && ref !== digest) throw new RegistryError('DIGEST_INVALID', `manifest digest ${digest} does not match ${ref}`);
   for (const d of [m.config, ...(m.layers ?? [])]) {
-    if (!d) continue;
+    // Non-distributable (foreign) layers live elsewhere by design: the registry need not hold them.
+    if (!d || /nondistributable|foreign/.test(d.mediaType ?? '')) continue;
     if (!d.digest || !digestPattern.test(d.digest) || !(await s.store.statBlob(repo, d.digest))) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `blob ${d.digest} unknown to ${repo}`);
   }
   for (const d of m.manifests ?? []) {
