@@ -109,6 +109,14 @@ export async function completeUpload(s: Services, c: C, repo: string, id: string
   await authorize(c, repo, 'push');
   const digest = c.req.query('digest');
   if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=');
+  // A final chunk may carry Content-Range: out of order → 416 before anything is appended.
+  const cr = c.req.header('content-range');
+  if (cr) {
+    const m = /^(?:bytes )?(\d+)-(\d+)$/.exec(cr.trim());
+    const u = await s.store.getUpload(repo, id);
+    if (!u) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
+    if (!m || Number(m[1]) !== u.offset) throw new RegistryError('RANGE_INVALID', `chunk ${cr} does not start at ${u.offset}`);
+  }
   const st = await s.store.completeUpload(repo, id, checkDigest(digest), bodyOf(c));
   return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${st.digest}`, 'Docker-Content-Digest': st.digest } });
 }
