@@ -64,6 +64,17 @@ if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
 fi
 
 # ---- registry area: OCI conformance suite (owned by server/registry) ----
+# Only this (non-Ginkgo) version is served by the module proxy here; built from a writable copy.
+OCI_CONF_MOD=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
+if [ ! -x "$TOOLS/bin/oci-conformance" ] || [ "$(cat "$TOOLS/bin/.oci-conformance.version" 2>/dev/null)" != "$OCI_CONF_MOD" ]; then
+  log "go build $OCI_CONF_MOD"
+  conf_src=$(go mod download -json "$OCI_CONF_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  conf_tmp=$(mktemp -d)
+  cp -r "$conf_src/." "$conf_tmp" && chmod -R u+w "$conf_tmp"
+  (cd "$conf_tmp" && go build -o "$TOOLS/bin/oci-conformance" .)
+  rm -rf "$conf_tmp"
+  echo "$OCI_CONF_MOD" > "$TOOLS/bin/.oci-conformance.version"
+fi
 
 # ---- trainer area: Python Keras for .keras fixtures (owned by trainer/) ----
 # Keras 3 writes the real `.keras` fixtures (trainer/samples/make_keras.py). Its numpy backend imports jax,
