@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { keysCommand } from './commands/keys.ts';
 import { serverCommand } from './commands/server.ts';
+import { verifyCommand } from './commands/verify.ts';
 
 /** Builds the `aibomgen` program; each subcommand lives in `cli/commands/<name>.ts`. */
 export function program(): Command {
@@ -7,8 +9,12 @@ export function program(): Command {
     .description('Trusted AI training platform: train in isolation, publish models with signed AIBoMs, verify them')
     .version(process.env.npm_package_version ?? '0.1.0')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str) })
+    // Global: which platform the client commands talk to (env AIBOMGEN_SERVER, default the local server).
+    .option('--server <url>', 'platform URL', process.env.AIBOMGEN_SERVER ?? 'http://127.0.0.1:8080');
   p.addCommand(serverCommand());
+  p.addCommand(keysCommand());
+  p.addCommand(verifyCommand());
   return p;
 }
 
