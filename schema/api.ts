@@ -47,3 +47,41 @@ export type TrainingParams = z.infer<typeof trainingParams>;
 export function failingFields(err: z.ZodError): { field: string; message: string }[] {
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
 }
+
+// ---- REST response contract of /developer/* (server/jobs implements it; the CLI and dashboard read it) ----
+
+/**
+ * A job as the REST API answers it: the JobView of server/contracts.ts plus the seed's `job_id` and
+ * `status` (= state). Returned by both submit endpoints (202), `GET /developer/job_status/{id}`,
+ * `POST /developer/jobs/{id}/cancel`, and as items of `GET /developer/jobs`.
+ */
+export type JobResponse = import('../server/contracts.ts').JobView & { job_id: string; status: import('../server/contracts.ts').JobState };
+
+/** `GET /developer/jobs?owner=&state=&limit=&after=` (limit 1..200, default 50; `after` is the `next` cursor). */
+export interface JobListResponse {
+  items: JobResponse[];
+  next?: string;
+}
+
+/** `GET /developer/job_artifacts/{id}`; each file streams from `GET /developer/job_artifacts/{id}/{name}` (name may hold '/'). */
+export interface ArtifactListResponse {
+  job_id: string;
+  artifacts: { name: string; size: number; digest: string }[];
+}
+
+/**
+ * Every 4xx/5xx body of the platform's REST API: a machine code, one readable sentence, and for 400 the
+ * failing fields. (The /v2/ registry uses the distribution-spec error form instead.)
+ */
+export interface ApiError {
+  error: string;
+  detail: string;
+  fields?: { field: string; message: string }[];
+}
+
+/*
+ * `GET /developer/jobs/{id}/events` is Server-Sent Events: one SSE message per JobEvent, `event:` = its type
+ * (state | epoch | batch | log), `id:` = its seq, `data:` = the JobEvent as JSON. Past events are replayed
+ * first (or those after `Last-Event-ID`), then live ones; the stream ends after the terminal state event.
+ * `GET /developer/jobs/{id}/logs` answers the trainer's stdout+stderr as text/plain.
+ */

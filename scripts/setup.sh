@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # ---- Debian packages ----
-APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv)
+APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -34,12 +34,17 @@ runtime = "runc"
 CONF
 fi
 
+npm_section() {
 # ---- npm ----
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+}
 
+# npm ci, the Go builds and the pip installs below are independent and slow on a fresh machine (minutes each):
+# they run in parallel, and setup fails if any of them failed.
+go_section() {
 # ---- Go tools (pinned) ----
 # (registry section: oras, cosign; the OCI conformance test binary is built below by the registry area)
 export GOFLAGS=-mod=mod GOBIN=$TOOLS/bin
@@ -53,16 +58,6 @@ go_tool() { # name module@version
 go_tool oras oras.land/oras/cmd/oras@v1.3.6
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 
-# ---- Python tools (newest in-toto, CycloneDX validator) ----
-VENV=$TOOLS/venv
-PIP_PKGS=("in-toto==3.1.0" "cyclonedx-python-lib[json-validation]==11.12.0")
-if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
-  log "pip install ${PIP_PKGS[*]}"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "${PIP_PKGS[@]}"
-  echo "${PIP_PKGS[*]}" > "$VENV/.pins"
-fi
-
 # ---- registry area: OCI conformance suite (owned by server/registry) ----
 # Only this (non-Ginkgo) version is served by the module proxy here; built from a writable copy.
 OCI_CONF_MOD=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
@@ -74,6 +69,18 @@ if [ ! -x "$TOOLS/bin/oci-conformance" ] || [ "$(cat "$TOOLS/bin/.oci-conformanc
   (cd "$conf_tmp" && go build -o "$TOOLS/bin/oci-conformance" .)
   rm -rf "$conf_tmp"
   echo "$OCI_CONF_MOD" > "$TOOLS/bin/.oci-conformance.version"
+fi
+}
+
+py_section() {
+# ---- Python tools (newest in-toto, CycloneDX validator) ----
+VENV=$TOOLS/venv
+PIP_PKGS=("in-toto==3.1.0" "cyclonedx-python-lib[json-validation]==11.12.0")
+if [ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PIP_PKGS[*]}" ]; then
+  log "pip install ${PIP_PKGS[*]}"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "${PIP_PKGS[@]}"
+  echo "${PIP_PKGS[*]}" > "$VENV/.pins"
 fi
 
 # ---- trainer area: Python Keras for .keras fixtures (owned by trainer/) ----
@@ -90,6 +97,18 @@ if [ "$(cat "$KERAS_VENV/.pins" 2>/dev/null)" != "${KERAS_PKGS[*]}" ]; then
     log "keras install failed: the .keras round-trip test will skip; committed fixtures still work"
   fi
 fi
+
+}
+
+npm_section > "$TOOLS/npm.log" 2>&1 & npm_pid=$!
+go_section > "$TOOLS/go.log" 2>&1 & go_pid=$!
+py_section > "$TOOLS/py.log" 2>&1 & py_pid=$!
+ok=1
+wait $npm_pid || { ok=0; log "npm ci failed:"; tail -20 "$TOOLS/npm.log" >&2; }
+wait $go_pid || { ok=0; log "Go tools failed:"; tail -20 "$TOOLS/go.log" >&2; }
+wait $py_pid || { ok=0; log "Python tools failed:"; tail -20 "$TOOLS/py.log" >&2; }
+cat "$TOOLS/npm.log" "$TOOLS/go.log" "$TOOLS/py.log" >&2
+[ $ok = 1 ] || exit 1
 
 # ---- jobs area: podman API service prerequisites, offline trainer image (owned by server/jobs) ----
 

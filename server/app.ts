@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import pino from 'pino';
+import { apiErrorResponse, HttpError } from './api-error.ts';
 import { setupAttest } from './attest/area.ts';
 import type { Config } from './config.ts';
 import type { AppEnv, Area, Services } from './context.ts';
@@ -50,6 +51,12 @@ export function createApp(services: Services): Hono<AppEnv> {
     c.set('requestId', c.req.header('x-request-id') ?? randomUUID());
     await next();
     c.header('X-Request-Id', c.get('requestId'));
+  });
+  // REST errors (HttpError) answer the ApiError JSON; anything else is logged and answers a bare 500.
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return apiErrorResponse(c, err);
+    services.log.error({ err, method: c.req.method, path: c.req.path, requestId: c.get('requestId') }, 'unhandled error');
+    return apiErrorResponse(c, new HttpError(500, 'internal', 'internal error'));
   });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   for (const area of started.get(services) ?? []) area.mount?.(app);

@@ -17,6 +17,26 @@ export const ConfigSchema = z.object({
   maxManifestBytes: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Public base URL used in Location headers and printed references; derived from host:port when unset. */
   publicUrl: z.string().url().optional(),
+
+  // ---- jobs ----
+  /** Job runner: `docker` (dockerode; podman's compatible API works), `process` (no isolation), or `auto`. */
+  runner: z.enum(['auto', 'docker', 'process']).default('auto'),
+  /** Docker API socket for the docker runner; DOCKER_HOST (unix://…) is honoured too. */
+  dockerSocket: z.string().optional(),
+  /** Jobs run at once (default: 1 per GPU, 1 on CPU-only machines). */
+  jobConcurrency: z.coerce.number().int().min(1).max(64).optional(),
+  /** Wall-clock limit of one training run. */
+  jobTimeoutSeconds: z.coerce.number().int().min(1).default(3600),
+  jobMemoryBytes: z.coerce.number().int().min(64 * 1024 * 1024).default(4 * 1024 ** 3),
+  jobCpus: z.coerce.number().min(0.1).default(2),
+  jobPids: z.coerce.number().int().min(16).default(256),
+  /** On start, re-queue jobs a crash left running instead of failing them with reason "interrupted". */
+  requeueInterrupted: z.stringbool().default(false),
+  /** Largest single uploaded file, and all files of one request together. */
+  maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
+  maxRequestBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
+  /** Auth: `owner:token[,owner:token…]`. Unset: no auth, every job is owned by "anonymous". */
+  tokens: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string };
 
@@ -31,6 +51,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     upstreamUrl: env.AIBOMGEN_UPSTREAM_URL,
     maxManifestBytes: env.AIBOMGEN_MAX_MANIFEST_BYTES,
     publicUrl: env.AIBOMGEN_PUBLIC_URL,
+    runner: env.AIBOMGEN_RUNNER,
+    dockerSocket: env.AIBOMGEN_DOCKER_SOCKET ?? (env.DOCKER_HOST?.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined),
+    jobConcurrency: env.AIBOMGEN_JOB_CONCURRENCY,
+    jobTimeoutSeconds: env.AIBOMGEN_JOB_TIMEOUT_SECONDS,
+    jobMemoryBytes: env.AIBOMGEN_JOB_MEMORY_BYTES,
+    jobCpus: env.AIBOMGEN_JOB_CPUS,
+    jobPids: env.AIBOMGEN_JOB_PIDS,
+    requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
+    maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
+    maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,
+    tokens: env.AIBOMGEN_TOKENS,
     ...stripUndefined(overrides),
   });
   const dataDir = resolve(parsed.dataDir);

@@ -126,9 +126,14 @@ export interface JobView {
   finishedAt?: string;
   publication?: Publication;
   metrics?: Record<string, unknown>;
+  /** PoC flow: the trainer image and command the job named. */
+  image?: string;
+  command?: string[];
 }
 
 export interface SubmitJobInput {
+  /** Set when the caller already placed the files under the job's directory (the REST upload does). */
+  id?: string;
   owner: string;
   framework: string;
   files: JobInputFile[];
@@ -137,6 +142,8 @@ export interface SubmitJobInput {
   /** The PoC flow: a trainer image from our registry and its command. */
   image?: string;
   command?: string[];
+  /** Ask for a GPU (DeviceRequests on the docker runner). */
+  gpu?: boolean;
 }
 
 /** Implemented by the jobs area. */

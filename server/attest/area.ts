@@ -23,7 +23,8 @@ export async function setupAttest(s: Services): Promise<Area> {
     if (!s.selfFetch) throw new Error('attest: the app is not created yet (selfFetch unset)');
     return s.selfFetch(req);
   });
-  const publicHost = (s.config.publicUrl ? new URL(s.config.publicUrl).host : `${s.config.host}:${s.config.port}`);
+  // Read per publication: with PORT=0 the real port is known only once the server listens (main.ts sets it).
+  const publicHost = (): string => (s.config.publicUrl ? new URL(s.config.publicUrl).host : `${s.config.host}:${s.config.port}`);
   const layout = async (): Promise<Layout> => JSON.parse(await readFile(join(dir, KEY_FILES.layout), 'utf8')) as Layout;
   const rootPem = async (): Promise<string> => readFile(join(dir, KEY_FILES.rootPub), 'utf8');
   s.publisher = createPublisher({ pusher, registryHost: publicHost, loadKey: () => loadPrivateKey(dir, KEY_FILES.platformKey) });

@@ -16,8 +16,8 @@ const EMPTY_JSON = Buffer.from('{}');
 
 export interface PublisherOptions {
   pusher: OciPusher;
-  /** Registry host:port printed in references (e.g. 127.0.0.1:8080). */
-  registryHost: string;
+  /** Registry host:port printed in references (e.g. 127.0.0.1:8080); a function when known only after listen. */
+  registryHost: string | (() => string);
   loadKey: () => Promise<KeyObject>;
   namespace?: string;
 }
@@ -74,6 +74,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
   return {
     async publish(outcome: JobOutcome, onStep) {
       onStep?.('attesting');
+      const registryHost = typeof o.registryHost === 'function' ? o.registryHost() : o.registryHost;
       const key = await o.loadKey();
       const ev = await collectEvidence(outcome);
       const md = outcome.metadata;
@@ -127,9 +128,9 @@ export function createPublisher(o: PublisherOptions): Publisher {
       const linkSha = digestOf(linkBytes).slice('sha256:'.length);
       const aibom = signAibom(buildAibom({ outcome, evidence: ev, repository: repo, manifestDigest: model.digest, linkSha256: linkSha, inputRefs }), key);
       await validateAibom(aibom);
-      const subjectName = `${o.registryHost}/${repo}`;
+      const subjectName = `${registryHost}/${repo}`;
       const bomBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_CYCLONEDX, aibom), key);
-      const slsaBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, Object.fromEntries(Object.entries(inputRefs).map(([k, v]) => [k, { uri: `oci://${o.registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) }])))), key);
+      const slsaBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, Object.fromEntries(Object.entries(inputRefs).map(([k, v]) => [k, { uri: `oci://${registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) }])))), key);
 
       const attestations: AttestationRef[] = [];
       const add = (kind: AttestationRef['kind'], d: Descriptor): void => { attestations.push({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }); };
@@ -142,7 +143,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
 
       // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
       await p.pushManifest(repo, version, mBytes);
-      return { ref: `${o.registryHost}/${repo}:${version}`, repository: repo, tag: version, digest: model.digest, inputs, attestations };
+      return { ref: `${registryHost}/${repo}:${version}`, repository: repo, tag: version, digest: model.digest, inputs, attestations };
     },
   };
 }

@@ -28,6 +28,7 @@ export async function startTestServer(overrides: Partial<z.input<typeof ConfigSc
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  services.config.port = port; // the port really listened on (references printed by the publisher use it)
   return {
     url: `http://127.0.0.1:${port}`,
     hostPort: `127.0.0.1:${port}`,

@@ -1,0 +1,39 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import { HttpError } from './api-error.ts';
+import type { Config } from './config.ts';
+
+/**
+ * Bearer-token auth for the REST and GraphQL APIs. With `AIBOMGEN_TOKENS=alice:s3cret,bob:…` every request
+ * must carry `Authorization: Bearer <token>` and acts as that owner; without it auth is off and everyone is
+ * "anonymous" (the embedded single-user default).
+ */
+export class Auth {
+  private readonly tokens: { owner: string; token: Buffer }[];
+  constructor(config: Pick<Config, 'tokens'>) {
+    this.tokens = (config.tokens ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => {
+        const i = p.indexOf(':');
+        return { owner: p.slice(0, i), token: Buffer.from(p.slice(i + 1)) };
+      })
+      .filter((t) => t.owner && t.token.length);
+  }
+
+  get enabled(): boolean {
+    return this.tokens.length > 0;
+  }
+
+  /** The owner a request acts as; throws 401 when auth is on and the token is missing or unknown. */
+  ownerOf(c: Context): string {
+    if (!this.enabled) return 'anonymous';
+    const m = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!m) throw new HttpError(401, 'unauthorized', 'this server requires a token: send Authorization: Bearer <token> (aibomgen login)');
+    const given = Buffer.from(m[1]!.trim());
+    const hit = this.tokens.find((t) => t.token.length === given.length && timingSafeEqual(t.token, given));
+    if (!hit) throw new HttpError(401, 'unauthorized', 'the token is not valid on this server');
+    return hit.owner;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The seed's developer API (/developer/*): submit by model+data or by image, status, paged list, cancel,
+ * artifacts (listed and streamed), logs, and live events over Server-Sent Events.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, realpath, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { ArtifactListResponse, JobListResponse, JobResponse } from '../../schema/api.ts';
+import { HttpError } from '../api-error.ts';
+import type { Auth } from '../auth.ts';
+import type { AppEnv, Services } from '../context.ts';
+import { terminalJobStates, type JobEvent, type JobState, type JobView } from '../contracts.ts';
+import { prepareImageJob, prepareModelJob } from './prepare.ts';
+import { CancelRefused, isJobId, jobDir, type Jobs } from './service.ts';
+import { receiveMultipart } from './uploads.ts';
+
+const jobStates = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'] as const;
+const listQuery = z.object({
+  owner: z.string().min(1).max(255).optional(),
+  state: z.enum(jobStates).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: z.string().max(512).optional(),
+});
+
+export function toResponse(v: JobView): JobResponse {
+  return { job_id: v.id, status: v.state, ...v };
+}
+
+/** Regular files under `root` (no symlinks followed or listed: a job's output is untrusted). */
+async function listArtifacts(root: string): Promise<{ name: string; path: string; size: number }[]> {
+  const out: { name: string; path: string; size: number }[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue; // the trainer's staging dir
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push({ name: relative(root, p).split(sep).join('/'), path: p, size: (await lstat(p)).size });
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+/** sha256 of artifacts, cached by path+size+mtime (listing is frequent; the files do not change after a run). */
+const digestCache = new Map<string, string>();
+async function fileDigest(path: string): Promise<string> {
+  const st = await lstat(path);
+  const key = `${path}|${st.size}|${st.mtimeMs}`;
+  const hit = digestCache.get(key);
+  if (hit) return hit;
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  const d = `sha256:${h.digest('hex')}`;
+  if (digestCache.size > 10_000) digestCache.clear();
+  digestCache.set(key, d);
+  return d;
+}
+
+export function mountJobRoutes(app: Hono<AppEnv>, s: Services, jobs: Jobs, auth: Auth): void {
+  const limits = { fileBytes: s.config.maxUploadBytes, requestBytes: s.config.maxRequestBytes };
+  const route = app.basePath('/developer');
+
+  const needJob = async (id: string): Promise<JobView> => {
+    const job = isJobId(id) ? await jobs.get(id) : null;
+    if (!job) throw new HttpError(404, 'not_found', `job ${id} does not exist`);
+    return job;
+  };
+
+  /** Receives, validates and lays out an upload; on any refusal the job dir is removed whole. */
+  const submit = async (
+    c: Context<AppEnv>,
+    prepare: (dir: string, mp: Awaited<ReturnType<typeof receiveMultipart>>) => Promise<Parameters<Jobs['submit']>[0]>,
+  ): Promise<Response> => {
+    const owner = auth.ownerOf(c);
+    const declared = Number(c.req.header('content-length') ?? 0);
+    if (declared > limits.requestBytes) throw new HttpError(413, 'payload_too_large', `the request is larger than the limit of ${limits.requestBytes} bytes`);
+    const id = crypto.randomUUID();
+    const dir = jobDir(s.config.dataDir, id);
+    try {
+      const mp = await receiveMultipart(c.req.raw.body, c.req.header('content-type'), join(dir, 'uploads'), limits);
+      const input = await prepare(dir, mp);
+      const view = await jobs.submit({ ...input, id, owner });
+      return c.json(toResponse(view), 202);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  };
+
+  route.post('/submit_job_by_model_and_data', (c) =>
+    submit(c, async (dir, mp) => {
+      const p = await prepareModelJob(mp, join(dir, 'input'));
+      return { owner: '', framework: p.framework, files: p.files, params: p.params, metadata: p.metadata, ...(mp.fields.gpu === 'true' ? { gpu: true } : {}) };
+    }),
+  );
+
+  route.post('/submit_job_by_image', (c) =>
+    submit(c, async (dir, mp) => {
+      const p = await prepareImageJob(mp, join(dir, 'input'));
+      if (jobs.runnerKind !== 'docker') throw new HttpError(422, 'unsupported_runner', 'this server has no container engine: image jobs need the docker runner (AIBOMGEN_RUNNER=docker)');
+      return { owner: '', framework: p.framework, files: p.files, params: {}, metadata: p.metadata, image: p.image, ...(p.command ? { command: p.command } : {}) };
+    }),
+  );
+
+  route.get('/job_status/:id', async (c) => c.json(toResponse(await needJob(c.req.param('id')))));
+
+  route.get('/jobs', async (c) => {
+    const q = listQuery.safeParse(c.req.query());
+    if (!q.success) throw new HttpError(400, 'invalid_request', 'invalid query', q.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
+    const page = await jobs.list({ ...q.data, ...(q.data.state ? { state: q.data.state as JobState } : {}) });
+    const body: JobListResponse = { items: page.items.map(toResponse), ...(page.next ? { next: page.next } : {}) };
+    return c.json(body);
+  });
+
+  route.post('/jobs/:id/cancel', async (c) => {
+    auth.ownerOf(c);
+    await needJob(c.req.param('id'));
+    try {
+      const v = await jobs.cancel(c.req.param('id'));
+      return c.json(toResponse(v!));
+    } catch (e) {
+      if (e instanceof CancelRefused) throw new HttpError(409, 'conflict', e.message);
+      throw e;
+    }
+  });
+
+  route.get('/job_artifacts/:id', async (c) => {
+    const job = await needJob(c.req.param('id'));
+    const root = join(jobDir(s.config.dataDir, job.id), 'output');
+    // Artifacts of a run in progress are not final (and of a cut-off run are gone): only settled states list.
+    const files = terminalJobStates.includes(job.state) || job.state === 'attesting' || job.state === 'publishing' ? await listArtifacts(root) : [];
+    const body: ArtifactListResponse = { job_id: job.id, artifacts: await Promise.all(files.map(async (f) => ({ name: f.name, size: f.size, digest: await fileDigest(f.path) }))) };
+    return c.json(body);
+  });
+
+  route.get('/job_artifacts/:id/*', async (c) => {
+    const job = await needJob(c.req.param('id'));
+    const name = decodeURIComponent(c.req.path.slice(`/developer/job_artifacts/${job.id}/`.length));
+    const root = join(jobDir(s.config.dataDir, job.id), 'output');
+    if (!name || name.split('/').some((p) => p === '..' || p === '' || p.startsWith('.'))) throw new HttpError(400, 'invalid_request', `invalid artifact name "${name}"`);
+    const path = join(root, ...name.split('/'));
+    const st = await lstat(path).catch(() => undefined);
+    // No symlinks: a job could point one at a host file. The real path must stay inside the output dir.
+    if (!st?.isFile() || !(await realpath(path)).startsWith((await realpath(root)) + sep)) throw new HttpError(404, 'not_found', `job ${job.id} has no artifact ${name}`);
+    c.header('Content-Type', 'application/octet-stream');
+    c.header('Content-Length', String(st.size));
+    c.header('Content-Disposition', `attachment; filename="${name.split('/').pop()!.replace(/"/g, '')}"`);
+    return c.body(Readable.toWeb(createReadStream(path)) as ReadableStream);
+  });
+
+  route.get('/jobs/:id/logs', async (c) => {
+    const job = await needJob(c.req.param('id'));
+    const dir = jobDir(s.config.dataDir, job.id);
+    const parts: string[] = [];
+    for (const f of ['stdout.log', 'stderr.log']) {
+      const st = await lstat(join(dir, f)).catch(() => undefined);
+      if (st?.isFile()) parts.push(join(dir, f));
+    }
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    const stream = Readable.from(
+      (async function* () {
+        for (const p of parts) for await (const chunk of createReadStream(p)) yield chunk as Buffer;
+      })(),
+    );
+    return c.body(Readable.toWeb(stream) as ReadableStream);
+  });
+
+  route.get('/jobs/:id/events', async (c) => {
+    const job = await needJob(c.req.param('id'));
+    const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0;
+    return streamSSE(c, async (stream) => {
+      const queue: JobEvent[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = jobs.subscribe(job.id, (e) => {
+        queue.push(e);
+        wake?.();
+      });
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+        wake?.();
+      });
+      const heartbeat = setInterval(() => {
+        void stream.write(': keep-alive\n\n').catch(() => undefined);
+      }, 15_000);
+      try {
+        while (!closed) {
+          const e = queue.shift();
+          if (!e) {
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            continue;
+          }
+          if (e.seq > after) await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+          if (e.type === 'state' && terminalJobStates.includes(e.state)) break;
+        }
+      } finally {
+        clearInterval(heartbeat);
+        unsubscribe();
+      }
+    });
+  });
+}

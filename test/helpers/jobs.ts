@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobResponse } from '../../schema/api.ts';
+import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
+
+/** The seed-style tabular job (13 features, binary label) as multipart form data. */
+export async function tabularForm(dir: string, o: { samples?: number; epochs?: number; name?: string; extra?: Record<string, string> } = {}): Promise<FormData> {
+  const csv = join(dir, 'dataset.csv');
+  await writeTabularCsv(csv, o.samples ?? 300, 1);
+  const form = new FormData();
+  form.set('model', new Blob([JSON.stringify(mlpModelJson())], { type: 'application/json' }), 'model.json');
+  form.set('dataset', new Blob([await readFile(csv)], { type: 'text/csv' }), 'dataset.csv');
+  form.set('dataset_definition', new Blob([JSON.stringify(tabularDefinition())], { type: 'application/json' }), 'dataset_definition.json');
+  form.set('framework', 'TensorFlow 2.16.1');
+  form.set('epochs', String(o.epochs ?? 2));
+  form.set('batch_size', '32');
+  form.set('model_name', o.name ?? 'tabular-test');
+  form.set('model_version', '1.0.0');
+  form.set('author', 'test');
+  form.set('license_name', 'Apache-2.0');
+  for (const [k, v] of Object.entries(o.extra ?? {})) form.set(k, v);
+  return form;
+}
+
+export async function submit(url: string, form: FormData, path = '/developer/submit_job_by_model_and_data'): Promise<{ status: number; body: JobResponse & { error?: string; detail?: string } }> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', body: form });
+  return { status: res.status, body: (await res.json()) as JobResponse & { error?: string; detail?: string } };
+}
+
+/** Polls job_status until the job is in one of `states` (or a terminal state). */
+export async function waitForState(url: string, id: string, states: string[] = ['succeeded', 'failed', 'cancelled'], timeoutMs = 240_000): Promise<JobResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await (await fetch(`${url}/developer/job_status/${id}`)).json()) as JobResponse;
+    if (states.includes(job.status) || ['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
