@@ -11,6 +11,7 @@ import { setupGraphql } from './graphql/area.ts';
 import { setupJobs } from './jobs/area.ts';
 import { setupLineage } from './lineage/area.ts';
 import { setupOps } from './ops/area.ts';
+import { requestLog } from './ops/request-log.ts';
 import { setupRegistry } from './registry/area.ts';
 import { createStore } from './registry/store/index.ts';
 import { setupWeb } from './web/area.ts';
@@ -52,6 +53,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     await next();
     c.header('X-Request-Id', c.get('requestId'));
   });
+  app.use('*', requestLog(services));
   // REST errors (HttpError) answer the ApiError JSON; anything else is logged and answers a bare 500.
   app.onError((err, c) => {
     if (err instanceof HttpError) return apiErrorResponse(c, err);

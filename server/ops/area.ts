@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Area, Services } from '../context.ts';
+import { createMetrics } from './metrics.ts';
 
 /** Runs one readiness probe; an error becomes its message so /readyz can name what is down. */
 async function probe(check: () => Promise<unknown>): Promise<string> {
@@ -11,8 +12,9 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
   }
 }
 
-/** /metrics and /readyz (owner: server/ops). /metrics is not built yet. */
+/** /metrics (Prometheus text format) and /readyz (owner: server/ops). /healthz is in app.ts. */
 export async function setupOps(s: Services): Promise<Area> {
+  const metrics = createMetrics(s);
   return {
     name: 'ops',
     mount(app) {
@@ -25,6 +27,18 @@ export async function setupOps(s: Services): Promise<Area> {
         const ready = Object.values(checks).every((v) => v === 'ok');
         return c.json({ ready, checks }, ready ? 200 : 503);
       });
+      app.get('/metrics', async (c) => {
+        try {
+          const body = await metrics.registry.metrics();
+          return c.body(body, 200, { 'content-type': metrics.registry.contentType });
+        } catch (e) {
+          s.log.error({ err: e }, 'metrics: scrape failed');
+          return c.json({ error: 'metrics_unavailable', detail: `metrics could not be collected: ${e instanceof Error ? e.message : String(e)}` }, 503);
+        }
+      });
+    },
+    async close() {
+      metrics.stop();
     },
   };
 }

@@ -1,0 +1,30 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv, Services } from '../context.ts';
+import { requestObserver } from './http-observer.ts';
+
+/**
+ * One structured JSON log line per request (request id, method, path, status, ms) through the server's pino
+ * logger, and the same record to /metrics. Install after the request-id middleware. `path` has no query
+ * string, so tokens or cursors in it never reach the log. For streamed bodies (SSE, blobs) `ms` is the time
+ * to the response headers.
+ */
+export function requestLog(s: Services): MiddlewareHandler<AppEnv> {
+  const log = s.log.child({ area: 'http' });
+  return async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const record = {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        // A handler that threw has already been turned into the error response by Hono's onError.
+        status: c.res.status,
+        ms: Math.round((performance.now() - start) * 10) / 10,
+      };
+      log.info(record, 'request');
+      requestObserver(s)?.(record);
+    }
+  };
+}
