@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+
+export interface Distribution {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  hostPort: string;
+  /** The registry's storage root (and config file), removed by stop(). */
+  rootDir: string;
+  stop(): Promise<void>;
+}
+
+const configFile = new URL('../../registry-config/config.yml', import.meta.url);
+
+/**
+ * Starts a real CNCF distribution registry (Debian's `docker-registry` 2.8) on a free loopback port with a
+ * fresh storage directory. The config is registry-config/config.yml with only the address and the storage
+ * root replaced, so tests run what a deployment runs.
+ */
+export async function startDistribution(bin = process.env.DOCKER_REGISTRY_BIN ?? 'docker-registry'): Promise<Distribution> {
+  const rootDir = await mkdtemp(join(tmpdir(), 'aibomgen-distribution-'));
+  const port = await freePort();
+  const config = parse(await readFile(configFile, 'utf8')) as { storage: { filesystem: { rootdirectory: string } }; http: { addr: string } };
+  config.storage.filesystem.rootdirectory = join(rootDir, 'storage');
+  config.http.addr = `127.0.0.1:${port}`;
+  const cfgPath = join(rootDir, 'config.yml');
+  await writeFile(cfgPath, stringify(config));
+  const child = spawn(bin, ['serve', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await kill(child);
+    await rm(rootDir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(url, child, () => stderr);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, hostPort: `127.0.0.1:${port}`, rootDir, stop };
+}
+
+async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${log()}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`docker-registry did not answer GET /v2/ within 15 s: ${log()}`);
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port the OS just handed out; the registry binds it right after (a tiny race, fine on loopback). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
