@@ -1,9 +1,45 @@
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { createYoga } from 'graphql-yoga';
 import type { Area, Services } from '../context.ts';
+import { lineageOf } from '../lineage/area.ts';
+import type { GqlContext } from './context.ts';
+import { createLoaders } from './loaders.ts';
+import { buildSchema } from './schema.ts';
 
-/** GraphQL at /graphql (owner: server/graphql). */
+/** Limits that refuse abusive queries before they run (graphql-armor validation rules). */
+export const queryLimits = { maxDepth: 12, maxCost: 5000 };
+
+/** Longest a request waits for the lineage index to take in events received before it (read-your-writes). */
+const SETTLE_MS = 2000;
+
+/** GraphQL at /graphql (owner: server/graphql): GraphiQL in a browser, SSE subscriptions, multipart uploads. */
 export async function setupGraphql(s: Services): Promise<Area> {
-  void s;
+  const yoga = createYoga<{}, GqlContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    graphiql: { title: 'AIBoMGen GraphQL' },
+    landingPage: false,
+    logging: {
+      debug: (...a: unknown[]) => s.log.debug({ args: a }, 'graphql'),
+      info: (...a: unknown[]) => s.log.info({ args: a }, 'graphql'),
+      warn: (...a: unknown[]) => s.log.warn({ args: a }, 'graphql'),
+      error: (...a: unknown[]) => s.log.error({ args: a }, 'graphql'),
+    },
+    plugins: [
+      maxDepthPlugin({ n: queryLimits.maxDepth, ignoreIntrospection: true }),
+      costLimitPlugin({ maxCost: queryLimits.maxCost, ignoreIntrospection: true }),
+    ],
+    context: async ({ request }): Promise<GqlContext> => {
+      const index = lineageOf(s);
+      if (index) await Promise.race([index.idle(), new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
+      return { s, index, loaders: createLoaders(s), request };
+    },
+  });
   return {
     name: 'graphql',
+    mount(app) {
+      app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, {}));
+    },
   };
 }

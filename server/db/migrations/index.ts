@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import { attestMigrations } from './attest.ts';
 import { jobMigrations } from './jobs.ts';
+import { lineageMigrations } from './lineage.ts';
 import { registryMigrations } from './registry.ts';
 
 /**
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   ...registryMigrations,
   ...jobMigrations,
   ...attestMigrations,
+  ...lineageMigrations,
 };

@@ -1,0 +1,52 @@
+import type { AibomSummary } from '../../lineage/claims.ts';
+import type { VersionRow } from '../../lineage/queries.ts';
+import type { GqlContext } from '../context.ts';
+import { unavailable } from '../errors.ts';
+import { jobParent, parseJson, primaryTag, type AliasParent, type JobParent, type ModelParent } from './views.ts';
+
+type Ctx = GqlContext;
+
+export const ModelVersion = {
+  ref: async (v: VersionRow, _: unknown, ctx: Ctx) => {
+    const tag = await primaryTag(ctx, v);
+    return tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`;
+  },
+  repository: (v: VersionRow) => v.repo,
+  tag: (v: VersionRow, _: unknown, ctx: Ctx) => primaryTag(ctx, v),
+  tags: async (v: VersionRow, _: unknown, ctx: Ctx) => (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
+  metrics: (v: VersionRow) => parseJson(v.metrics_json),
+  annotations: (v: VersionRow) => parseJson(v.annotations_json),
+  aibom: (v: VersionRow) => {
+    const a = parseJson(v.aibom_json) as AibomSummary | null;
+    return a ? { ...a, datasets: a.datasets ?? [], baseModels: a.baseModels ?? [] } : null;
+  },
+  attestations: (v: VersionRow, _: unknown, ctx: Ctx) => ctx.loaders.attestations.load(v),
+  verification: async (v: VersionRow, _: unknown, ctx: Ctx) => {
+    if (!ctx.s.verifier) throw unavailable('verification');
+    const report = await ctx.loaders.verification.load(`${v.repo}@${v.digest}`);
+    await ctx.index?.recordVerification(v.repo, v.digest, report.verified);
+    return report;
+  },
+  job: async (v: VersionRow, _: unknown, ctx: Ctx) => {
+    if (!v.job_id || !ctx.s.jobs) return null;
+    const j = await ctx.loaders.job.load(v.job_id);
+    return j ? jobParent(j) : null;
+  },
+};
+
+export const Model = {
+  versions: (m: ModelParent, _: unknown, ctx: Ctx) => ctx.loaders.versionsOfRepo.load(m.name),
+  latest: async (m: ModelParent, _: unknown, ctx: Ctx) => (await ctx.loaders.versionsOfRepo.load(m.name))[0] ?? null,
+  /** Every tag that is not the first tag of the version it points at. */
+  aliases: async (m: ModelParent, _: unknown, ctx: Ctx): Promise<AliasParent[]> => {
+    const [tags, versions] = await Promise.all([ctx.loaders.tagsOfRepo.load(m.name), ctx.loaders.versionsOfRepo.load(m.name)]);
+    const byDigest = new Map(versions.map((v) => [v.digest, v]));
+    const first = new Map<string, string>();
+    for (const t of tags) if (!first.has(t.digest)) first.set(t.digest, t.tag);
+    return tags.filter((t) => first.get(t.digest) !== t.tag && byDigest.has(t.digest)).map((t) => ({ name: t.tag, version: byDigest.get(t.digest)! }));
+  },
+};
+
+export const TrainingJob = {
+  modelVersion: (j: JobParent, _: unknown, ctx: Ctx) => (j.versionId ? ctx.loaders.version.load(j.versionId) : null),
+};

@@ -1,0 +1,79 @@
+import { MediaType } from '../../schema/media-types.ts';
+import type { ManifestKind } from '../../schema/db/lineage.ts';
+
+/** The parts of an OCI manifest (or index) the lineage index reads. */
+export interface ParsedManifest {
+  mediaType?: string;
+  artifactType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+export interface Descriptor {
+  mediaType?: string;
+  digest?: string;
+  size?: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+const COSIGN_SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const WEIGHT_FILE = /\.(keras|h5|hdf5|bin|safetensors|onnx|pt|pth|ckpt|gguf|tflite|pb|pkl|joblib)$/i;
+
+export function parseManifest(bytes: Uint8Array): ParsedManifest | undefined {
+  try {
+    const m = JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+    return m && typeof m === 'object' && !Array.isArray(m) ? (m as ParsedManifest) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How the index treats a manifest: evidence (anything with a subject), indexes and cosign `.sig` manifests
+ * are not model versions; the publisher's input artifacts live under `datasets/` and `base-models/`.
+ * Everything else, including a plain `oras push`, is a model version.
+ */
+export function classify(repo: string, mediaType: string, m: ParsedManifest): ManifestKind {
+  if (m.manifests || mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList) return 'index';
+  if (m.subject?.digest) return 'referrer';
+  if ((m.layers ?? []).some((l) => l.mediaType === COSIGN_SIMPLE_SIGNING)) return 'signature';
+  if (m.artifactType === MediaType.modelDatasetRaw || repo.startsWith('datasets/')) return 'dataset';
+  if (repo.startsWith('base-models/')) return 'base-model';
+  return 'model';
+}
+
+/** A layer that holds model weights: a ModelPack weight type (not its config) or a weight file name. */
+export function isWeightLayer(l: Descriptor): boolean {
+  const t = l.mediaType ?? '';
+  if (t.startsWith('application/vnd.cncf.model.weight.') && !t.startsWith('application/vnd.cncf.model.weight.config')) return true;
+  const title = l.annotations?.['org.opencontainers.image.title'] ?? l.annotations?.['org.cncf.model.filepath'] ?? '';
+  return WEIGHT_FILE.test(title);
+}
+
+/** `repo@sha256:…` (optionally `host/repo@…`) → its parts; the registry host is dropped. */
+export function parseDigestRef(value: string): { repo?: string; digest: string } | undefined {
+  const v = value.trim();
+  const at = v.lastIndexOf('@');
+  const digest = at >= 0 ? v.slice(at + 1) : v;
+  if (!/^sha(256|512):[a-f0-9]{32,128}$/.test(digest)) return undefined;
+  const repo = at > 0 ? stripHost(v.slice(0, at)) : undefined;
+  return repo ? { repo, digest } : { digest };
+}
+
+/** `host:port/a/b:tag` → `a/b` (drops a registry host and a tag). */
+export function stripHost(name: string): string {
+  let n = name;
+  const parts = n.split('/');
+  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!)) n = parts.slice(1).join('/');
+  const colon = n.lastIndexOf(':');
+  if (colon > n.lastIndexOf('/')) n = n.slice(0, colon);
+  return n;
+}
+
+/** Tags that carry evidence (referrers fallback index, cosign `.sig`/`.att`), not versions or aliases. */
+export function isEvidenceTag(tag: string): boolean {
+  return /^sha(256|512)-[a-f0-9]+(\.[a-z]+)?$/.test(tag);
+}
