@@ -84,16 +84,26 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
     const path = join(dir, `${files.length}-${filename}`);
     const hash = createHash('sha256');
     let size = 0;
+    // Over a limit, the rest is read and dropped (not written): busboy must drain the body so the client
+    // gets its 413 instead of a stalled connection; the caller removes the partial files.
+    let over = false;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
         total += chunk.length;
-        if (total > limits.requestBytes) return cb(tooLarge('the request', limits.requestBytes));
+        if (total > limits.requestBytes) {
+          over = true;
+          fail(tooLarge('the request', limits.requestBytes));
+        }
+        if (over) return cb();
         hash.update(chunk);
         cb(null, chunk);
       },
     });
-    stream.on('limit', () => meter.destroy(tooLarge(`file ${field} (${filename})`, limits.fileBytes)));
+    stream.on('limit', () => {
+      over = true;
+      fail(tooLarge(`file ${field} (${filename})`, limits.fileBytes));
+    });
     const entry: UploadedFile = { field, filename, path, digest: '', size: 0 };
     files.push(entry);
     writes.push(
