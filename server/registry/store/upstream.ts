@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { manifestMediaTypes } from '../../../schema/media-types.ts';
 import { tagPattern } from '../../../schema/oci.ts';
@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/connect.ts';
 import { RegistryError } from '../errors.ts';
 import type { BlobRead, BlobStat, ByteRange, RegistryStore, StoredManifest, UploadState } from './port.ts';
-import { algOf, digestTee, verifyingTee } from './upstream/digest-stream.ts';
+import { algOf, hashingTee, verifyingTee } from './upstream/digest-stream.ts';
 import { header, nextLink, readCapped, UpstreamHttp, upstreamError, type UpstreamResponse } from './upstream/http.ts';
 import { UploadSessions, type UploadSession } from './upstream/sessions.ts';
 
@@ -129,19 +129,29 @@ export const UpstreamStore = {
       await http.call('DELETE', s.location).then((r) => r.body.dump(), () => {});
     }
 
-    /** Sends `body` through the session's hash to the upstream; the session dies if the transfer fails. */
-    async function send(s: UploadSession, method: 'PATCH' | 'PUT', url: URL, body: Readable | undefined, expectDigest?: string): Promise<UpstreamResponse> {
+    /**
+     * PATCHes `body` onto the session through its running sha256 (and `extra` hashes); the session dies if
+     * the transfer fails. Keeps the new Location (2.8 refuses the next request with a stale `_state`).
+     */
+    async function patch(s: UploadSession, body: Readable, extra: Hash[] = []): Promise<void> {
       let added = 0;
-      const tee = digestTee(s.sha256, (n) => (added += n), expectDigest ? { digest: expectDigest, error: () => new RegistryError('DIGEST_INVALID', `content digest does not match ${expectDigest}`) } : undefined);
-      const streamed = body ? pipeline(body, tee, () => {}) : undefined;
+      const streamed = pipeline(body, hashingTee([s.sha256, ...extra], (n) => (added += n)), () => {});
+      let res: UpstreamResponse;
       try {
-        const res = await http.call(method, url, { headers: OCTET, body: streamed ?? new Uint8Array() });
-        s.offset += added;
-        return res;
+        res = await http.call('PATCH', s.location, { headers: OCTET, body: streamed });
       } catch (e) {
         await abandon(s);
-        throw e instanceof RegistryError || !(tee.errored instanceof RegistryError) ? e : tee.errored;
+        throw e;
       }
+      const loc = header(res, 'location');
+      if (res.statusCode !== 202 || !loc) {
+        const err = await upstreamError(res, `PATCH upload ${s.id}`);
+        await abandon(s);
+        throw err;
+      }
+      await res.body.dump();
+      s.offset += added;
+      s.location = http.url(loc).toString();
     }
 
     async function appendUpload(repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
@@ -152,42 +162,42 @@ export const UpstreamStore = {
           body.resume();
           throw new RegistryError('RANGE_INVALID', `chunk starts at ${start}, expected ${s.offset}`);
         }
-        const res = await send(s, 'PATCH', new URL(s.location), body);
-        const loc = header(res, 'location');
-        if (res.statusCode !== 202 || !loc) {
-          const err = await upstreamError(res, `PATCH upload ${id}`);
-          await abandon(s);
-          throw err;
-        }
-        await res.body.dump();
-        s.location = http.url(loc).toString();
+        await patch(s, body);
         return { id, repo, offset: s.offset };
       });
     }
 
+    /**
+     * A final body goes as one more PATCH, and the PUT that commits carries none: so the content is checked
+     * here before the upstream commits anything (2.8, refusing a PUT's digest itself, would keep the
+     * refused upload's data on disk). The check needs the digest's algorithm over every byte: sha256 is
+     * always kept; a sha512 digest is checked here when the whole blob came in the final body, else by
+     * the upstream, which verifies every digest it commits.
+     */
     async function completeUpload(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat> {
       const s = session(repo, id, body);
       return sessions.exclusive(s, async () => {
-        // sha256 content is verified here while it streams (a mismatch aborts the PUT before the upstream
-        // can commit it); other algorithms are verified by the upstream, which checks every digest it commits.
-        const ownCheck = algOf(digest) === 'sha256';
-        if (ownCheck && !body) {
-          const actual = `sha256:${s.sha256.copy().digest('hex')}`;
-          if (actual !== digest) {
-            await abandon(s);
-            throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
-          }
+        const alg = algOf(digest);
+        const whole = alg === 'sha512' && s.offset === 0 ? createHash('sha512') : undefined;
+        if (body) await patch(s, body, whole ? [whole] : []);
+        const actual = alg === 'sha256' ? `sha256:${s.sha256.copy().digest('hex')}` : whole && `sha512:${whole.digest('hex')}`;
+        if (actual && actual !== digest) {
+          await abandon(s);
+          throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
         }
         const url = new URL(s.location);
         url.searchParams.set('digest', digest);
-        const res = await send(s, 'PUT', url, body, ownCheck && body ? digest : undefined);
-        sessions.drop(s.id);
+        const res = await http.call('PUT', url, { headers: OCTET, body: new Uint8Array() }).catch(async (e: unknown) => {
+          await abandon(s);
+          throw e;
+        });
         if (res.statusCode !== 201) {
           const err = await upstreamError(res, `PUT upload ${id}`);
           await abandon(s);
           throw err;
         }
         await res.body.dump();
+        sessions.drop(s.id);
         return { digest, size: s.offset };
       });
     }
