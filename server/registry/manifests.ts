@@ -18,9 +18,12 @@ async function readLimited(c: C, max: number): Promise<Uint8Array> {
   let n = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     n += chunk.length;
-    if (n > max) throw new RegistryError('SIZE_INVALID', `manifest larger than ${max} bytes`);
-    chunks.push(chunk);
+    if (n <= max) chunks.push(chunk);
+    // Over the limit: read on (dropping it) so the client finishes sending and gets the error instead of
+    // a connection reset; leaving the loop early cancels the body, so only an absurd size is cut off.
+    else if (n > max * 4) break;
   }
+  if (n > max) throw new RegistryError('SIZE_INVALID', `manifest larger than ${max} bytes`);
   return new Uint8Array(Buffer.concat(chunks));
 }
 
@@ -53,9 +56,17 @@ export async function putManifest(s: Services, c: C, repo: string, ref: string):
     subject_digest: m.subject?.digest ?? null, size: bytes.length,
     annotations_json: m.annotations ? JSON.stringify(m.annotations) : null, created_at: new Date().toISOString(),
   };
+  const prior = await s.db.selectFrom('registry_manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
   await s.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
   await s.db.insertInto('registry_manifests').values(row).execute();
-  await s.store.putManifest(repo, { digest, mediaType, bytes }, isDigest(ref) ? undefined : ref);
+  try {
+    await s.store.putManifest(repo, { digest, mediaType, bytes }, isDigest(ref) ? undefined : ref);
+  } catch (e) {
+    // The store refused it (an upstream registry validates too): the index must not list what is not stored.
+    await s.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
+    if (prior) await s.db.insertInto('registry_manifests').values(prior).execute();
+    throw e;
+  }
   s.events.emit('manifest.put', { repo, digest, mediaType, bytes, ...(isDigest(ref) ? {} : { tag: ref }) });
   const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
   if (m.subject?.digest) headers['OCI-Subject'] = m.subject.digest;
