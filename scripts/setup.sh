@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # ---- Debian packages ----
-APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium)
+APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium busybox-static)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
