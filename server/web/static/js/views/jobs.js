@@ -1,0 +1,220 @@
+// #/jobs: the job list with live state and epoch progress, and the form that submits a training job.
+import { ApiError, followJobEvents, getToken, isTerminal, rest, sleep } from '../api.js';
+import { h, notice, replace } from '../dom.js';
+import { duration, normState, stateBadge, timeEl } from '../format.js';
+import { href } from '../router.js';
+import { progressBar } from '../metrics.js';
+
+/** At most this many jobs stream live at once: each SSE stream holds one of the browser's ~6 connections. */
+const MAX_STREAMS = 4;
+const REFRESH_MS = 5000;
+
+/**
+ * @typedef {{job: any, epoch: number, tr: HTMLTableRowElement}} Row
+ */
+
+/**
+ * @param {HTMLElement} main
+ * @param {import('../main.js').ViewContext} ctx
+ */
+export async function renderJobs(main, ctx) {
+  ctx.setTitle('Jobs');
+  const tbody = h('tbody');
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const table = h('table', { class: 'jobs' },
+    h('caption', { class: 'visually-hidden' }, 'Training jobs, newest first'),
+    h('thead', {}, h('tr', {}, ...['Job', 'Model', 'State', 'Progress', 'Owner', 'Created', 'Run time'].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody);
+  const empty = notice('info', 'No jobs yet. Submit one with the form above, the CLI (aibomgen submit) or the REST API.');
+  empty.hidden = true;
+  replace(main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Training jobs')),
+    submitForm(),
+    h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Recent jobs'), h('div', { class: 'table-wrap' }, table), empty, status));
+
+  /** @type {Map<string, Row>} */
+  const rows = new Map();
+  /** @type {Set<string>} */
+  const streaming = new Set();
+
+  async function refresh() {
+    const list = await rest('/developer/jobs?limit=50', { signal: ctx.signal });
+    /** @type {any[]} */
+    const items = list.items ?? [];
+    for (const job of items) {
+      const row = rows.get(job.id);
+      if (row) { row.job = { ...job, state: laterState(row.job.state, job.state) }; drawRow(row); }
+      else rows.set(job.id, { job, epoch: 0, tr: /** @type {HTMLTableRowElement} */ (h('tr', { 'data-job-id': job.id })) });
+    }
+    tbody.replaceChildren(...items.map((j) => /** @type {Row} */ (rows.get(j.id)).tr));
+    for (const j of items) drawRow(/** @type {Row} */ (rows.get(j.id)));
+    empty.hidden = items.length > 0;
+    table.hidden = items.length === 0;
+    for (const j of items) {
+      if (streaming.size >= MAX_STREAMS) break;
+      if (!isTerminal(j.state) && !streaming.has(j.id)) follow(j.id);
+    }
+  }
+
+  /** @param {string} id */
+  function follow(id) {
+    streaming.add(id);
+    followJobEvents(id, (e) => {
+      const row = rows.get(id);
+      if (!row) return;
+      if (e.type === 'state') row.job = { ...row.job, state: e.state, ...(isTerminal(e.state) ? { finishedAt: e.at } : {}) };
+      else if (e.type === 'epoch') row.epoch = Math.max(row.epoch, e.epoch);
+      else return;
+      drawRow(row);
+    }, ctx.signal).catch(() => {}).finally(() => streaming.delete(id));
+  }
+
+  try {
+    await refresh();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      replace(status, 'The jobs API (/developer/jobs) is not available on this server yet.');
+      table.hidden = true;
+      return;
+    }
+    throw e;
+  }
+  // Poll for new jobs and final fields (publication, timings); live progress comes from the streams.
+  void (async () => {
+    while (!ctx.signal.aborted) {
+      await sleep(REFRESH_MS, ctx.signal);
+      if (ctx.signal.aborted) return;
+      try {
+        await refresh();
+        status.textContent = '';
+      } catch (e) {
+        status.textContent = `Could not refresh: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+  })();
+}
+
+const stateOrder = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
+
+/**
+ * A poll answer may be older than an event already seen on the stream: keep whichever is further along.
+ * @param {string} seen
+ * @param {string} polled
+ */
+function laterState(seen, polled) {
+  return stateOrder.indexOf(normState(polled)) >= stateOrder.indexOf(normState(seen)) ? polled : seen;
+}
+
+/** @param {Row} row */
+function drawRow(row) {
+  const j = row.job;
+  const epochs = Number(j.params?.epochs) || 0;
+  const st = normState(j.state);
+  const done = st === 'succeeded' || st === 'attesting' || st === 'publishing';
+  const epoch = done ? epochs : row.epoch;
+  const name = j.metadata?.model_name ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}` : '';
+  const model = j.publication
+    ? h('a', { href: href.model(j.publication.repository, j.publication.digest) }, j.publication.repository + (j.publication.tag ? `:${j.publication.tag}` : ''))
+    : name;
+  row.tr.replaceChildren(
+    h('td', {}, h('a', { href: href.job(j.id), class: 'mono', title: j.id, 'aria-label': `Job ${j.id}` }, j.id.length > 12 ? `${j.id.slice(0, 8)}…` : j.id)),
+    h('td', {}, model),
+    h('td', {}, stateBadge(j.state)),
+    h('td', {}, epochs ? progressBar(epoch, epochs, `Job ${j.id}`) : ''),
+    h('td', {}, j.owner ?? ''),
+    h('td', {}, timeEl(j.createdAt)),
+    h('td', {}, duration(j.startedAt, j.finishedAt)));
+}
+
+/** The submit form (POST /developer/submit_job_by_model_and_data), collapsed until opened. */
+function submitForm() {
+  const errorBox = h('div', { 'aria-live': 'assertive' });
+  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Upload progress' });
+  /**
+   * @param {string} name
+   * @param {string} label
+   * @param {Record<string, string | number | boolean>} [attrs]
+   * @param {string} [help]
+   */
+  const field = (name, label, attrs = {}, help) => {
+    const id = `f-${name}`;
+    return h('div', { class: 'field' },
+      h('label', { for: id }, label),
+      h('input', { id, name, ...(help ? { 'aria-describedby': `${id}-help` } : {}), ...attrs }),
+      help ? h('small', { id: `${id}-help` }, help) : null);
+  };
+  const submit = h('button', { type: 'submit' }, 'Submit job');
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'submit-form', novalidate: false },
+    h('fieldset', {}, h('legend', {}, 'Inputs'),
+      field('model', 'Model', { type: 'file', required: true, accept: '.keras,.zip,.h5,.json' }, 'A .keras file, or a zip of a TF.js model.json + weights'),
+      field('dataset', 'Dataset', { type: 'file', required: true }, 'CSV, a zip of PNG class folders, or TFRecord'),
+      field('dataset_definition', 'Dataset definition', { type: 'file', required: true, accept: '.json,.yaml,.yml' }, 'JSON: columns, input_shape, output_shape, label'),
+      h('div', { class: 'field' }, h('label', { for: 'f-framework' }, 'Framework'),
+        h('select', { id: 'f-framework', name: 'framework' }, ...['tensorflow', 'tfjs', 'keras'].map((f) => h('option', { value: f }, f))))),
+    h('fieldset', {}, h('legend', {}, 'Model card'),
+      field('model_name', 'Name', { type: 'text', placeholder: 'iris' }, 'Names the published model repository'),
+      field('model_version', 'Version', { type: 'text', placeholder: '1.0.0' }),
+      field('author', 'Author', { type: 'text' }),
+      field('license_name', 'License', { type: 'text', placeholder: 'Apache-2.0' }),
+      field('base_model', 'Base model', { type: 'text', placeholder: 'models/base@sha256:…' })),
+    h('fieldset', {}, h('legend', {}, 'Training'),
+      field('epochs', 'Epochs', { type: 'number', min: 1, max: 10000, value: 5 }),
+      field('batch_size', 'Batch size', { type: 'number', min: 1, value: 32 }),
+      field('validation_split', 'Validation split', { type: 'number', min: 0, max: 0.99, step: 0.01, value: 0.2 })),
+    h('div', { class: 'actions' }, submit, progress),
+    errorBox));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    errorBox.replaceChildren();
+    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    const data = new FormData(form);
+    // Empty optional text fields are left out rather than sent as "" (the API would reject empty strings).
+    for (const [k, v] of [...data.entries()]) if (v === '') data.delete(k);
+    submit.setAttribute('disabled', '');
+    progress.hidden = false;
+    try {
+      const job = await upload('/developer/submit_job_by_model_and_data', data, (p) => { /** @type {HTMLProgressElement} */ (progress).value = p; });
+      location.hash = href.job(job.job_id ?? job.id);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(String(e), 0, 'network');
+      for (const f of err.fields) form.querySelector(`[name="${CSS.escape(f.field)}"]`)?.setAttribute('aria-invalid', 'true');
+      errorBox.replaceChildren(notice('error', `Submit failed: ${err.message}`));
+    } finally {
+      submit.removeAttribute('disabled');
+      progress.hidden = true;
+    }
+  });
+  return h('details', { class: 'card' }, h('summary', {}, 'Submit a training job'), form);
+}
+
+/**
+ * POSTs a multipart body with upload progress (fetch cannot report upload progress; XHR can).
+ * @param {string} url
+ * @param {FormData} body
+ * @param {(percent: number) => void} onProgress
+ * @returns {Promise<any>}
+ */
+function upload(url, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.setRequestHeader('accept', 'application/json');
+    const token = getToken();
+    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100)); };
+    xhr.onerror = () => reject(new ApiError('network error while uploading', 0, 'network'));
+    xhr.onload = () => {
+      /** @type {any} */
+      let json = null;
+      try { json = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300 && json) return resolve(json);
+      if (xhr.status === 401) window.dispatchEvent(new CustomEvent('auth-required'));
+      const detail = json?.detail ?? (xhr.responseText.slice(0, 200) || xhr.statusText);
+      const fields = json?.fields ?? [];
+      const fieldText = fields.length ? ` (${fields.map((/** @type {any} */ f) => `${f.field}: ${f.message}`).join('; ')})` : '';
+      reject(new ApiError(`${xhr.status} ${detail}${fieldText}`, xhr.status, json?.error ?? `http_${xhr.status}`, fields));
+    };
+    xhr.send(body);
+  });
+}
