@@ -65,6 +65,11 @@ async function fileDigest(path: string): Promise<string> {
 export function mountJobRoutes(app: Hono<AppEnv>, s: Services, jobs: Jobs, auth: Auth): void {
   const limits = { fileBytes: s.config.maxUploadBytes, requestBytes: s.config.maxRequestBytes };
   const route = app.basePath('/developer');
+  // With auth on, every developer route needs a valid token (reads too: job records name inputs and owners).
+  app.use('/developer/*', async (c, next) => {
+    auth.ownerOf(c);
+    await next();
+  });
 
   const needJob = async (id: string): Promise<JobView> => {
     const job = isJobId(id) ? await jobs.get(id) : null;

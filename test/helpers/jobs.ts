@@ -28,10 +28,10 @@ export async function submit(url: string, form: FormData, path = '/developer/sub
 }
 
 /** Polls job_status until the job is in one of `states` (or a terminal state). */
-export async function waitForState(url: string, id: string, states: string[] = ['succeeded', 'failed', 'cancelled'], timeoutMs = 240_000): Promise<JobResponse> {
+export async function waitForState(url: string, id: string, states: string[] = ['succeeded', 'failed', 'cancelled'], timeoutMs = 240_000, headers: Record<string, string> = {}): Promise<JobResponse> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = (await (await fetch(`${url}/developer/job_status/${id}`)).json()) as JobResponse;
+    const job = (await (await fetch(`${url}/developer/job_status/${id}`, { headers })).json()) as JobResponse;
     if (states.includes(job.status) || ['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
