@@ -98,3 +98,29 @@ test('an image the registry does not have fails the job with the pull error', as
   assert.equal(job.status, 'failed');
   assert.match(job.reason ?? '', /could not be pulled/);
 });
+
+test('a job searching its container filesystem and environment for private keys finds none (issue 5)', async () => {
+  // Built at run time so the script itself does not contain the pattern it looks for.
+  const search = String.raw`
+P="PRIVATE"
+DIRS=""; for d in /*; do case "$d" in /proc|/sys|/dev) ;; *) DIRS="$DIRS $d" ;; esac; done
+{
+echo "env-hits: $(env | grep -c -i -e "$P KEY" -e AIBOMGEN -e platform.key)"
+echo "file-hits: $(grep -rl -e "$P KEY" $DIRS 2>/dev/null | head -20 | tr '\n' ' ')"
+echo "key-files: $(ls -R $DIRS 2>/dev/null | grep -c -e '\.key$' -e '\.pem$')"
+echo "searched: $(ls -R $DIRS 2>/dev/null | wc -l)"
+} > /output/search.txt
+`;
+  const form = new FormData();
+  form.set('image', image);
+  form.set('command', JSON.stringify(['sh', '/input/search.sh']));
+  form.set('inputs', new Blob([search]), 'search.sh');
+  const { body } = await submit(server.url, form, '/developer/submit_job_by_image');
+  const job = await waitForState(server.url, body.job_id, undefined, 120_000);
+  assert.equal(job.status, 'succeeded', job.reason);
+  const report = await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/search.txt`)).text();
+  assert.match(report, /^env-hits: 0$/m, report);
+  assert.match(report, /^file-hits: $/m, report);
+  assert.match(report, /^key-files: 0$/m, report);
+  assert.ok(Number(/^searched: (\d+)$/m.exec(report)?.[1]) > 20, `the search saw the filesystem: ${report}`);
+});
