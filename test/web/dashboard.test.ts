@@ -244,6 +244,16 @@ test('a job submitted in the form is followed live to its model page, then to it
   await page.getByRole('heading', { name: /^Components \(\d+\)$/ }).waitFor();
   assert.match(await page.locator('.aibom').innerText(), /CycloneDX 1\.6/);
 
+  // An alias set on the page becomes a route of its own, and can be removed again.
+  await page.getByLabel(/^Point an alias at/).fill('prod');
+  await page.getByRole('button', { name: 'Set alias' }).click();
+  await page.getByRole('list', { name: 'Aliases' }).getByRole('link', { name: 'prod' }).click();
+  await page.waitForURL(/#\/models\/models\/web-e2e:prod$/);
+  await page.getByText(digest).first().waitFor();
+  await page.getByRole('button', { name: 'Remove alias prod' }).click();
+  await page.getByRole('list', { name: 'Aliases' }).waitFor({ state: 'detached' });
+  await page.goto(`${server.url}/#/models/models/web-e2e@${digest}`);
+
   // Model → lineage: an SVG graph with the dataset and this model, nodes clickable.
   await page.getByTestId('model-lineage-link').click();
   await page.waitForURL(new RegExp(`#/models/models/web-e2e@${digest}/lineage$`));
@@ -275,7 +285,7 @@ test('a job submitted in the form is followed live to its model page, then to it
   await page.context().close();
 });
 
-test('with auth on, a submit without a token leads to sign-in; a wrong token is refused, the right one is sent as a bearer', async () => {
+test('with auth on, the page asks for a token, refuses a wrong one, and sends the right one as a bearer', async () => {
   const secured: TestServer = await startTestServer({ runner: 'process', tokens: 'alice:s3cret-token' });
   try {
     const { page, problems } = await openPage();
@@ -290,7 +300,6 @@ test('with auth on, a submit without a token leads to sign-in; a wrong token is 
       await page.getByRole('button', { name: 'Submit job' }).click();
     };
     await page.goto(`${secured.url}/#/jobs`);
-    await fillForm();
     await page.waitForURL(/#\/login\?next=/);
     await page.getByLabel('API token').fill('wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -11,7 +11,7 @@ import { renderModel } from './views/model.js';
 import { renderModels } from './views/models.js';
 
 /**
- * @typedef {{signal: AbortSignal, setTitle: (title: string) => void}} ViewContext
+ * @typedef {{signal: AbortSignal, setTitle: (title: string) => void, refresh: () => void}} ViewContext
  * Each view renders into <main> and stops its streams/timers when `signal` aborts (on the next route).
  */
 
@@ -46,7 +46,7 @@ async function render() {
   renderNav();
   const route = parseRoute(location.hash);
   /** @type {ViewContext} */
-  const ctx = { signal: ctl.signal, setTitle: (t) => { document.title = `${t} · AIBoMGen`; } };
+  const ctx = { signal: ctl.signal, setTitle: (t) => { document.title = `${t} · AIBoMGen`; }, refresh: () => { void render(); } };
   main.setAttribute('aria-busy', 'true');
   replace(main, h('p', { class: 'loading' }, 'Loading…'));
   try {

@@ -15,7 +15,7 @@ const QUERY = `query Lineage($ref: String!, $direction: LineageDirection, $depth
 
 const NODE_W = 230;
 /** Characters that fit on a node at the label's font size (SVG text does not wrap). */
-const LABEL_CHARS = 27;
+const LABEL_CHARS = 34;
 const NODE_H = 50;
 
 /** Kind → the word shown on the node and in the list. */
@@ -81,6 +81,7 @@ export async function renderLineage(main, repo, version, ctx) {
       const g = data.lineage;
       const focusId = g.nodes.find((n) => n.kind === 'MODEL_VERSION' && (n.id.endsWith(`@${version}`) || n.ref?.endsWith(ref)))?.id ?? null;
       replace(graphBox, g.nodes.length ? drawGraph(g, focusId) : notice('info', 'No lineage recorded for this model version.'), g.nodes.length ? textAlternative(g) : null);
+      fitLabels(graphBox);
     } catch (e) {
       if (ctx.signal.aborted) return;
       const msg = e instanceof ApiError && e.status === 404 ? 'The GraphQL API (/graphql) is not available on this server yet.' : `Could not load the lineage: ${e instanceof Error ? e.message : String(e)}`;
@@ -124,6 +125,7 @@ export function drawGraph(g, focusId) {
     const n = /** @type {LineageNode} */ (byId.get(p.id));
     const link = nodeHref(n);
     const { name, digest } = splitLabel(n);
+    // A first cut by length; fitLabels trims to the measured width once the graph is in the page.
     const label = name.length > LABEL_CHARS ? `${name.slice(0, LABEL_CHARS - 1)}…` : name;
     const kind = n.kind.toLowerCase().replaceAll('_', '-');
     const body = [
@@ -140,6 +142,23 @@ export function drawGraph(g, focusId) {
       : s('g', { class: cls, 'data-node-id': n.id, 'data-kind': n.kind }, ...body);
   })));
   return h('div', { class: 'graph-wrap' }, svg);
+}
+
+/**
+ * SVG text does not wrap: once the graph is in the document (where text can be measured), shorten every
+ * node label that would cross its box, keeping the full text in the node's <title>.
+ * @param {Element} root
+ */
+function fitLabels(root) {
+  for (const el of root.querySelectorAll('svg.lineage text.node-label')) {
+    const text = /** @type {SVGTextContentElement} */ (el);
+    const full = text.textContent ?? '';
+    let keep = full.length;
+    while (keep > 4 && text.getComputedTextLength() > NODE_W - 24) {
+      keep -= 1;
+      text.textContent = `${full.slice(0, keep)}…`;
+    }
+  }
 }
 
 /**

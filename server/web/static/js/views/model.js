@@ -20,6 +20,9 @@ const QUERY = `query Model($name: String!) {
   }
 }`;
 
+const SET_ALIAS = `mutation SetAlias($model: String!, $alias: String!, $version: String!) { setAlias(model: $model, alias: $alias, version: $version) { name } }`;
+const REMOVE_ALIAS = `mutation RemoveAlias($model: String!, $alias: String!) { removeAlias(model: $model, alias: $alias) { name } }`;
+
 const VERIFY = `query Verify($ref: String!) { verify(ref: $ref) { ref digest verified checks { name passed reason } } }`;
 
 /**
@@ -73,7 +76,7 @@ export async function renderModel(main, repo, version, ctx) {
       h('section', { 'aria-labelledby': 'ver-h' }, h('h2', { id: 'ver-h' }, 'This version'), versionFacts(v)),
       h('section', { 'aria-labelledby': 'verify-h' }, h('h2', { id: 'verify-h' }, 'Verification'), verifyBox)),
     h('section', { 'aria-labelledby': 'cmd-h' }, h('h2', { id: 'cmd-h' }, 'Get this model'), commands(repo, v.digest)),
-    h('section', { 'aria-labelledby': 'versions-h' }, h('h2', { id: 'versions-h' }, 'Versions and aliases'), versionsTable(model, v.digest), aliasList(model)),
+    h('section', { 'aria-labelledby': 'versions-h' }, h('h2', { id: 'versions-h' }, 'Versions and aliases'), versionsTable(model, v.digest), aliasList(model, ctx), aliasForm(repo, v, ctx)),
     h('section', { 'aria-labelledby': 'met-h' }, h('h2', { id: 'met-h' }, 'Metrics'), metricsSummary(v.metrics)),
     h('section', { 'aria-labelledby': 'bom-h' }, h('h2', { id: 'bom-h' }, 'AI bill of materials'), aibomSummary(v.aibom), attestationsTable(v.attestations), loadAibom, aibomFull));
 
@@ -100,13 +103,19 @@ async function verify(ref, signal) {
 function verificationView(report) {
   /** @type {any[]} */
   const checks = report.checks ?? [];
+  /** @param {any[]} list */
+  const items = (list) => h('ul', { class: 'checks' }, ...list.map((c) => h('li', { class: c.passed ? 'pass' : 'fail' },
+    h('span', { class: 'mark', 'aria-hidden': 'true' }, c.passed ? '✔' : '✘'),
+    h('span', { class: 'visually-hidden' }, c.passed ? 'passed: ' : 'failed: '),
+    h('span', {}, c.name), c.reason ? h('small', {}, c.reason) : null)));
+  const failed = checks.filter((c) => !c.passed);
+  const passed = checks.filter((c) => c.passed);
+  // Failures are always in view; the passed checks (28 on a good model) fold away.
   return h('div', {},
     h('p', { class: `verdict ${report.verified ? 'ok' : 'bad'}` }, report.verified ? '✔ Verified' : '✘ Not verified',
-      h('span', { class: 'muted' }, ` — ${checks.filter((c) => c.passed).length} of ${checks.length} checks passed`)),
-    h('ul', { class: 'checks' }, ...checks.map((c) => h('li', { class: c.passed ? 'pass' : 'fail' },
-      h('span', { class: 'mark', 'aria-hidden': 'true' }, c.passed ? '✔' : '✘'),
-      h('span', { class: 'visually-hidden' }, c.passed ? 'passed: ' : 'failed: '),
-      h('span', {}, c.name), c.reason ? h('small', {}, c.reason) : null))));
+      h('span', { class: 'muted' }, ` — ${passed.length} of ${checks.length} checks passed`)),
+    failed.length ? items(failed) : null,
+    passed.length ? h('details', { class: 'checks-passed', open: !report.verified && passed.length < 8 }, h('summary', {}, `${passed.length} passed checks`), items(passed)) : null);
 }
 
 /** @param {any} v ModelVersion */
@@ -155,11 +164,48 @@ function versionsTable(model, selected) {
       h('td', {}, x.job ? h('a', { href: href.job(x.job.id) }, x.job.id) : ''))))));
 }
 
-/** @param {any} model */
-function aliasList(model) {
+/**
+ * Aliases (movable tags such as "prod"), each with a remove button.
+ * @param {any} model
+ * @param {import('../main.js').ViewContext} ctx
+ */
+function aliasList(model, ctx) {
   if (!model.aliases.length) return null;
-  return h('p', {}, 'Aliases: ', ...model.aliases.flatMap((/** @type {any} */ a, /** @type {number} */ i) => [i ? ', ' : '',
-    h('a', { href: href.model(model.name, a.version.digest) }, a.name), ` → ${a.version.tag ?? a.version.digest.slice(0, 19)}`]));
+  const message = h('div', { 'aria-live': 'assertive' });
+  return h('div', {}, h('ul', { class: 'aliases', 'aria-label': 'Aliases' }, ...model.aliases.map((/** @type {any} */ a) => h('li', {},
+    h('a', { href: href.model(model.name, a.name) }, a.name), ` → ${a.version.tag ?? a.version.digest.slice(0, 19)} `,
+    h('button', { type: 'button', class: 'secondary small', 'aria-label': `Remove alias ${a.name}`, onclick: async () => {
+      try {
+        await gql(REMOVE_ALIAS, { model: model.name, alias: a.name });
+        ctx.refresh();
+      } catch (e) {
+        replace(message, notice('error', `Could not remove ${a.name}: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    } }, 'Remove')))), message);
+}
+
+/**
+ * Points an alias at the version on screen (GraphQL setAlias; the registry tag moves).
+ * @param {string} repo
+ * @param {any} v
+ * @param {import('../main.js').ViewContext} ctx
+ */
+function aliasForm(repo, v, ctx) {
+  const message = h('div', { 'aria-live': 'assertive' });
+  const input = /** @type {HTMLInputElement} */ (h('input', { id: 'alias-name', name: 'alias', type: 'text', required: true, placeholder: 'prod' }));
+  const form = h('form', { class: 'inline' },
+    h('label', { for: 'alias-name' }, `Point an alias at ${v.tag ?? 'this version'}`), input, h('button', { type: 'submit', class: 'secondary' }, 'Set alias'), message);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await gql(SET_ALIAS, { model: repo, alias: input.value.trim(), version: v.digest });
+      ctx.refresh();
+    } catch (e) {
+      input.setAttribute('aria-invalid', 'true');
+      replace(message, notice('error', `Could not set the alias: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  });
+  return form;
 }
 
 /** @param {any[]} atts */
