@@ -1,6 +1,6 @@
 import type { JobResponse } from '../schema/api.ts';
 import type { JobEvent, JobState } from '../server/contracts.ts';
-import { formatLogs, type Colors } from './output.ts';
+import { formatLogs, numericOnly, type Colors } from './output.ts';
 
 export const jobStates: readonly JobState[] = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
 
@@ -25,7 +25,7 @@ export function formatJob(j: JobResponse, c: Colors): string {
     ['params', Object.keys(j.params ?? {}).length ? Object.entries(j.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : undefined],
     ['model', j.metadata?.model_name ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}` : undefined],
     ['inputs', j.inputs?.length ? j.inputs.map((i) => `${i.role}:${i.name}`).join(', ') : undefined],
-    ['metrics', j.metrics && Object.keys(j.metrics).length ? formatLogs(j.metrics) : undefined],
+    ['metrics', Object.keys(numericOnly(j.metrics)).length ? formatLogs(numericOnly(j.metrics)) : undefined],
     ['published', j.publication?.ref],
     ['digest', j.publication?.digest],
   ];
@@ -35,8 +35,8 @@ export function formatJob(j: JobResponse, c: Colors): string {
 /** One line per event for live progress (non-terminal output, `jobs logs -f`). */
 export function formatEvent(e: JobEvent, c: Colors, epochs?: number): string | undefined {
   if (e.type === 'state') return `${c.dim(e.at)} state ${colorState(e.state, c)}${e.reason ? ` — ${e.reason}` : ''}`;
-  // Keras counts epochs from 0 in callbacks; the seed shows them from 1.
-  if (e.type === 'epoch') return `${c.dim(e.at)} epoch ${e.epoch + 1}${epochs ? `/${epochs}` : ''} ${formatLogs(e.logs)}`;
+  // Epoch events count from 1 (the trainer numbers them as the seed shows them).
+  if (e.type === 'epoch') return `${c.dim(e.at)} epoch ${e.epoch}${epochs ? `/${epochs}` : ''} ${formatLogs(e.logs)}`;
   if (e.type === 'log') return e.line;
   return undefined;
 }

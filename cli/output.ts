@@ -71,3 +71,8 @@ export function formatLogs(logs: Record<string, unknown> | undefined): string {
     .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : String(v)}`)
     .join(' ');
 }
+
+/** Metrics may hold arrays or objects (per-epoch history): summaries show the plain numbers only. */
+export function numericOnly(m: Record<string, unknown> | null | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(m ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
+}

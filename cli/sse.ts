@@ -43,9 +43,8 @@ export async function* readSse(body: ReadableStream<Uint8Array> | AsyncIterable<
       yield* take(line);
     }
   }
-  buf += decoder.decode();
-  if (buf) yield* take(buf.replace(/\r$/, ''));
-  yield* take('');
+  // A message cut off before its blank line is not dispatched (as the spec says): the caller resumes with
+  // Last-Event-ID and gets it again whole.
 }
 
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { CliError, ExitCode, usageError } from '../errors.ts';
-import { colors, formatLogs, out, printJson, shortDigest, table } from '../output.ts';
+import { colors, formatLogs, numericOnly, out, printJson, shortDigest, table } from '../output.ts';
 import { PlatformClient, resolvePlatform } from '../platform.ts';
+import type { VerificationReport } from '../../server/contracts.ts';
+
 
 interface VersionSummary {
   ref: string;
@@ -11,7 +13,6 @@ interface VersionSummary {
   created: string | null;
   framework: string | null;
   metrics: Record<string, unknown> | null;
-  verification: { verified: boolean } | null;
 }
 interface VersionDetail extends VersionSummary {
   aibom: { name: string | null; version: string | null; author: string | null; license: string | null; datasets: string[]; baseModels: string[]; trainerImage: string | null; isolated: boolean | null } | null;
@@ -21,19 +22,19 @@ interface ModelNode {
   name: string;
   aliases: { name: string; version: { ref: string; digest: string } }[];
   latest: VersionSummary | null;
-  versions: VersionSummary[];
+  versions: { digest: string }[];
 }
 interface ModelsData {
   models: { edges: { cursor: string; node: ModelNode }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
 }
 
-const VERSION_FIELDS = 'ref repository tag digest created framework metrics verification { verified }';
+const VERSION_FIELDS = 'ref repository tag digest created framework metrics';
 
 const MODELS_QUERY = `query Models($filter: ModelFilter, $first: Int, $after: String) {
   models(filter: $filter, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { cursor node { name aliases { name version { ref digest } } latest { ${VERSION_FIELDS} } versions { ${VERSION_FIELDS} } } }
+    edges { cursor node { name aliases { name version { ref digest } } latest { ${VERSION_FIELDS} } versions { digest } } }
   }
 }`;
 
@@ -41,15 +42,10 @@ const MODEL_QUERY = `query Model($name: String!) {
   model(name: $name) {
     name
     aliases { name version { ref digest } }
-    latest { ${VERSION_FIELDS} }
+    latest { ${VERSION_FIELDS} verification { verified checks { name passed reason } } }
     versions { ${VERSION_FIELDS} aibom { name version author license datasets baseModels trainerImage isolated } attestations { kind digest } }
   }
 }`;
-
-function verifiedMark(v: VersionSummary | null): string {
-  if (!v?.verification) return '';
-  return v.verification.verified ? 'yes' : 'NO';
-}
 
 /** `aibomgen models ls|show` through GraphQL (`models`, `model`). */
 export function modelsCommand(): Command {
@@ -84,7 +80,7 @@ export function modelsCommand(): Command {
       if (opts.json) return printJson(data.models);
       const conn = data.models;
       if (conn.edges.length === 0) return out('no models');
-      out(table(['NAME', 'LATEST', 'VERSIONS', 'DIGEST', 'VERIFIED', 'CREATED'], conn.edges.map(({ node: m }) => [m.name, m.latest?.tag ?? '', String(m.versions.length), shortDigest(m.latest?.digest), verifiedMark(m.latest), m.latest?.created ?? ''])));
+      out(table(['NAME', 'LATEST', 'VERSIONS', 'DIGEST', 'CREATED'], conn.edges.map(({ node: m }) => [m.name, m.latest?.tag ?? '', String(m.versions.length), shortDigest(m.latest?.digest), m.latest?.created ?? ''])));
       if (conn.pageInfo.hasNextPage && conn.pageInfo.endCursor) process.stderr.write(`${conn.totalCount} models; more: aibomgen models ls --after ${conn.pageInfo.endCursor}\n`);
     });
 
@@ -97,14 +93,17 @@ export function modelsCommand(): Command {
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       // Accept host:port/models/iris and models/iris:1.0.0 too: the model is the repository.
       const repo = name.replace(/^[^/]*[.:][^/]*\//, '').replace(/[:@].*$/, '');
-      const data = await new PlatformClient(resolvePlatform(cmd)).graphql<{ model: (Omit<ModelNode, 'versions'> & { versions: VersionDetail[] }) | null }>(MODEL_QUERY, { name: repo });
+      const data = await new PlatformClient(resolvePlatform(cmd)).graphql<{ model: (Omit<ModelNode, 'versions' | 'latest'> & { latest: (VersionSummary & { verification: VerificationReport | null }) | null; versions: VersionDetail[] }) | null }>(MODEL_QUERY, { name: repo });
       if (!data.model) throw new CliError(`model ${repo} not found`, ExitCode.notFound);
       if (opts.json) return printJson(data.model);
       const c = colors();
       const m = data.model;
       const lines = [`${c.bold(m.name)}${m.latest ? `  latest ${m.latest.tag ?? shortDigest(m.latest.digest)}` : ''}`];
+      // Only the latest version is verified here (a full chain check each); aibomgen verify checks any other.
+      const v = m.latest?.verification;
+      if (v) lines.push(`verification of latest: ${v.verified ? c.green('verified') : c.red(`FAILED (${v.checks.filter((k) => !k.passed).map((k) => k.name).join(', ')})`)}`);
       if (m.aliases.length) lines.push(`aliases: ${m.aliases.map((a) => `${a.name} → ${a.version.ref}`).join(', ')}`);
-      lines.push('', table(['TAG', 'DIGEST', 'CREATED', 'VERIFIED', 'METRICS'], m.versions.map((v) => [v.tag ?? '', shortDigest(v.digest), v.created ?? '', verifiedMark(v), formatLogs(v.metrics as Record<string, unknown> | undefined)])));
+      lines.push('', table(['TAG', 'DIGEST', 'CREATED', 'METRICS'], m.versions.map((x) => [x.tag ?? '', shortDigest(x.digest), x.created ?? '', formatLogs(numericOnly(x.metrics))])));
       const latest = m.versions.find((v) => v.digest === m.latest?.digest);
       if (latest?.aibom) {
         const b = latest.aibom;

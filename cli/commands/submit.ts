@@ -121,8 +121,8 @@ Examples:
         if (e.type === 'state' && e.state === job.state && e.seq <= 1) return; // already said
         if (e.type === 'epoch' && epochBar) {
           epochBar.clear();
-          err(`epoch ${e.epoch + 1}/${epochs} ${formatLogs(e.logs)}`);
-          epochsDone = e.epoch + 1;
+          err(`epoch ${e.epoch}/${epochs} ${formatLogs(e.logs)}`);
+          epochsDone = e.epoch;
           epochBar.update(epochsDone);
           return;
         }

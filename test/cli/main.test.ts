@@ -2,21 +2,43 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-// Runs the real `aibomgen` bin (tsx shim) as a user would.
+// Runs the real `aibomgen` bin (tsx shim) as a user would; no server needed for these.
 function aibomgen(...args: string[]) {
-  return spawnSync(process.execPath, ['cli/bin.js', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.AIBOMGEN_SERVER;
+  return spawnSync(process.execPath, ['cli/bin.js', ...args], { encoding: 'utf8', env });
 }
 
-test('--help lists server, keys and verify and the global --server option', () => {
+test('--help lists every command, the global --server option and the exit codes', () => {
   const r = aibomgen('--help');
   assert.equal(r.status, 0);
-  for (const word of ['server', 'keys', 'verify', '--server <url>']) assert.match(r.stdout, new RegExp(word.replace(/[<>-]/g, '\\$&')));
+  for (const word of ['server', 'keys', 'login', 'submit', 'jobs', 'models', 'pull', 'verify', 'lineage', 'bom', '--server <url>']) assert.match(r.stdout, new RegExp(`(^|\\s)${word.replace(/[<>-]/g, '\\$&')}`, 'm'));
+  for (const code of ['0  ok', '1  failure', '2  usage', '3  not found', '4  verification failed']) assert.ok(r.stdout.includes(code), code);
+  assert.match(r.stdout, /NO_COLOR/);
+});
+
+test('every command has --help with examples (exit 0)', () => {
+  const commands = [['server'], ['keys', 'init'], ['login'], ['submit'], ['jobs', 'ls'], ['jobs', 'show'], ['jobs', 'logs'], ['jobs', 'cancel'], ['models', 'ls'], ['models', 'show'], ['pull'], ['verify'], ['lineage'], ['bom', 'show']];
+  for (const c of commands) {
+    const r = aibomgen(...c, '--help');
+    assert.equal(r.status, 0, c.join(' '));
+    if (c.join(' ') !== 'keys init') assert.match(r.stdout, /Examples?:\n  aibomgen /, `${c.join(' ')} --help has examples`);
+    if (!['server', 'keys init'].includes(c.join(' '))) assert.match(r.stdout, /--json/, `${c.join(' ')} has --json`);
+  }
 });
 
 test('an unknown command is a usage error (exit 2) naming the command', () => {
   const r = aibomgen('nosuch');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown command 'nosuch'/);
+});
+
+test('bad flags and missing arguments of subcommands are usage errors (exit 2), not crashes', () => {
+  for (const args of [['jobs', 'show'], ['jobs', 'ls', '--bogus'], ['jobs', 'ls', '--limit', '0'], ['pull'], ['lineage', 'x', '--direction', 'sideways'], ['submit', '--model', 'm'], ['bom'], ['--server', 'not a url', 'jobs', 'ls']]) {
+    const r = aibomgen(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.length > 0 && !/\n\s+at /.test(r.stderr), `${args.join(' ')}: a message, no stack trace`);
+  }
 });
 
 test('AIBOMGEN_SERVER sets the default --server', () => {

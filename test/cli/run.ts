@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,4 +42,15 @@ export function json<T>(r: CliResult): T {
   } catch {
     throw new Error(`stdout is not JSON (status ${r.status}):\n${r.stdout}\n--- stderr:\n${r.stderr}`);
   }
+}
+
+/** A loopback URL where nothing listens (a port that was free a moment ago). */
+export async function deadUrl(): Promise<string> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address() as { port: number };
+      s.close(() => resolve(p));
+    });
+  });
+  return `http://127.0.0.1:${port}`;
 }
