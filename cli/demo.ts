@@ -160,7 +160,7 @@ async function main(): Promise<number> {
     say(`    oras pull --plain-http -o ./pulled ${ref}`);
     say(`    oras discover --plain-http ${ref}`);
     say(`    cosign verify-attestation --key ${rel(pub)} --type cyclonedx --insecure-ignore-tlog --allow-insecure-registry --new-bundle-format ${ref}`);
-    say(`    npx aibomgen --server ${url} verify ${ref}`);
+    say(`    node cli/bin.js --server ${url} verify ${ref}`);
     say(`    dashboard: ${url}/   GraphQL: ${url}/graphql   API docs: ${url}/docs`);
     say();
     say(green(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s`));
