@@ -276,6 +276,16 @@ test('a job submitted in the form is followed live to its model page, then to it
   await svg.locator('[data-kind="DATASET"]', { hasText: 'dataset.csv' }).click();
   await page.waitForURL(/#\/artifacts\/sha256:[0-9a-f]{64}$/);
   await page.getByRole('link', { name: 'models/web-e2e' }).first().waitFor();
+  // The base model node leads (via its page) to its own lineage, where this model is downstream.
+  await page.goto(`${server.url}/#/models/models/web-e2e@${digest}/lineage`);
+  await svg.locator('a[data-node-id^="model:base-models/"]').click();
+  await page.getByRole('link', { name: 'Its lineage' }).click();
+  await page.waitForURL(/#\/models\/base-models\/.+@sha256:[0-9a-f]{64}\/lineage$/);
+  const downstream = page.locator(`svg.lineage a[data-node-id$="@${digest}"]`);
+  await downstream.waitFor();
+  const [baseBox, modelBox] = [await page.locator('svg.lineage .node.focus rect').boundingBox(), await downstream.locator('rect').boundingBox()];
+  assert.ok(baseBox && modelBox && modelBox.x > baseBox.x, 'the fine-tuned model is drawn downstream (to the right) of its base');
+
   // And the job list shows the job finished with full progress.
   await page.goto(`${server.url}/#/jobs`);
   const row = page.locator(`tr[data-job-id="${jobId}"]`);

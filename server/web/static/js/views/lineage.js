@@ -76,7 +76,13 @@ export async function renderLineage(main, repo, version, ctx) {
   const load = async () => {
     replace(graphBox, h('p', { class: 'muted' }, 'Loading the graph…'));
     try {
-      const data = await gql(QUERY, { ref, direction: direction.value, depth: Number(depth.value) || 10 }, ctx.signal);
+      const vars = { direction: direction.value, depth: Number(depth.value) || 10 };
+      // `lineage(ref)` finds published model versions by "repo@digest"; input artifacts (base-models/…) only
+      // by their node id "model:<repo>@<digest>", so that is the second try.
+      const data = await gql(QUERY, { ...vars, ref }, ctx.signal).catch((e) => {
+        if (e instanceof ApiError && e.notFound && version.startsWith('sha256:')) return gql(QUERY, { ...vars, ref: `model:${repo}@${version}` }, ctx.signal);
+        throw e;
+      });
       /** @type {{nodes: LineageNode[], edges: LineageEdge[]}} */
       const g = data.lineage;
       const focusId = g.nodes.find((n) => n.kind === 'MODEL_VERSION' && (n.id.endsWith(`@${version}`) || n.ref?.endsWith(ref)))?.id ?? null;

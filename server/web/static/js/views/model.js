@@ -40,7 +40,13 @@ export async function renderModel(main, repo, version, ctx) {
   const model = data.model;
   const crumbs = h('p', { class: 'crumbs' }, h('a', { href: href.models() }, 'Models'), ' / ', repo);
   if (!model) {
-    replace(main, crumbs, h('h1', {}, repo), notice('error', `No model named ${repo}.`));
+    // Inputs pushed as artifacts (base-models/…, datasets/…) are in the registry and the lineage graph but are
+    // not published models: offer their lineage and what was built from them instead.
+    const digest = version && /^sha256:[0-9a-f]{64}$/.test(version) ? version : null;
+    replace(main, crumbs, h('h1', {}, repo), digest
+      ? notice('info', [`${repo} is not a published model (it is an input artifact). `,
+        h('a', { href: href.lineage(repo, digest) }, 'Its lineage'), ' · ', h('a', { href: href.impact(digest) }, 'models built from it')])
+      : notice('error', `No model named ${repo}.`));
     return;
   }
   /** @type {any[]} */
