@@ -59,6 +59,11 @@ export function program(): Command {
 
 /** Runs the CLI and returns the exit code (see `rootHelp`); errors are one sentence on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // `aibomgen jobs ls | head -1`: a closed pipe ends the command quietly instead of with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok);
+    throw e;
+  });
   try {
     await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;

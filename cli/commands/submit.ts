@@ -117,6 +117,13 @@ Examples:
       const live = interactive(process.stderr);
       const epochBar = live && epochs ? new ProgressBar('training', epochs, 'count') : undefined;
       let epochsDone = 0;
+      // Ctrl-C stops watching, not the job: say how to pick it up again.
+      const onInt = (): void => {
+        epochBar?.clear();
+        err(`\nstopped following; job ${job.id} goes on (aibomgen jobs logs -f ${job.id}, aibomgen jobs cancel ${job.id})`);
+        process.exit(130);
+      };
+      process.once('SIGINT', onInt);
       const end = await followJobEvents(client, job.id, (e: JobEvent) => {
         if (e.type === 'state' && e.state === job.state && e.seq <= 1) return; // already said
         if (e.type === 'epoch' && epochBar) {
@@ -132,6 +139,7 @@ Examples:
         if (line) err(line);
         epochBar?.update(epochsDone);
       });
+      process.off('SIGINT', onInt);
       epochBar?.finish();
       const final = await client.json<JobResponse>('GET', `/developer/job_status/${encodeURIComponent(job.id)}`);
       if (opts.json) printJson(final);
