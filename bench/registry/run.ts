@@ -1,0 +1,191 @@
+/**
+ * Registry bench (not a test): pushes then pulls one big random blob (default 1 GiB) through the /v2/
+ * front in each store mode, and directly against the upstream distribution registry as the baseline, in
+ * one run. Prints MiB/s, the ratio front/direct, and the server's peak RSS (VmHWM of the server process).
+ *
+ *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 1] [--node-options "<flags>"]
+ *
+ * `--node-options` sets NODE_OPTIONS for the server only, e.g. "--max-semi-space-size=1": V8's default
+ * young generation (16 MiB semi-spaces) becomes resident under streaming load and is most of the RSS
+ * growth a transfer causes (measured: peak 181 vs 216 MB upstream, 153 vs 193 MB embedded at 512 MiB).
+ *
+ * The server runs as a child process (`node --import tsx server/main.ts`, what `npm start` runs) so its
+ * memory is its own; the blob is streamed from and to disk on the client side with undici (never buffered).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { startDistribution } from '../../test/helpers/distribution.ts';
+
+type Mode = 'embedded' | 'upstream';
+
+function args(): { size: number; modes: Mode[]; runs: number; nodeOptions?: string } {
+  const a = process.argv.slice(2);
+  const get = (k: string) => {
+    const i = a.indexOf(`--${k}`);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(get('size') ?? '1g');
+  if (!m) throw new Error('--size like 1g, 256m, 4096k');
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return {
+    size: Math.round(Number(m[1]) * unit),
+    modes: (get('modes') ?? 'embedded,upstream').split(',') as Mode[],
+    runs: Number(get('runs') ?? 1),
+    nodeOptions: get('node-options'),
+  };
+}
+
+async function writeRandomFile(path: string, size: number): Promise<string> {
+  const h = createHash('sha256');
+  const out = createWriteStream(path);
+  for (let left = size; left > 0; ) {
+    const chunk = randomBytes(Math.min(left, 4 << 20));
+    h.update(chunk);
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    left -= chunk.length;
+  }
+  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** POST + monolithic PUT streamed from the file (the spec's simplest push); returns seconds. */
+async function push(base: string, repo: string, file: string, digest: string, size: number): Promise<number> {
+  const t0 = performance.now();
+  const start = await request(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  await start.body.dump();
+  const loc = start.headers.location;
+  if (start.statusCode !== 202 || typeof loc !== 'string') throw new Error(`POST upload: ${start.statusCode}`);
+  const url = new URL(loc, base);
+  url.searchParams.set('digest', digest);
+  const res = await request(url, {
+    method: 'PUT',
+    body: createReadStream(file, { highWaterMark: 1 << 20 }),
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 201) throw new Error(`PUT blob: ${res.statusCode} ${text}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/** GET streamed to a file; returns seconds and checks the size. */
+async function pull(base: string, repo: string, digest: string, out: string, size: number): Promise<number> {
+  const t0 = performance.now();
+  const res = await request(`${base}/v2/${repo}/blobs/${digest}`, { headersTimeout: 0, bodyTimeout: 0 });
+  if (res.statusCode !== 200) throw new Error(`GET blob: ${res.statusCode} ${await res.body.text()}`);
+  await pipeline(res.body, createWriteStream(out));
+  const secs = (performance.now() - t0) / 1000;
+  const got = (await stat(out)).size;
+  if (got !== size) throw new Error(`pulled ${got} bytes, expected ${size}`);
+  await rm(out);
+  return secs;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+}
+const vmHwmMb = (pid: number) => procStatusMb(pid, 'VmHWM');
+
+/** Runs `phase` while sampling the process's RSS every 50 ms; returns its result and the highest sample. */
+async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<[T, number]> {
+  let max = 0;
+  const timer = setInterval(() => void procStatusMb(pid, 'VmRSS').then((mb) => (max = Math.max(max, mb)), () => {}), 50);
+  try {
+    return [await phase(), max];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Starts the server as `npm start` does, with the given store, and waits for /healthz. */
+async function startServer(mode: Mode, upstreamUrl: string, dataDir: string, nodeOptions?: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AIBOMGEN_DATA_DIR: dataDir, AIBOMGEN_REGISTRY_STORE: mode, AIBOMGEN_UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await request(`${url}/healthz`).then(async (r) => (await r.body.dump(), r.statusCode === 200), () => false);
+    if (ok) return { url, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become healthy');
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const mib = (bytes: number, secs: number) => bytes / 1024 / 1024 / secs;
+const fmt = (n: number) => n.toFixed(1).padStart(7);
+
+async function main(): Promise<void> {
+  const { size, modes, runs, nodeOptions } = args();
+  const work = await mkdtemp(join(tmpdir(), 'aibomgen-bench-'));
+  const up = await startDistribution();
+  const rows: string[] = [];
+  try {
+    const file = join(work, 'blob.bin');
+    process.stderr.write(`writing ${(size / 1024 ** 2).toFixed(0)} MiB of random data...\n`);
+    const digest = await writeRandomFile(file, size);
+    const sink = join(work, 'pulled.bin');
+
+    for (let run = 1; run <= runs; run++) {
+      // Baseline: the same client straight to the upstream distribution.
+      const dPush = await push(up.url, `bench/direct${run}`, file, digest, size);
+      const dPull = await pull(up.url, `bench/direct${run}`, digest, sink, size);
+      rows.push(`direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s   pull ${fmt(mib(size, dPull))} MiB/s`);
+      for (const mode of modes) {
+        const dataDir = join(work, `data-${mode}-${run}`);
+        const { url, child } = await startServer(mode, up.url, dataDir, nodeOptions);
+        try {
+          const idle = await vmHwmMb(child.pid!);
+          const [fPush, pushRss] = await sampled(child.pid!, () => push(url, `bench/${mode}${run}`, file, digest, size));
+          const [fPull, pullRss] = await sampled(child.pid!, () => pull(url, `bench/${mode}${run}`, digest, sink, size));
+          const peak = await vmHwmMb(child.pid!);
+          rows.push(
+            `${mode.padEnd(8)} run ${run}: push ${fmt(mib(size, fPush))} MiB/s (ratio ${(dPush / fPush).toFixed(2)})   ` +
+              `pull ${fmt(mib(size, fPull))} MiB/s (ratio ${(dPull / fPull).toFixed(2)})   ` +
+              `peak RSS ${peak.toFixed(0)} MB (VmHWM; after start-up ${idle.toFixed(0)}, during push ${pushRss.toFixed(0)}, during pull ${pullRss.toFixed(0)})`,
+          );
+        } finally {
+          await stopServer(child);
+          await rm(dataDir, { recursive: true, force: true });
+        }
+      }
+    }
+  } finally {
+    await up.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+  process.stdout.write(`registry bench: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ratio = front MiB/s / direct MiB/s (target >= 0.95), peak RSS target < 200 MB; server NODE_OPTIONS: ${nodeOptions ?? '(none, as npm start)'}\n`);
+  for (const r of rows) process.stdout.write(`${r}\n`);
+}
+
+await main();
