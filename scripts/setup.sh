@@ -36,9 +36,12 @@ fi
 
 npm_section() {
 # ---- npm ----
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Current when installed from this exact package-lock.json (a stamp, not mtimes: a fresh clone's files are all new).
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.aibomgen-lock 2>/dev/null)" != "$lock_sha" ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sha" > node_modules/.aibomgen-lock
 fi
 }
 
