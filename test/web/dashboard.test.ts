@@ -291,6 +291,11 @@ test('a job submitted in the form is followed live to its model page, then to it
   const row = page.locator(`tr[data-job-id="${jobId}"]`);
   await row.waitFor();
   assert.match(await row.innerText(), /succeeded[\s\S]*3\/3/);
+  await page.getByLabel('State').selectOption('failed');
+  await page.getByText('No failed jobs.').waitFor();
+  assert.equal(await row.count(), 0, 'filtered out');
+  await page.getByLabel('State').selectOption('succeeded');
+  await row.waitFor();
   assert.deepEqual(problems, []);
   await page.context().close();
 });

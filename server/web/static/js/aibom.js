@@ -36,6 +36,24 @@ export function aibomSummary(a) {
   ]);
 }
 
+/** Workflow properties by prefix ("aibomgen:param:epochs" → Parameters / epochs), in this order. */
+const PROPERTY_GROUPS = [['aibomgen:param:', 'Training parameters'], ['aibomgen:env:', 'Environment'], ['', 'Run']];
+
+/**
+ * @param {{name: string, value: unknown}[]} props
+ */
+function propertyGroups(props) {
+  /** @type {Set<string>} */
+  const used = new Set();
+  return PROPERTY_GROUPS.map(([prefix, title]) => {
+    const mine = props.filter((p) => !used.has(p.name) && p.name.startsWith(/** @type {string} */ (prefix)));
+    for (const p of mine) used.add(p.name);
+    if (!mine.length) return null;
+    const short = (/** @type {string} */ n) => (prefix ? n.slice(/** @type {string} */ (prefix).length) : n.replace(/^aibomgen:/, ''));
+    return h('div', {}, h('h4', {}, /** @type {string} */ (title)), dl(mine.map((p) => /** @type {[string, string]} */ ([short(p.name), plain(p.value)]))));
+  });
+}
+
 /**
  * The full CycloneDX document in sections: metadata, model card, components, formulation, signature, raw JSON.
  * @param {any} bom
@@ -88,14 +106,13 @@ export function aibomDocument(bom) {
         h('td', {}, c.name), h('td', {}, c.type), h('td', {}, role(c)), h('td', {}, c.version ?? ''),
         h('td', { class: 'wrap' }, c.purl ? h('code', {}, c.purl) : sha(c) ? digestEl(sha(c).replace(/^SHA-256:/, 'sha256:')) : '')))))),
     workflows.length ? h('h3', {}, 'Formulation') : null,
-    ...workflows.map((w) => dl([
+    ...workflows.flatMap((w) => [dl([
       ['Workflow', w.name],
       ['Task types', (w.taskTypes ?? []).join(', ')],
       ['Started', timeEl(w.timeStart)],
       ['Ended', timeEl(w.timeEnd)],
       ['Inputs', (w.inputs ?? []).map((/** @type {any} */ i) => i.resource?.ref).filter(Boolean).join(', ')],
       ['Outputs', (w.outputs ?? []).map((/** @type {any} */ i) => i.resource?.ref).filter(Boolean).join(', ')],
-      ...(w.properties ?? []).map((/** @type {any} */ p) => /** @type {[string, string]} */ ([p.name, plain(p.value)])),
-    ])),
+    ]), ...propertyGroups(w.properties ?? [])]),
     h('details', {}, h('summary', {}, 'Raw JSON'), h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(bom, null, 2))));
 }

@@ -32,7 +32,7 @@ function metricNames(history) {
  */
 export function epochTable(history, caption) {
   const names = metricNames(history);
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'numeric' },
+  return h('div', { class: 'table-wrap epochs', tabindex: 0, role: 'region', 'aria-label': caption }, h('table', { class: 'numeric' },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Epoch'), ...names.map((n) => h('th', { scope: 'col' }, n)))),
     h('tbody', {}, ...history.map((r) => h('tr', {}, h('th', { scope: 'row' }, String(r.epoch)), ...names.map((n) => h('td', {}, num(r.logs?.[n]))))))));

@@ -25,12 +25,16 @@ export async function renderJobs(main, ctx) {
     h('caption', { class: 'visually-hidden' }, 'Training jobs, newest first'),
     h('thead', {}, h('tr', {}, ...['Job', 'Model', 'State', 'Progress', 'Owner', 'Created', 'Run time'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
-  const empty = notice('info', 'No jobs yet. Submit one with the form above, the CLI (aibomgen submit) or the REST API.');
+  const stateSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'job-state', name: 'state' },
+    h('option', { value: '' }, 'all'), ...stateOrder.map((st) => h('option', { value: st }, st))));
+  const filter = h('form', { class: 'inline' }, h('label', { for: 'job-state' }, 'State'), stateSelect);
+  const EMPTY = 'No jobs yet. Submit one with the form above, the CLI (aibomgen submit) or the REST API.';
+  const empty = notice('info', EMPTY);
   empty.hidden = true;
   replace(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Training jobs')),
     submitForm(),
-    h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Recent jobs'), h('div', { class: 'table-wrap' }, table), empty, status));
+    h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Recent jobs'), filter, h('div', { class: 'table-wrap' }, table), empty, status));
 
   /** @type {Map<string, Row>} */
   const rows = new Map();
@@ -38,7 +42,8 @@ export async function renderJobs(main, ctx) {
   const streaming = new Set();
 
   async function refresh() {
-    const list = await rest('/developer/jobs?limit=50', { signal: ctx.signal });
+    const q = new URLSearchParams({ limit: '50', ...(stateSelect.value ? { state: stateSelect.value } : {}) });
+    const list = await rest(`/developer/jobs?${q}`, { signal: ctx.signal });
     /** @type {any[]} */
     const items = list.items ?? [];
     for (const job of items) {
@@ -48,6 +53,7 @@ export async function renderJobs(main, ctx) {
     }
     tbody.replaceChildren(...items.map((j) => /** @type {Row} */ (rows.get(j.id)).tr));
     for (const j of items) drawRow(/** @type {Row} */ (rows.get(j.id)));
+    empty.textContent = stateSelect.value ? `No ${stateSelect.value} jobs.` : EMPTY;
     empty.hidden = items.length > 0;
     table.hidden = items.length === 0;
     for (const j of items) {
@@ -69,6 +75,9 @@ export async function renderJobs(main, ctx) {
     }, ctx.signal).catch(() => {}).finally(() => streaming.delete(id));
   }
 
+  stateSelect.addEventListener('change', () => {
+    void refresh().catch((e) => { status.textContent = `Could not load jobs: ${e instanceof Error ? e.message : String(e)}`; });
+  });
   try {
     await refresh();
   } catch (e) {
