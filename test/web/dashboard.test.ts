@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
+import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -217,11 +218,14 @@ test('a job submitted in the form is followed live to its model page, then to it
   await page.getByRole('button', { name: 'Submit job' }).click();
 
   // The job page follows the job over SSE until it is published.
+  const streams: string[] = [];
+  page.on('request', (r) => { if (r.url().endsWith('/events')) streams.push(r.url()); });
   await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
   const jobId = decodeURIComponent(page.url().split('#/jobs/')[1]!);
   const modelLink = page.getByTestId('job-model-link');
   await modelLink.waitFor({ timeout: 180_000 });
   assert.equal((await page.locator('main h1 .badge').innerText()).trim(), 'succeeded');
+  assert.ok(streams.some((u) => u.endsWith(`/developer/jobs/${jobId}/events`)), 'the page followed the job event stream');
   const epochs = page.getByRole('table', { name: 'Metrics per epoch' }).locator('tbody tr');
   assert.equal(await epochs.count(), 3, 'one row per epoch');
   assert.match(await page.locator('main').innerText(), /not isolated \(process runner\)/);
@@ -296,6 +300,58 @@ test('a job submitted in the form is followed live to its model page, then to it
   assert.equal(await row.count(), 0, 'filtered out');
   await page.getByLabel('State').selectOption('succeeded');
   await row.waitFor();
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('routes: repositories with slashes, digests, tags and aliases; anything else is not a page', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${server.url}/#/jobs`);
+  const parsed = await page.evaluate(async () => {
+    const { parseRoute } = (await import('/web/js/router.js' as string)) as { parseRoute: (hash: string) => Record<string, string> };
+    const d = `sha256:${'ab'.repeat(32)}`;
+    return [
+      '', '#/', '#/jobs', '#/jobs/6c26ca7-1', '#/models', '#/models/models/iris', `#/models/models/iris@${d}`,
+      '#/models/org/team/iris:1.0.0', '#/models/models/iris:prod', `#/models/models/iris@${d}/lineage`, '#/models/models/iris/lineage',
+      `#/artifacts/${d}`, '#/artifacts/nope', '#/login?next=%23%2Fjobs%2F1', '#/models/localhost:5000/x',
+    ].map((h) => [h, parseRoute(h)] as const);
+  });
+  const d = `sha256:${'ab'.repeat(32)}`;
+  assert.deepEqual(Object.fromEntries(parsed), {
+    '': { name: 'jobs' },
+    '#/': { name: 'jobs' },
+    '#/jobs': { name: 'jobs' },
+    '#/jobs/6c26ca7-1': { name: 'job', id: '6c26ca7-1' },
+    '#/models': { name: 'models' },
+    '#/models/models/iris': { name: 'model', repo: 'models/iris' },
+    [`#/models/models/iris@${d}`]: { name: 'model', repo: 'models/iris', version: d },
+    '#/models/org/team/iris:1.0.0': { name: 'model', repo: 'org/team/iris', version: '1.0.0' },
+    '#/models/models/iris:prod': { name: 'model', repo: 'models/iris', version: 'prod' },
+    [`#/models/models/iris@${d}/lineage`]: { name: 'lineage', repo: 'models/iris', version: d },
+    '#/models/models/iris/lineage': { name: 'not-found', path: '/models/models/iris/lineage' },
+    [`#/artifacts/${d}`]: { name: 'impact', digest: d },
+    '#/artifacts/nope': { name: 'not-found', path: '/artifacts/nope' },
+    '#/login?next=%23%2Fjobs%2F1': { name: 'login', next: '#/jobs/1' },
+    '#/models/localhost:5000/x': { name: 'model', repo: 'localhost:5000/x' },
+  });
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('a running job is cancelled from its page, which follows it to the cancelled state', async () => {
+  const form = await tabularForm(work, { epochs: 2000, samples: 2000, name: 'web-cancel' });
+  const { status, body } = await submit(server.url, form);
+  assert.equal(status, 202, JSON.stringify(body));
+  const { page, problems } = await openPage();
+  await page.goto(`${server.url}/#/jobs/${body.job_id}`);
+  // Cancel once training has visibly started (an epoch row arrived over the stream).
+  await page.getByRole('table', { name: 'Metrics per epoch' }).locator('tbody tr').first().waitFor({ timeout: 120_000 });
+  await page.getByRole('button', { name: 'Cancel job' }).click();
+  await page.locator('main h1 .badge', { hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByRole('button', { name: 'Cancel job' }).count(), 0, 'no cancel button on a finished job');
+  assert.match(await page.locator('main').innerText(), /This job published no model\./);
+  const job = await waitForState(server.url, body.job_id);
+  assert.equal(job.status, 'cancelled');
   assert.deepEqual(problems, []);
   await page.context().close();
 });
