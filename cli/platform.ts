@@ -125,7 +125,10 @@ export function apiErrorFromText(status: number, text: string, what: string): Cl
   try {
     const body = JSON.parse(text) as Partial<ApiError>;
     detail = body.detail ?? body.error ?? '';
-    if (body.fields?.length) detail += ` (${body.fields.map((f) => `${f.field}: ${f.message}`).join('; ')})`;
+    // Name the failing fields, unless the sentence already says what each one does wrong.
+    const extra = (body.fields ?? []).filter((f) => !detail.includes(f.message));
+    if (extra.length) detail += ` (${extra.map((f) => `${f.field}: ${f.message}`).join('; ')})`;
+    else if (body.fields?.length && !body.fields.every((f) => detail.includes(f.field))) detail += ` (${body.fields.map((f) => f.field).join(', ')})`;
   } catch {
     detail = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
   }

@@ -69,8 +69,9 @@ const edgeWord: Record<EdgeKind, [up: string, down: string]> = {
 
 function nodeText(n: LineageNode | undefined, id: string, c: Colors): string {
   if (!n) return id;
-  const name = n.ref ?? n.label;
-  const digest = n.digest && !name.includes(n.digest) ? ` ${c.dim(shortDigest(n.digest))}` : '';
+  // Full digests stay in --json; the tree shortens them to docker's 12 hex digits.
+  const name = (n.ref ?? n.label).replace(/sha256:([0-9a-f]{12})[0-9a-f]{52}/g, 'sha256:$1');
+  const digest = n.digest && !name.includes(shortDigest(n.digest)) ? ` ${c.dim(shortDigest(n.digest))}` : '';
   return `${c.cyan(kindWord[n.kind] ?? n.kind)} ${c.bold(name)}${digest}`;
 }
 
@@ -89,6 +90,7 @@ export function drawTree(rootId: string, nodes: Map<string, LineageNode>, next: 
     });
   };
   walk(rootId, '');
+  if (lines.length === 1) lines.push(c.dim('└── (nothing)'));
   return lines;
 }
 
