@@ -20,20 +20,25 @@ export function hashingTee(hashes: Hash[], onBytes: (n: number) => void): Transf
 }
 
 /**
- * Verifies a whole blob read from the upstream against the digest it was asked for: the stream fails at
- * its end, before it ends cleanly, if the content does not match.
+ * Verifies a whole blob read from the upstream against the digest it was asked for. The last chunk is
+ * held back until the digest matched: a client that knows the length (Content-Length) never receives all
+ * of a blob that does not match — its transfer fails instead of completing with the wrong bytes.
  */
 export function verifyingTee(digest: string): Transform {
   const hash = createHash(algOf(digest));
+  let held: Buffer | undefined;
   return new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
-      cb(null, chunk);
+      const out = held;
+      held = chunk;
+      cb(null, out);
     },
     flush(cb) {
       const actual = `${algOf(digest)}:${hash.digest('hex')}`;
-      cb(actual === digest ? null : new RegistryError('DIGEST_INVALID', `upstream content of ${digest} hashes to ${actual}`));
+      if (actual !== digest) return cb(new RegistryError('DIGEST_INVALID', `upstream content of ${digest} hashes to ${actual}`));
+      cb(null, held);
     },
   });
 }

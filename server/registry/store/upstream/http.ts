@@ -76,6 +76,12 @@ export async function upstreamError(res: UpstreamResponse, what: string): Promis
   return new Error(`upstream registry answered ${res.statusCode} to ${what}${text ? `: ${text.slice(0, 300)}` : ''}`);
 }
 
+/** Consumes a response that must have one of the `ok` statuses; otherwise throws its mapped error. */
+export async function expectStatus(res: UpstreamResponse, ok: number[], what: string): Promise<void> {
+  if (!ok.includes(res.statusCode)) throw await upstreamError(res, what);
+  await res.body.dump();
+}
+
 /** Reads a small body (manifests, tag lists) with a size cap, so a misbehaving upstream cannot exhaust memory. */
 export async function readCapped(res: UpstreamResponse, max: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];

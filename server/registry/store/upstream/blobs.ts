@@ -1,0 +1,211 @@
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { RegistryError } from '../../errors.ts';
+import type { BlobRead, BlobStat, ByteRange, RegistryStore, UploadState } from '../port.ts';
+import { algOf, hashingTee, verifyingTee } from './digest-stream.ts';
+import { expectStatus, header, type UpstreamHttp, upstreamError, type UpstreamResponse } from './http.ts';
+import type { UploadSession, UploadSessions } from './sessions.ts';
+
+const OCTET = { 'content-type': 'application/octet-stream' };
+const v2 = (repo: string, tail: string) => `/v2/${repo}/${tail}`;
+
+export type UpstreamBlobs = Pick<
+  RegistryStore,
+  'statBlob' | 'readBlob' | 'deleteBlob' | 'mountBlob' | 'createUpload' | 'getUpload' | 'appendUpload' | 'completeUpload' | 'cancelUpload'
+>;
+
+/**
+ * Blobs and upload sessions on a distribution 2.8 upstream, streamed both ways. Chunk order is enforced
+ * here (2.8 ignores Content-Range and appends whatever arrives); a monolithic upload is POST + PATCH + PUT
+ * (2.8 drops the body of `POST ?digest=`); bodies go as application/octet-stream (2.8 parses anything
+ * else as a form); content is hashed on the way through and checked before the upstream commits it.
+ */
+export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): UpstreamBlobs {
+  async function statBlob(repo: string, digest: string): Promise<BlobStat | null> {
+    const res = await http.call('HEAD', v2(repo, `blobs/${digest}`));
+    await res.body.dump();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw await upstreamError(res, `HEAD blob ${digest}`);
+    return { digest, size: Number(header(res, 'content-length') ?? 0) };
+  }
+
+  async function readBlob(repo: string, digest: string, range?: ByteRange): Promise<BlobRead | null> {
+    if (range && range.start > range.end) throw new RegistryError('RANGE_INVALID', `range ${range.start}-${range.end} is empty`);
+    const headers: Record<string, string> = {};
+    if (range) headers.range = `bytes=${range.start}-${range.end >= Number.MAX_SAFE_INTEGER ? '' : range.end}`;
+    let res = await http.call('GET', v2(repo, `blobs/${digest}`), { headers });
+    // A storage driver with redirects (S3) answers 307 to the backend: follow it once, without our headers.
+    const redirect = res.statusCode === 307 || res.statusCode === 302 ? header(res, 'location') : undefined;
+    if (redirect) {
+      await res.body.dump();
+      res = await http.call('GET', http.url(redirect), { headers });
+    }
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header(res, 'content-range') ?? '');
+      if (!m) {
+        res.body.destroy();
+        throw new Error(`upstream sent 206 without a usable Content-Range for ${digest}`);
+      }
+      return { digest, size: Number(m[3]), body: res.body, range: { start: Number(m[1]), end: Number(m[2]) } };
+    }
+    if (res.statusCode !== 200) throw await upstreamError(res, `GET blob ${digest}`);
+    const size = Number(header(res, 'content-length') ?? 0);
+    // The whole blob is checked against its digest on the way out: a mismatch ends the response with an error.
+    return { digest, size, body: pipeline(res.body, verifyingTee(digest), () => {}) };
+  }
+
+  async function deleteBlob(repo: string, digest: string): Promise<boolean> {
+    const res = await http.call('DELETE', v2(repo, `blobs/${digest}`));
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return false;
+    }
+    await expectStatus(res, [202], `DELETE blob ${digest}`);
+    return true;
+  }
+
+  async function mountBlob(repo: string, from: string, digest: string): Promise<BlobStat | null> {
+    const q = new URLSearchParams({ mount: digest, from });
+    const res = await http.call('POST', `${v2(repo, 'blobs/uploads/')}?${q}`);
+    if (res.statusCode === 201) {
+      await res.body.dump();
+      const st = await statBlob(repo, digest);
+      if (st) return st;
+      // 2.8 answers 201 to a sha512 mount without linking the blob: fall through to the copy.
+    } else if (res.statusCode === 202) {
+      // 2.8 opens an upload session when it cannot mount; nobody will use it.
+      await res.body.dump();
+      const loc = header(res, 'location');
+      if (loc) await http.call('DELETE', http.url(loc)).then((r) => r.body.dump(), () => {});
+    } else throw await upstreamError(res, `mount ${digest} from ${from}`);
+    // When `from` does have the blob, the bytes are copied (streamed, verified) instead.
+    const source = await readBlob(from, digest);
+    if (!source) return null;
+    const u = await createUpload(repo);
+    return completeUpload(repo, u.id, digest, source.body);
+  }
+
+  async function createUpload(repo: string): Promise<UploadState> {
+    const res = await http.call('POST', v2(repo, 'blobs/uploads/'));
+    const loc = header(res, 'location');
+    const id = header(res, 'docker-upload-uuid');
+    if (res.statusCode !== 202 || !loc || !id) throw await upstreamError(res, `start upload to ${repo}`);
+    await res.body.dump();
+    const s = sessions.open(id, repo, http.url(loc).toString());
+    return { id: s.id, repo, offset: 0 };
+  }
+
+  function session(repo: string, id: string, body?: Readable): UploadSession {
+    const s = sessions.get(repo, id);
+    if (!s) {
+      body?.resume();
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
+    }
+    return s;
+  }
+
+  /** Ends a session for good (after a failure or a cancel): forgets it and deletes it upstream. */
+  async function abandon(s: UploadSession): Promise<void> {
+    sessions.drop(s.id);
+    await http.call('DELETE', s.location).then((r) => r.body.dump(), () => {});
+  }
+
+  /**
+   * PATCHes `body` onto the session through its running sha256 (and `extra` hashes); the session dies if
+   * the transfer fails. Keeps the new Location (2.8 refuses the next request with a stale `_state`).
+   */
+  async function patch(s: UploadSession, body: Readable, extra: Hash[] = []): Promise<void> {
+    let added = 0;
+    const streamed = pipeline(body, hashingTee([s.sha256, ...extra], (n) => (added += n)), () => {});
+    let res: UpstreamResponse;
+    try {
+      res = await http.call('PATCH', s.location, { headers: OCTET, body: streamed });
+    } catch (e) {
+      await abandon(s);
+      throw e;
+    }
+    const loc = header(res, 'location');
+    if (res.statusCode !== 202 || !loc) {
+      const err = await upstreamError(res, `PATCH upload ${s.id}`);
+      await abandon(s);
+      throw err;
+    }
+    await res.body.dump();
+    s.offset += added;
+    s.location = http.url(loc).toString();
+  }
+
+  async function appendUpload(repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
+    const s = session(repo, id, body);
+    return sessions.exclusive(s, async () => {
+      // 2.8 ignores Content-Range and would append an out-of-order chunk: the order is checked here.
+      if (start !== undefined && start !== s.offset) {
+        body.resume();
+        throw new RegistryError('RANGE_INVALID', `chunk starts at ${start}, expected ${s.offset}`);
+      }
+      await patch(s, body);
+      return { id, repo, offset: s.offset };
+    });
+  }
+
+  /**
+   * A final body goes as one more PATCH, and the PUT that commits carries none: so the content is checked
+   * here before the upstream commits anything (2.8, refusing a PUT's digest itself, would keep the
+   * refused upload's data on disk). The check needs the digest's algorithm over every byte: sha256 is
+   * always kept; a sha512 digest is checked here when the whole blob came in the final body, else by
+   * the upstream, which verifies every digest it commits.
+   */
+  async function completeUpload(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat> {
+    const s = session(repo, id, body);
+    return sessions.exclusive(s, async () => {
+      const alg = algOf(digest);
+      const whole = alg === 'sha512' && s.offset === 0 ? createHash('sha512') : undefined;
+      if (body) await patch(s, body, whole ? [whole] : []);
+      const actual = alg === 'sha256' ? `sha256:${s.sha256.copy().digest('hex')}` : whole && `sha512:${whole.digest('hex')}`;
+      if (actual && actual !== digest) {
+        await abandon(s);
+        throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
+      }
+      const url = new URL(s.location);
+      url.searchParams.set('digest', digest);
+      const res = await http.call('PUT', url, { headers: OCTET, body: new Uint8Array() }).catch(async (e: unknown) => {
+        await abandon(s);
+        throw e;
+      });
+      if (res.statusCode !== 201) {
+        const err = await upstreamError(res, `PUT upload ${id}`);
+        await abandon(s);
+        throw err;
+      }
+      await res.body.dump();
+      sessions.drop(s.id);
+      return { digest, size: s.offset };
+    });
+  }
+
+  async function cancelUpload(repo: string, id: string): Promise<boolean> {
+    const s = sessions.get(repo, id);
+    if (!s) return false;
+    await sessions.exclusive(s, () => abandon(s));
+    return true;
+  }
+
+  return {
+    statBlob,
+    readBlob,
+    deleteBlob,
+    mountBlob,
+    createUpload,
+    async getUpload(repo, id) {
+      const s = sessions.get(repo, id);
+      return s ? { id, repo, offset: s.offset } : null;
+    },
+    appendUpload,
+    completeUpload,
+    cancelUpload,
+  };
+}
