@@ -50,7 +50,8 @@ export function parseModelRef(ref: string, platformBase: string, plainHttp = fal
   const first = rest.split('/')[0] ?? '';
   let registry = platformBase;
   if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    const local = /^(127\.|localhost(:|$)|\[::1\])/.test(first);
+    // Loopback (and 0.0.0.0, which a server bound to all interfaces may print) speaks plain http.
+    const local = /^(127\.|localhost(:|$)|\[::1\]|0\.0\.0\.0(:|$))/.test(first);
     registry = `${plainHttp || local ? 'http' : 'https'}://${first}`;
     rest = rest.slice(first.length + 1);
   }
