@@ -5,9 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
@@ -47,6 +49,37 @@ function sampleInputs(): Promise<{ csv: string; model: string; definition: strin
     return files;
   })();
   return samples;
+}
+
+const execFileAsync = promisify(execFile);
+const TOOLS = join(import.meta.dirname, '..', '..', '.tools', 'bin');
+const AIBOMGEN_BIN = join(import.meta.dirname, '..', '..', 'cli', 'bin.js');
+
+/**
+ * Runs the page's `oras pull` and `cosign verify-attestation` lines as pasted (split on spaces, nothing
+ * added) in an empty directory holding only platform.pub as the page's download link serves it.
+ */
+async function pastedCommandsWork(commands: string[], digest: string): Promise<void> {
+  const dir = await mkdtemp(join(work, 'paste-'));
+  const pem = await fetch(`${server.url}/web/keys/platform.pub`);
+  assert.equal(pem.status, 200);
+  await writeFile(join(dir, 'platform.pub'), await pem.text());
+  const env = { ...process.env, HOME: dir, PATH: `${TOOLS}:${process.env.PATH ?? ''}`, NO_COLOR: '1' };
+  for (const tool of ['oras', 'cosign', 'aibomgen']) {
+    const line = commands.find((c) => c.startsWith(`${tool} `));
+    assert.ok(line, `a ${tool} command is shown`);
+    assert.ok(line.includes(`@${digest}`), `${tool} names the version by digest`);
+    const cwd = join(dir, tool);
+    await mkdir(cwd);
+    await copyFile(join(dir, 'platform.pub'), join(cwd, 'platform.pub'));
+    const [cmd, ...args] = line.split(' ');
+    // The package's bin, as `npm link`/`npx` would run it. Asynchronously: the server runs in this process.
+    const [file, argv] = cmd === 'aibomgen' ? [process.execPath, [AIBOMGEN_BIN, ...args]] : [cmd!, args];
+    await execFileAsync(file, argv, { cwd, env, timeout: 120_000 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+      assert.fail(`${line}\n${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    });
+  }
+  for (const tool of ['oras', 'aibomgen']) assert.ok(existsSync(join(dir, tool, 'web-e2e', 'model', 'model.json')), `${tool} pulled the model files`);
 }
 
 /** The shape of `layoutGraph` in server/web/static/js/lineage-layout.js (a plain ES module with JSDoc types). */
@@ -244,6 +277,7 @@ test('a job submitted in the form is followed live to its model page, then to it
   assert.match(text, /cosign verify-attestation --key platform\.pub --type cyclonedx/);
   assert.match(text, /dashboard test/, 'AIBoM author shown');
   assert.ok(await page.getByRole('link', { name: jobId }).count(), 'the version links back to its job');
+  await pastedCommandsWork(await page.locator('.command pre code').allInnerTexts(), digest);
   await page.getByRole('button', { name: 'Show the full AIBoM' }).click();
   await page.getByRole('heading', { name: /^Components \(\d+\)$/ }).waitFor();
   assert.match(await page.locator('.aibom').innerText(), /CycloneDX 1\.6/);
