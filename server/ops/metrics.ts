@@ -42,12 +42,39 @@ export function createMetrics(s: Services): PlatformMetrics {
       this.set(Number(r?.n ?? 0));
     },
   });
-  const durations = new Histogram({
+  // Jobs that ended since this process started: observed from the terminal job.event when the job ran
+  // here, else from the `jobs` table at scrape (a separate `aibomgen worker` emits on its own bus only).
+  let sweptUpTo = new Date().toISOString();
+  let observed = new Set<string>();
+  const observe = (state: string, jobId: string, from: string | null, to: string | null): void => {
+    const a = Date.parse(from ?? '');
+    const b = Date.parse(to ?? '');
+    observed.add(jobId);
+    if (Number.isFinite(a) && Number.isFinite(b) && b >= a) durations.observe({ state }, (b - a) / 1000);
+  };
+  const durations: Histogram<'state'> = new Histogram({
     name: 'aibomgen_job_duration_seconds',
     help: 'Time from a job starting to run (or being queued, if it never ran) to its terminal state.',
     labelNames: ['state'],
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
     registers: [registry],
+    async collect() {
+      const rows = await s.db
+        .selectFrom('jobs')
+        .select(['id', 'state', 'created_at', 'started_at', 'finished_at'])
+        .where('state', 'in', [...terminalJobStates])
+        .where('finished_at', '>=', sweptUpTo)
+        .orderBy('finished_at')
+        .execute();
+      for (const r of rows) if (!observed.has(r.id)) observe(r.state, r.id, r.started_at ?? r.created_at, r.finished_at);
+      const last = rows.at(-1)?.finished_at;
+      if (last) {
+        // Keep only what the next sweep (finished_at >= last) can see again, and jobs still on their way.
+        const seen = new Set(rows.map((r) => r.id));
+        observed = new Set([...observed].filter((id) => !seen.has(id) || rows.some((r) => r.id === id && r.finished_at === last)));
+        sweptUpTo = last;
+      }
+    },
   });
   const bytes = new Counter({
     name: 'aibomgen_registry_bytes_total',
@@ -85,14 +112,11 @@ export function createMetrics(s: Services): PlatformMetrics {
   });
 
   const onJobEvent = (e: JobEvent): void => {
-    if (e.type !== 'state' || !terminalJobStates.includes(e.state)) return;
+    if (e.type !== 'state' || !terminalJobStates.includes(e.state) || observed.has(e.jobId)) return;
+    observed.add(e.jobId); // claimed now, so a scrape during the lookup does not count it too
     // Listeners must not throw: a lookup failure only loses this one observation.
     void s.db.selectFrom('jobs').select(['created_at', 'started_at']).where('id', '=', e.jobId).executeTakeFirst().then(
-      (row) => {
-        const from = Date.parse(row?.started_at ?? row?.created_at ?? '');
-        const to = Date.parse(e.at);
-        if (Number.isFinite(from) && Number.isFinite(to) && to >= from) durations.observe({ state: e.state }, (to - from) / 1000);
-      },
+      (row) => observe(e.state, e.jobId, row?.started_at ?? row?.created_at ?? null, e.at),
       (err: unknown) => s.log.warn({ err, jobId: e.jobId }, 'metrics: job duration lookup failed'),
     );
   };
