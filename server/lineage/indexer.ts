@@ -196,7 +196,8 @@ export class LineageIndexer {
     const t = layer.mediaType ?? '';
     if (!t.startsWith('application/vnd.dev.sigstore.bundle') && t !== MediaType.inTotoLink) return null;
     const doc = (await readJsonBlob(this.store, repo, layer.digest, MAX_CONFIG)) as KeyedDoc | undefined;
-    return doc?.verificationMaterial?.publicKey?.hint ?? doc?.signatures?.[0]?.keyid ?? doc?.dsseEnvelope?.signatures?.[0]?.keyid ?? null;
+    // Empty strings mean "no hint" (the publisher leaves the bundle hint empty for cosign's sake).
+    return doc?.verificationMaterial?.publicKey?.hint || doc?.signatures?.[0]?.keyid || doc?.dsseEnvelope?.signatures?.[0]?.keyid || null;
   }
 }
 
