@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
@@ -19,6 +19,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here (repo root, like playwright's own runner); they are not committed. */
 const RESULTS = join(import.meta.dirname, '..', '..', 'test-results');
+const STATIC = join(import.meta.dirname, '..', '..', 'server', 'web', 'static');
 
 const server = await startTestServer({ runner: 'process' });
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-web-'));
@@ -123,6 +124,12 @@ test('the server serves the dashboard: index, typed modules, CSP, ETag revalidat
   assert.match(csp, /frame-ancestors 'none'/);
   const html = await index.text();
   assert.match(html, /<script type="module" src="\/web\/js\/main\.js">/);
+
+  // Every module is preloaded from the page (main.js is loaded by its script tag), and every preload exists.
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/web\/([^"]+)">/g)].map((m) => m[1]!).sort();
+  const modules = (await readdir(STATIC, { recursive: true })).filter((f) => f.endsWith('.js')).map((f) => f.split(sep).join('/')).sort();
+  assert.deepEqual(preloaded, modules.filter((f) => f !== 'js/main.js'));
+  for (const f of preloaded) assert.equal((await fetch(`${server.url}/web/${f}`)).status, 200, f);
 
   const js = await fetch(`${server.url}/web/js/main.js`);
   assert.equal(js.status, 200);
