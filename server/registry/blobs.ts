@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
-import { digestPattern } from '../../schema/oci.ts';
+import { digestPattern, repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { RegistryError } from './errors.ts';
 import type { ByteRange } from './store/port.ts';
@@ -70,6 +70,8 @@ export async function startUpload(s: Services, c: C, repo: string): Promise<Resp
   const mount = c.req.query('mount');
   const from = c.req.query('from');
   if (mount && from) {
+    // `from` names a repository too: the same grammar (it reaches the store as a path in embedded mode).
+    if (from.length > 255 || !repositoryNamePattern.test(from)) throw new RegistryError('NAME_INVALID', `invalid repository name ${from} in from=`);
     const st = await s.store.mountBlob(repo, from, checkDigest(mount));
     if (st) return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${mount}`, 'Docker-Content-Digest': mount } });
   }

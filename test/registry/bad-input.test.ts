@@ -73,6 +73,9 @@ for (const mode of storeModes) {
       res = await fetch(`${srv.url}/v2/-x/manifests/latest`);
       assert.equal(res.status, 400);
       assert.equal(await specError(res), 'NAME_INVALID');
+      res = await fetch(`${base}/blobs/uploads/?mount=${sha256('{}')}&from=../../etc`, { method: 'POST' });
+      assert.equal(res.status, 400);
+      assert.equal(await specError(res), 'NAME_INVALID');
 
       if (mode === 'upstream') {
         // A manifest the front accepts but distribution 2.8 refuses (a foreign layer with a non-http URL):
