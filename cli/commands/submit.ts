@@ -56,7 +56,7 @@ const BIG_UPLOAD = 1024 * 1024;
 export function submitCommand(): Command {
   const cmd = new Command('submit')
     .description('submit a training job (model + dataset + dataset definition), follow it live, print the published model')
-    .requiredOption('--model <file>', 'model to train: .keras, or a zip of a TF.js model.json + weights')
+    .requiredOption('--model <file>', 'model to train: .keras, a TF.js model.json, or a zip of model.json + weight files')
     .requiredOption('--dataset <file>', 'dataset: CSV, a zip of PNG class folders, or TFRecord')
     .requiredOption('--definition <file>', 'dataset definition (JSON)')
     .option('--framework <name>', 'framework of the model (tensorflow, tfjs, keras)', 'tensorflow');

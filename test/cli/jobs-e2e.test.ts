@@ -76,6 +76,17 @@ test('submit --detach --json answers the accepted job at once; jobs logs -f --js
   assert.equal(json<{ job_id: string; logs: string }>(await run('jobs', 'logs', accepted.job_id, '--json')).logs, logs.stdout);
 });
 
+test('submit of a job that fails exits 1 with the reason; --json still prints the final JobResponse', async () => {
+  const model = join(process.cwd(), 'trainer/samples/keras/unsupported.keras'); // an LSTM the trainer refuses
+  const r = await run('submit', '--model', model, ...inputs.slice(2), '--epochs', '1', '--name', 'cli-fails', '--json');
+  assert.equal(r.status, 1, r.stderr);
+  const final = json<JobResponse>(r);
+  assert.equal(final.status, 'failed');
+  assert.match(final.reason ?? '', /unsupported/);
+  assert.equal(final.publication, undefined);
+  assert.match(r.stderr, new RegExp(`^aibomgen: job ${final.job_id} failed: .*unsupported.* \\(aibomgen jobs logs ${final.job_id}\\)$`, 'm'));
+});
+
 test('jobs ls and show: tables and --json shapes', async () => {
   const ls = await run('jobs', 'ls');
   assert.equal(ls.status, 0);
@@ -85,9 +96,9 @@ test('jobs ls and show: tables and --json shapes', async () => {
   assert.equal(page.items.length, 1);
   assert.ok(page.next, 'a next cursor when more jobs exist');
   const rest = json<JobListResponse>(await run('jobs', 'ls', '--after', page.next!, '--json'));
-  assert.equal(rest.items.length, 1);
+  assert.equal(rest.items.length, 2);
   assert.notEqual(rest.items[0]!.id, page.items[0]!.id);
-  assert.equal(json<JobListResponse>(await run('jobs', 'ls', '--state', 'failed', '--json')).items.length, 0);
+  assert.deepEqual(json<JobListResponse>(await run('jobs', 'ls', '--state', 'failed', '--json')).items.map((j) => j.metadata.model_name), ['cli-fails']);
 
   const show = await run('jobs', 'show', iris.id);
   assert.equal(show.status, 0);
@@ -205,6 +216,8 @@ test('/metrics counts exactly this test\'s jobs', async () => {
   const m = parsePrometheusText(await (await fetch(`${srv.url}/metrics`)).text());
   assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'succeeded' }), 2);
   assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'cancelled' }), 1);
+  assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'failed' }), 1);
+  assert.equal(sampleValue(m, 'aibomgen_job_duration_seconds_count', { state: 'failed' }), 1);
   assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'queued' }), 0);
   assert.equal(sampleValue(m, 'aibomgen_job_queue_depth'), 0);
   assert.equal(sampleValue(m, 'aibomgen_job_duration_seconds_count', { state: 'succeeded' }), 2);
