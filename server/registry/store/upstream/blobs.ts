@@ -108,6 +108,17 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
     return s;
   }
 
+  /** Runs `fn` on the session once earlier requests on it are done — if it is still open by then. */
+  function inTurn<T>(s: UploadSession, body: Readable | undefined, fn: () => Promise<T>): Promise<T> {
+    return sessions.exclusive(s, async () => {
+      if (sessions.get(s.repo, s.id) !== s) {
+        body?.resume();
+        throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${s.id} was completed or cancelled meanwhile`);
+      }
+      return fn();
+    });
+  }
+
   /** Ends a session for good (after a failure or a cancel): forgets it and deletes it upstream. */
   async function abandon(s: UploadSession): Promise<void> {
     sessions.drop(s.id);
@@ -141,7 +152,7 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
 
   async function appendUpload(repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
     const s = session(repo, id, body);
-    return sessions.exclusive(s, async () => {
+    return inTurn(s, body, async () => {
       // 2.8 ignores Content-Range and would append an out-of-order chunk: the order is checked here.
       if (start !== undefined && start !== s.offset) {
         body.resume();
@@ -161,7 +172,7 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
    */
   async function completeUpload(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat> {
     const s = session(repo, id, body);
-    return sessions.exclusive(s, async () => {
+    return inTurn(s, body, async () => {
       const alg = algOf(digest);
       const whole = alg === 'sha512' && s.offset === 0 ? createHash('sha512') : undefined;
       if (body) await patch(s, body, whole ? [whole] : []);
@@ -190,8 +201,10 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   async function cancelUpload(repo: string, id: string): Promise<boolean> {
     const s = sessions.get(repo, id);
     if (!s) return false;
-    await sessions.exclusive(s, () => abandon(s));
-    return true;
+    return inTurn(s, undefined, async () => {
+      await abandon(s);
+      return true;
+    }).catch(() => false);
   }
 
   return {
