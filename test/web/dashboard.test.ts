@@ -150,6 +150,14 @@ test('the server serves the dashboard: index, typed modules, CSP, ETag revalidat
   assert.match(await pem.text(), /^-----BEGIN PUBLIC KEY-----/);
 });
 
+test('the client modules type-check (JSDoc types, strict, no unused names)', async () => {
+  const tsc = join(import.meta.dirname, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');
+  const config = join(import.meta.dirname, '..', '..', 'server', 'web', 'tsconfig.client.json');
+  await execFileAsync(process.execPath, [tsc, '-p', config, '--noUnusedLocals', '--noUnusedParameters'], { timeout: 120_000 }).catch((e: { stdout?: string; message: string }) => {
+    assert.fail(`${e.message}\n${e.stdout ?? ''}`);
+  });
+});
+
 test('every route renders its page without script errors', async () => {
   const { page, problems } = await openPage();
   const routes: [string, RegExp][] = [
@@ -386,8 +394,13 @@ test('a running job is cancelled from its page, which follows it to the cancelle
   const { page, problems } = await openPage();
   await page.goto(`${server.url}/#/jobs/${body.job_id}`);
   // Cancel once training has visibly started (an epoch row arrived over the stream).
-  await page.getByRole('table', { name: 'Metrics per epoch' }).locator('tbody tr').first().waitFor({ timeout: 120_000 });
-  await page.getByRole('button', { name: 'Cancel job' }).click();
+  const epochRows = page.getByRole('table', { name: 'Metrics per epoch' }).locator('tbody tr');
+  await epochRows.first().waitFor({ timeout: 120_000 });
+  // Live epochs redraw the progress, not the button: keyboard focus stays on it while two more arrive.
+  await page.getByRole('button', { name: 'Cancel job' }).focus();
+  await epochRows.nth((await epochRows.count()) + 1).waitFor({ timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel job');
+  await page.keyboard.press('Enter');
   await page.locator('main h1 .badge', { hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
   assert.equal(await page.getByRole('button', { name: 'Cancel job' }).count(), 0, 'no cancel button on a finished job');
   assert.match(await page.locator('main').innerText(), /This job published no model\./);

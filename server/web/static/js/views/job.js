@@ -49,11 +49,13 @@ export async function renderJob(main, id, ctx) {
       h('h2', { id: 'log-h' }, 'Log'), logPre,
       h('p', {}, h('a', { href: `/developer/jobs/${encodeURIComponent(id)}/logs`, onclick: authDownload(`job-${id}-logs.txt`) }, 'Full log (text)'))));
 
+  // Each section is redrawn only when its inputs changed, so an epoch event does not take focus off the
+  // cancel button or reset the scroll of the epoch table.
   const draw = () => {
-    drawHead(head, job, ctx);
-    drawSummary(summary, job);
-    drawProgress(progress, job, history);
-    drawModel(modelBox, job);
+    once(head, [job.state], () => drawHead(head, job, ctx));
+    once(summary, [job.state, job.reason, job.startedAt, job.finishedAt, job.runner], () => drawSummary(summary, job));
+    once(progress, [job.state, history, job.metrics?.history?.length], () => keepScroll(progress, () => drawProgress(progress, job, history)));
+    once(modelBox, [job.state, job.publication?.digest], () => drawModel(modelBox, job));
   };
   draw();
   void drawArtifacts(artifacts, job, ctx.signal);
@@ -88,6 +90,39 @@ export async function renderJob(main, id, ctx) {
   }, ctx.signal).catch((e) => {
     if (!ctx.signal.aborted) live.textContent = `Live updates stopped: ${e instanceof Error ? e.message : String(e)}`;
   });
+}
+
+/** @type {WeakMap<Element, string>} */
+const lastDrawn = new WeakMap();
+
+/**
+ * Runs `draw` unless `inputs` equal those of the previous draw of `el`.
+ * @param {Element} el
+ * @param {unknown[]} inputs
+ * @param {() => void} draw
+ */
+function once(el, inputs, draw) {
+  const key = JSON.stringify(inputs);
+  if (lastDrawn.get(el) === key) return;
+  lastDrawn.set(el, key);
+  draw();
+}
+
+/**
+ * Redraws `el` keeping the epoch table's scroll position (following the bottom if it was there) and focus.
+ * @param {Element} el
+ * @param {() => void} draw
+ */
+function keepScroll(el, draw) {
+  const old = el.querySelector('.table-wrap.epochs');
+  const atBottom = old ? old.scrollTop + old.clientHeight >= old.scrollHeight - 4 : true;
+  const top = old?.scrollTop ?? 0;
+  const focused = old !== null && old === document.activeElement;
+  draw();
+  const now = el.querySelector('.table-wrap.epochs');
+  if (!now) return;
+  now.scrollTop = atBottom ? now.scrollHeight : top;
+  if (focused) /** @type {HTMLElement} */ (now).focus({ preventScroll: true });
 }
 
 /**

@@ -10,7 +10,7 @@ const MAX_STREAMS = 4;
 const REFRESH_MS = 5000;
 
 /**
- * @typedef {{job: any, epoch: number, tr: HTMLTableRowElement}} Row
+ * @typedef {{job: any, epoch: number, tr: HTMLTableRowElement, drawn?: string}} Row
  */
 
 /**
@@ -51,7 +51,9 @@ export async function renderJobs(main, ctx) {
       if (row) { row.job = { ...job, state: laterState(row.job.state, job.state) }; drawRow(row); }
       else rows.set(job.id, { job, epoch: 0, tr: /** @type {HTMLTableRowElement} */ (h('tr', { 'data-job-id': job.id })) });
     }
-    tbody.replaceChildren(...items.map((j) => /** @type {Row} */ (rows.get(j.id)).tr));
+    // Rows move only when the order changed: re-inserting a row would take keyboard focus off its link.
+    const order = items.map((j) => /** @type {Row} */ (rows.get(j.id)).tr);
+    if (order.length !== tbody.children.length || order.some((tr, i) => tbody.children[i] !== tr)) tbody.replaceChildren(...order);
     for (const j of items) drawRow(/** @type {Row} */ (rows.get(j.id)));
     empty.textContent = stateSelect.value ? `No ${stateSelect.value} jobs.` : EMPTY;
     empty.hidden = items.length > 0;
@@ -114,13 +116,19 @@ function laterState(seen, polled) {
   return stateOrder.indexOf(normState(polled)) >= stateOrder.indexOf(normState(seen)) ? polled : seen;
 }
 
-/** @param {Row} row */
+/**
+ * Redraws a row only when what it shows changed (a poll every few seconds must not reset focus or selection).
+ * @param {Row} row
+ */
 function drawRow(row) {
   const j = row.job;
   const epochs = Number(j.params?.epochs) || 0;
   const st = normState(j.state);
   const done = st === 'succeeded' || st === 'attesting' || st === 'publishing';
   const epoch = done ? epochs : row.epoch;
+  const drawn = JSON.stringify([st, epoch, epochs, j.publication?.digest, j.startedAt, j.finishedAt, j.metadata?.model_name]);
+  if (row.drawn === drawn) return;
+  row.drawn = drawn;
   const name = j.metadata?.model_name ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}` : '';
   const model = j.publication
     ? h('a', { href: href.model(j.publication.repository, j.publication.digest) }, j.publication.repository + (j.publication.tag ? `:${j.publication.tag}` : ''))
