@@ -339,6 +339,13 @@ test('a job submitted in the form is followed live to its model page, then to it
   const [baseBox, modelBox] = [await page.locator('svg.lineage .node.focus rect').boundingBox(), await downstream.locator('rect').boundingBox()];
   assert.ok(baseBox && modelBox && modelBox.x > baseBox.x, 'the fine-tuned model is drawn downstream (to the right) of its base');
 
+  // The models list has it, and its filter narrows by name.
+  await page.goto(`${server.url}/#/models`);
+  await page.getByRole('link', { name: 'models/web-e2e' }).waitFor();
+  await page.getByLabel('Filter by name').fill('no-such-model');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('No model matches "no-such-model".').waitFor();
+
   // And the job list shows the job finished with full progress.
   await page.goto(`${server.url}/#/jobs`);
   const row = page.locator(`tr[data-job-id="${jobId}"]`);

@@ -37,7 +37,10 @@ export async function renderModels(main, ctx) {
   const show = (conn, append) => {
     /** @type {any[]} */
     const models = conn.edges.map((/** @type {any} */ e) => e.node);
-    if (!append && models.length === 0) { replace(results, notice('info', 'No models yet. A succeeded training job publishes one.')); return; }
+    if (!append && models.length === 0) {
+      replace(results, notice('info', search.value.trim() ? `No model matches "${search.value.trim()}".` : 'No models yet. A succeeded training job publishes one.'));
+      return;
+    }
     let tbody = /** @type {HTMLElement | null} */ (results.querySelector('tbody'));
     if (!append || !tbody) {
       tbody = h('tbody');
