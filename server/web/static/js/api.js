@@ -1,7 +1,8 @@
 // Talks to the platform on this origin: REST (/developer/*, /verifier/*), GraphQL (/graphql), the registry (/v2/).
 // Every request carries the stored token as `Authorization: Bearer` when one is set.
 
-const TOKEN_KEY = 'aibomgen.token';
+/** localStorage key of the API token. */
+export const TOKEN_KEY = 'aibomgen.token';
 
 /** @returns {string | null} */
 export function getToken() {

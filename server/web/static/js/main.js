@@ -1,5 +1,5 @@
 // Entry point: the header (navigation, sign-in state) and the hash router that renders one view at a time.
-import { getToken, setToken } from './api.js';
+import { getToken, setToken, TOKEN_KEY } from './api.js';
 import { h, notice, replace } from './dom.js';
 import { href, parseRoute } from './router.js';
 import { renderJob } from './views/job.js';
@@ -77,6 +77,8 @@ window.addEventListener('hashchange', () => {
   if (location.hash.startsWith('#/') || location.hash === '') void render();
 });
 window.addEventListener('auth-changed', () => { void render(); });
+// Signing in or out in another tab applies here too.
+window.addEventListener('storage', (e) => { if (e.key === TOKEN_KEY || e.key === null) void render(); });
 window.addEventListener('auth-required', () => {
   if (parseRoute(location.hash).name !== 'login') location.hash = href.login(location.hash);
 });
