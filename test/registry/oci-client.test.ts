@@ -8,6 +8,7 @@ import { MediaType } from '../../schema/media-types.ts';
 import { digestOf, OciClient, OciError } from '../../server/oci/client.ts';
 import { startDistribution } from '../helpers/distribution.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { startFront, storeModes } from './front-modes.ts';
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
@@ -56,24 +57,27 @@ async function roundTrip(client: OciClient, dir: string, label: string): Promise
   assert.equal(await client.getManifest(repo, r.digest), undefined);
 }
 
-test('OciClient against the front in-process (selfFetch) and over HTTP: files chunked and whole, manifests, referrers, tags', async () => {
-  const srv = await startTestServer();
-  const dir = await mkdtemp(join(tmpdir(), 'oci-client-'));
-  try {
-    const inProcess = new OciClient('http://aibomgen.internal', { fetch: (req) => srv.services.selfFetch!(req), chunkSize: 64 * 1024 });
-    await roundTrip(inProcess, dir, 'in-process');
-  } finally {
-    await srv.close();
-  }
-  // The same round trip over a real socket, against a fresh server.
-  const srv2 = await startTestServer();
-  try {
-    await roundTrip(new OciClient(srv2.url, { chunkSize: 64 * 1024 }), dir, 'http');
-  } finally {
-    await srv2.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const mode of storeModes) {
+  test(`OciClient against the front in-process (selfFetch) and over HTTP: files chunked and whole, manifests, referrers, tags (${mode})`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-client-'));
+    const first = await startFront(mode);
+    try {
+      const srv = first.srv;
+      const inProcess = new OciClient('http://aibomgen.internal', { fetch: (req) => srv.services.selfFetch!(req), chunkSize: 64 * 1024 });
+      await roundTrip(inProcess, dir, `${mode} in-process`);
+    } finally {
+      await first.close();
+    }
+    // The same round trip over a real socket, against a fresh server.
+    const second = await startFront(mode);
+    try {
+      await roundTrip(new OciClient(second.srv.url, { chunkSize: 64 * 1024 }), dir, `${mode} http`);
+    } finally {
+      await second.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('OciClient against plain distribution 2.8: referrers come from the sha256-<hex> fallback tag', async () => {
   const up = await startDistribution();
