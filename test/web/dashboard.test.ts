@@ -172,7 +172,7 @@ test('every route renders its page without script errors', async () => {
   for (const [route, heading] of routes) {
     await page.goto(`${server.url}/${route}`);
     // Waits for this route's heading (a hash change renders asynchronously); a miss times out naming the route.
-    await page.locator('main h1', { hasText: heading }).first().waitFor({ timeout: 10_000 }).catch(async () => {
+    await page.locator('main h1', { hasText: heading }).first().waitFor({ timeout: 30_000 }).catch(async () => {
       assert.fail(`${route}: expected a heading matching ${heading}, page says: ${await page.locator('main').innerText()}`);
     });
   }
@@ -413,6 +413,27 @@ test('a running job is cancelled from its page, which follows it to the cancelle
   assert.match(await page.locator('main').innerText(), /This job published no model\./);
   const job = await waitForState(server.url, body.job_id);
   assert.equal(job.status, 'cancelled');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('a job that fails shows why, publishes nothing, and its log is there', async () => {
+  const form = await tabularForm(await mkdtemp(join(work, 'bad-')), { epochs: 2, name: 'web-bad' });
+  const csv = (await (form.get('dataset') as File).text()).split('\n');
+  csv[5] = csv[5]!.replace(/^[^,]+/, 'abc'); // a float column holding text: the trainer refuses the dataset
+  form.set('dataset', new Blob([csv.join('\n')], { type: 'text/csv' }), 'dataset.csv');
+  const { status, body } = await submit(server.url, form);
+  assert.equal(status, 202, JSON.stringify(body));
+  const { page, problems } = await openPage();
+  await page.goto(`${server.url}/#/jobs/${body.job_id}`);
+  await page.locator('main h1 .badge', { hasText: 'failed' }).waitFor({ timeout: 120_000 });
+  await page.getByRole('alert').filter({ hasText: /'abc' is not a valid float/ }).waitFor();
+  await page.getByText('This job published no model.').waitFor();
+  assert.equal(await page.getByTestId('job-model-link').count(), 0);
+  const logHref = await page.getByRole('link', { name: 'Full log (text)' }).getAttribute('href');
+  const log = await page.request.get(`${server.url}${logHref}`);
+  assert.equal(log.status(), 200);
+  assert.match(await log.text(), /not a valid float/);
   assert.deepEqual(problems, []);
   await page.context().close();
 });
