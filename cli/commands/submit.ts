@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { failingFields, modelMetadataFields, normalizeFramework, trainingParams, type JobResponse } from '../../schema/api.ts';
+import type { JobResponse } from '../../schema/api.ts';
 import type { JobEvent } from '../../server/contracts.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { formatEvent } from '../job-format.ts';
@@ -9,8 +9,8 @@ import { colors, err, formatLogs, interactive, out, printJson } from '../output.
 import { apiErrorFromText, PlatformClient, resolvePlatform } from '../platform.ts';
 import { ProgressBar } from '../progress.ts';
 
-/** Metadata flags → the seed's form field names. */
-const metadataFlags: [flag: string, field: keyof typeof modelMetadataFields.shape, help: string][] = [
+/** Metadata flags → the seed's form field names (schema/api.ts modelMetadataFields). */
+const metadataFlags: [flag: string, field: string, help: string][] = [
   ['name', 'model_name', 'model name (also the repository: models/<name>)'],
   ['model-version', 'model_version', 'model version (also the tag)'],
   ['description', 'model_description', 'model description'],
@@ -78,6 +78,8 @@ Examples:
   aibomgen submit --model m.keras --dataset d.csv --definition def.json --detach --json | jq -r .job_id
 `)
     .action(async (opts: Record<string, string | string[] | boolean | undefined>, command: Command) => {
+      // The server's own schemas, loaded here only (zod is slow to load for every other command).
+      const { failingFields, modelMetadataFields, normalizeFramework, trainingParams } = await import('../../schema/api.ts');
       const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
       const framework = str('framework') ?? 'tensorflow';
       if (!normalizeFramework(framework)) throw usageError(`--framework ${framework} is not supported (use tensorflow, tfjs or keras)`);
