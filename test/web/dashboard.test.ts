@@ -325,6 +325,13 @@ test('a job submitted in the form is followed live to its model page, then to it
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok((await stat(shot)).size > 10_000, 'screenshot written');
 
+  // Nodes are links: the job node, reached by keyboard, opens the job; Back returns to the graph.
+  await svg.locator('a[data-kind="JOB"]').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`#/jobs/${jobId}$`));
+  await page.goBack();
+  await svg.waitFor();
+
   // A dataset node leads to the models built from it, which includes this one.
   await svg.locator('[data-kind="DATASET"]', { hasText: 'dataset.csv' }).click();
   await page.waitForURL(/#\/artifacts\/sha256:[0-9a-f]{64}$/);
