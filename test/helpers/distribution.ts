@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,8 @@ export async function startDistribution(bin = process.env.DOCKER_REGISTRY_BIN ??
   const cfgPath = join(rootDir, 'config.yml');
   await writeFile(cfgPath, stringify(config));
   const child = spawn(bin, ['serve', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.set(child, rootDir);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -47,6 +50,15 @@ export async function startDistribution(bin = process.env.DOCKER_REGISTRY_BIN ??
   }
   return { url, hostPort: `127.0.0.1:${port}`, rootDir, stop };
 }
+
+/** Registries still running when this process exits (a test that crashed before stop()) go with it. */
+const running = new Map<ChildProcess, string>();
+process.once('exit', () => {
+  for (const [c, dir] of running) {
+    c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 15_000;

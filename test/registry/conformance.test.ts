@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runConformance } from '../helpers/conformance.ts';
-import { startDistribution } from '../helpers/distribution.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { startFront } from './front-modes.ts';
 
 test('OCI distribution-spec conformance: all workflows pass against the front (embedded store)', async () => {
   const srv = await startTestServer({ registryStore: 'embedded' });
@@ -17,15 +17,13 @@ test('OCI distribution-spec conformance: all workflows pass against the front (e
 });
 
 test('OCI distribution-spec conformance: all workflows pass against the front (upstream distribution)', async () => {
-  const up = await startDistribution();
-  const srv = await startTestServer({ registryStore: 'upstream', upstreamUrl: up.url });
+  const front = await startFront('upstream');
   try {
-    const r = await runConformance(srv.hostPort);
+    const r = await runConformance(front.srv.hostPort);
     assert.deepEqual(r.failures, [], `failed tests:\n${r.failures.join('\n')}`);
     assert.equal(r.failed, 0, r.output.slice(-4000));
     assert.ok(r.passed > 800, `expected the full suite to run, got ${r.passed} passes`);
   } finally {
-    await srv.close();
-    await up.stop();
+    await front.close();
   }
 });

@@ -18,7 +18,13 @@ export interface Front {
 
 export async function startFront(mode: StoreMode): Promise<Front> {
   const up = mode === 'upstream' ? await startDistribution() : undefined;
-  const srv = await startTestServer(up ? { registryStore: 'upstream', upstreamUrl: up.url } : { registryStore: 'embedded' });
+  let srv: TestServer;
+  try {
+    srv = await startTestServer(up ? { registryStore: 'upstream', upstreamUrl: up.url } : { registryStore: 'embedded' });
+  } catch (e) {
+    await up?.stop(); // a server that fails to start must not leave its registry running
+    throw e;
+  }
   const dirOf = (repo: string) =>
     up ? join(up.rootDir, 'storage', 'docker', 'registry', 'v2', 'repositories', repo, '_uploads') : join(srv.dataDir, 'registry', 'uploads');
   return {
