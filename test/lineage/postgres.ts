@@ -57,8 +57,12 @@ export async function startPostgres(): Promise<TestPostgres | undefined> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     async stop() {
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
+      // runuser does not forward signals to postgres: ask pg_ctl, then wait (bounded) for the server to go.
+      const exited = proc.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => proc.once('exit', () => r()));
+      const [scmd, ...sargs] = asPg([join(BIN, 'pg_ctl'), 'stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w']);
+      spawnSync(scmd!, sargs, { stdio: 'ignore' });
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,12 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, SqliteAdapter, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
+
+/**
+ * On SQLite, tables looked up by their text key during walks are clustered on it (WITHOUT ROWID): one b-tree
+ * search per row instead of index + table. Postgres has no such clause and does not need it.
+ */
+function clustered<T extends string>(db: Kysely<unknown>, b: CreateTableBuilder<T>): CreateTableBuilder<T> {
+  return db.getExecutor().adapter instanceof SqliteAdapter ? b.modifyEnd(sql`without rowid`) : b;
+}
 
 /** Lineage index tables (schema/db/lineage.ts). Indexes serve the recursive walks both ways. */
 export const lineageMigrations: Record<string, Migration> = {
@@ -39,7 +47,7 @@ export const lineageMigrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('lineage_tags_digest').on('lineage_tags').columns(['repo', 'digest']).execute();
 
-      await db.schema
+      await clustered(db, db.schema
         .createTable('lineage_versions')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('repo', 'text', (c) => c.notNull())
@@ -58,7 +66,7 @@ export const lineageMigrations: Record<string, Migration> = {
         .addColumn('metrics_json', 'text')
         .addColumn('aibom_json', 'text')
         .addColumn('verified', 'integer')
-        .addColumn('verified_at', 'text')
+        .addColumn('verified_at', 'text'))
         .execute();
       await db.schema.createIndex('lineage_versions_repo').on('lineage_versions').columns(['repo', 'created']).execute();
       await db.schema.createIndex('lineage_versions_digest').on('lineage_versions').column('digest').execute();
@@ -85,23 +93,23 @@ export const lineageMigrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('lineage_publications_version').on('lineage_publications').columns(['repo', 'digest']).execute();
 
-      await db.schema
+      await clustered(db, db.schema
         .createTable('lineage_nodes')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('label', 'text', (c) => c.notNull())
         .addColumn('digest', 'text')
-        .addColumn('ref', 'text')
+        .addColumn('ref', 'text'))
         .execute();
       await db.schema.createIndex('lineage_nodes_digest').on('lineage_nodes').column('digest').execute();
 
-      await db.schema
+      await clustered(db, db.schema
         .createTable('lineage_edges')
         .addColumn('owner', 'text', (c) => c.notNull())
         .addColumn('up_id', 'text', (c) => c.notNull())
         .addColumn('down_id', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('lineage_edges_pk', ['owner', 'up_id', 'down_id', 'kind'])
+        .addPrimaryKeyConstraint('lineage_edges_pk', ['owner', 'up_id', 'down_id', 'kind']))
         .execute();
       // Covering indexes: a walk step reads only the index, in either direction.
       await db.schema.createIndex('lineage_edges_down').on('lineage_edges').columns(['down_id', 'up_id', 'kind']).execute();

@@ -38,6 +38,14 @@ async function restError(res: Response, what: string): Promise<Error> {
   return gqlError('UNAVAILABLE', `${what} failed: HTTP ${res.status} ${detail}`);
 }
 
+/**
+ * Yoga hands over its own (whatwg-node) File objects, which Node's FormData refuses; yoga has already read the
+ * multipart body into memory, so copying the bytes into a native File costs no extra round trip.
+ */
+async function nativeFile(f: File): Promise<File> {
+  return new File([await f.arrayBuffer()], f.name, { type: f.type });
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -65,9 +73,9 @@ export const Mutation = {
     if (a.metadata != null && !isPlainObject(a.metadata)) throw badInput('metadata must be a JSON object of strings (model_name, model_version, author, ...)');
     if (a.params != null && !isPlainObject(a.params)) throw badInput('params must be a JSON object (epochs, batch_size, ...)');
     const form = new FormData();
-    form.set('model', a.model, a.model.name);
-    form.set('dataset', a.dataset, a.dataset.name);
-    form.set('dataset_definition', a.datasetDefinition, a.datasetDefinition.name);
+    form.set('model', await nativeFile(a.model), a.model.name);
+    form.set('dataset', await nativeFile(a.dataset), a.dataset.name);
+    form.set('dataset_definition', await nativeFile(a.datasetDefinition), a.datasetDefinition.name);
     form.set('framework', a.framework);
     for (const [k, v] of Object.entries({ ...(a.metadata as Record<string, unknown> | null ?? {}), ...(a.params as Record<string, unknown> | null ?? {}) })) {
       if (v !== null && v !== undefined) form.set(k, typeof v === 'string' ? v : JSON.stringify(v));

@@ -51,10 +51,18 @@ export function jobEventView(e: JobEvent): JobEventView {
   }
 }
 
-/** The tag a version was pushed under (its oldest non-evidence tag), or null. */
+const firstTags = new WeakMap<object, Map<string, string>>();
+
+/** The tag a version was pushed under (its oldest non-evidence tag), or null. One map per repository's tag list. */
 export async function primaryTag(ctx: GqlContext, v: VersionRow): Promise<string | null> {
   const tags = await ctx.loaders.tagsOfRepo.load(v.repo);
-  return tags.find((t) => t.digest === v.digest)?.tag ?? null;
+  let byDigest = firstTags.get(tags);
+  if (!byDigest) {
+    byDigest = new Map();
+    for (const t of tags) if (!byDigest.has(t.digest)) byDigest.set(t.digest, t.tag);
+    firstTags.set(tags, byDigest);
+  }
+  return byDigest.get(v.digest) ?? null;
 }
 
 export function parseJson(text: string | null): unknown {
