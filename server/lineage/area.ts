@@ -18,6 +18,22 @@ export function lineageOf(s: Services): LineageIndex | undefined {
   return indexes.get(s);
 }
 
+/** Feeds every stored manifest, then every tag, through the indexer (the same path as live pushes). */
+async function backfill(s: Services, indexer: LineageIndexer): Promise<void> {
+  const rows = await s.db.selectFrom('registry_manifests').select(['repo', 'digest']).orderBy('created_at').execute();
+  for (const r of rows) {
+    const m = await s.store.getManifest(r.repo, r.digest);
+    if (m) await indexer.manifestPut({ repo: r.repo, digest: m.digest, mediaType: m.mediaType, bytes: m.bytes });
+  }
+  for (const repo of new Set(rows.map((r) => r.repo))) {
+    for (const tag of (await s.store.listTags(repo)) ?? []) {
+      const m = await s.store.getManifest(repo, tag);
+      if (m) await indexer.manifestPut({ repo, digest: m.digest, mediaType: m.mediaType, bytes: m.bytes, tag });
+    }
+  }
+  s.log.info({ manifests: rows.length }, 'lineage: index rebuilt from the registry');
+}
+
 /** Lineage index: listens to manifest and job events (owner: server/lineage). */
 export async function setupLineage(s: Services): Promise<Area> {
   const indexer = new LineageIndexer(s.db, s.store, s.log);
@@ -49,6 +65,11 @@ export async function setupLineage(s: Services): Promise<Area> {
   s.events.on('manifest.delete', onDelete);
   s.events.on('tag.delete', onTagDelete);
   s.events.on('job.published', onPublished);
+
+  // A data directory from before the lineage index (or a wiped index): rebuild it from the registry, in the background.
+  const empty = !(await s.db.selectFrom('lineage_manifests').select('repo').limit(1).executeTakeFirst());
+  const stored = await s.db.selectFrom('registry_manifests').select('repo').limit(1).executeTakeFirst();
+  if (empty && stored) queue.push('backfill from the registry', () => backfill(s, indexer));
 
   indexes.set(s, { indexer, idle: () => queue.idle(), recordVerification });
   return {
