@@ -7,6 +7,7 @@ import { loginCommand } from './commands/login.ts';
 import { modelsCommand } from './commands/models.ts';
 import { pullCommand } from './commands/pull.ts';
 import { serverCommand } from './commands/server.ts';
+import { workerCommand } from './commands/worker.ts';
 import { submitCommand } from './commands/submit.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { CliError, ExitCode } from './errors.ts';
@@ -52,7 +53,7 @@ export function program(): Command {
     .option('--server <url>', 'platform URL', process.env.AIBOMGEN_SERVER ?? DEFAULT_SERVER)
     .showSuggestionAfterError()
     .addHelpText('after', rootHelp);
-  for (const c of [serverCommand(), keysCommand(), loginCommand(), submitCommand(), jobsCommand(), modelsCommand(), pullCommand(), verifyCommand(), lineageCommand(), bomCommand()]) p.addCommand(c);
+  for (const c of [serverCommand(), workerCommand(), keysCommand(), loginCommand(), submitCommand(), jobsCommand(), modelsCommand(), pullCommand(), verifyCommand(), lineageCommand(), bomCommand()]) p.addCommand(c);
   throwInsteadOfExit(p);
   return p;
 }

@@ -35,6 +35,10 @@ export const ConfigSchema = z.object({
   /** Largest single uploaded file, and all files of one request together. */
   maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
   maxRequestBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
+  /** `all` serves and runs jobs; `api` only serves (jobs run on workers); `worker` only runs jobs. */
+  role: z.enum(['all', 'api', 'worker']).default('all'),
+  /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
+  workerId: z.string().min(1).max(255).optional(),
   /** Auth: `owner:token[,owner:token…]`. Unset: no auth, every job is owned by "anonymous". */
   tokens: z.string().optional(),
 });
@@ -62,6 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,
     tokens: env.AIBOMGEN_TOKENS,
+    role: env.AIBOMGEN_ROLE,
+    workerId: env.AIBOMGEN_WORKER_ID,
     ...stripUndefined(overrides),
   });
   const dataDir = resolve(parsed.dataDir);

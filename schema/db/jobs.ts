@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Tables of training jobs (state machine, inputs, events). Owned by server/jobs. */
 export interface JobTables {
   jobs: JobsTable;
@@ -22,6 +24,10 @@ export interface JobsTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** The worker that claimed the job (AIBOMGEN_WORKER_ID): a restart recovers only its own jobs. */
+  worker: string | null;
+  /** Set by any process to cancel a job another process runs; the running worker polls it. */
+  cancel_requested: Generated<number>;
 }
 
 export interface JobInputsTable {

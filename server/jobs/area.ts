@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTrainerBundle } from '../../trainer/build.ts';
@@ -69,6 +70,8 @@ export async function setupJobs(s: Services): Promise<Area> {
     cpus: s.config.jobCpus,
     pids: s.config.jobPids,
     requeueInterrupted: s.config.requeueInterrupted,
+    role: s.config.role,
+    workerId: s.config.workerId ?? hostname(),
   });
   s.jobs = jobs;
   const auth = new Auth(s.config);

@@ -5,7 +5,7 @@
  * (job_events), then goes out on the event bus — SSE and GraphQL subscriptions replay + follow it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progressLineSchema } from '../../schema/trainer.ts';
 import type { Services } from '../context.ts';
@@ -21,6 +21,7 @@ import {
   type RunnerInfo,
   type SubmitJobInput,
 } from '../contracts.ts';
+import type { Selectable } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import { JobEventLog, type JobEventBody } from './event-log.ts';
 import type { Runner } from './runners/port.ts';
@@ -43,7 +44,15 @@ export interface JobServiceOptions {
   cpus: number;
   pids: number;
   requeueInterrupted: boolean;
+  /** `api`: never runs jobs (workers do); `worker`/`all`: claims and runs them. */
+  role: 'all' | 'api' | 'worker';
+  workerId: string;
 }
+
+/** How often a node looks for work queued by other processes and for cancel requests on its jobs. */
+const POLL_MS = 1000;
+/** Upload dirs without a job row are a crash's leftovers once this old (a live upload may be in progress). */
+const ORPHAN_AGE_MS = 24 * 3600 * 1000;
 
 /** Where a job's files live: `<dataDir>/jobs/<id>/{input,output,uploads,stdout.log,stderr.log}`. */
 export function jobDir(dataDir: string, id: string): string {
@@ -59,6 +68,7 @@ export class Jobs implements JobService {
   /** Per-job append chain: seq numbers are assigned one at a time per job. */
   private readonly chains = new Map<string, Promise<unknown>>();
   private pumping = false;
+  private poller?: NodeJS.Timeout;
   private repump = false;
   private closed = false;
 
@@ -78,7 +88,16 @@ export class Jobs implements JobService {
 
   /** Recovery after a crash, then the first scheduling round. */
   async start(): Promise<void> {
-    const left = await this.s.db.selectFrom('jobs').select(['id', 'state']).where('state', 'in', [...interruptedStates]).execute();
+    const root = join(this.s.config.dataDir, 'jobs');
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    if (this.o.role === 'api') return; // workers recover and run jobs
+    // Only this worker's jobs: others sharing the database may be running theirs right now.
+    const left = await this.s.db
+      .selectFrom('jobs')
+      .select(['id', 'state'])
+      .where('state', 'in', [...interruptedStates])
+      .where((eb) => eb.or([eb('worker', '=', this.o.workerId), eb('worker', 'is', null)]))
+      .execute();
     if (left.length) {
       await this.o.runner.cleanup(left.map((j) => ({ jobId: j.id, jobDir: this.dir(j.id) })));
       for (const j of left) {
@@ -93,16 +112,30 @@ export class Jobs implements JobService {
       }
       this.s.log.warn({ jobs: left.map((j) => j.id), requeue: this.o.requeueInterrupted }, 'jobs: recovered jobs cut off by a restart');
     }
-    // Upload dirs of requests that never became jobs (a crash mid-upload).
-    const root = join(this.s.config.dataDir, 'jobs');
-    await mkdir(root, { recursive: true, mode: 0o700 });
+    // Upload dirs of requests that never became jobs (a crash mid-upload), once surely not a live upload.
     const known = new Set((await this.s.db.selectFrom('jobs').select('id').execute()).map((r) => r.id));
-    for (const name of await readdir(root)) if (!known.has(name)) await rm(join(root, name), { recursive: true, force: true });
+    for (const name of await readdir(root)) {
+      if (known.has(name)) continue;
+      const st = await stat(join(root, name)).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > ORPHAN_AGE_MS) await rm(join(root, name), { recursive: true, force: true });
+    }
     this.pump();
+    // Work queued by other processes (an API node, the CLI) and cancel requests reach this node by polling.
+    this.poller = setInterval(() => {
+      this.pump();
+      void this.checkCancelRequests();
+    }, POLL_MS); // ref'd on purpose: it is what keeps a worker process (no HTTP server) alive
+  }
+
+  private async checkCancelRequests(): Promise<void> {
+    if (!this.running.size) return;
+    const rows = await this.s.db.selectFrom('jobs').select('id').where('id', 'in', [...this.running.keys()]).where('cancel_requested', '=', 1).execute().catch(() => []);
+    for (const r of rows) this.running.get(r.id)?.abort.abort();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.poller);
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await Promise.allSettled([...this.chains.values()]);
@@ -179,6 +212,14 @@ export class Jobs implements JobService {
     if (live) {
       live.abort.abort();
       await live.done;
+      return this.get(id);
+    }
+    // Another process runs it: ask through the database and wait for that worker to stop it.
+    await this.s.db.updateTable('jobs').set({ cancel_requested: 1 }).where('id', '=', id).execute();
+    for (let i = 0; i < 150; i++) {
+      const now = await this.get(id);
+      if (!now || now.state !== 'running') return now;
+      await new Promise((r) => setTimeout(r, 100));
     }
     return this.get(id);
   }
@@ -198,6 +239,16 @@ export class Jobs implements JobService {
       else deliver(e);
     };
     this.s.events.on('job.event', listener);
+    // Events written by another process (a worker) never reach this process's bus: poll the table too.
+    let polling = false;
+    const poll = setInterval(() => {
+      if (replaying || polling) return;
+      polling = true;
+      void this.log
+        .replay(id, last)
+        .then((more) => more.forEach(deliver), () => undefined)
+        .finally(() => (polling = false));
+    }, POLL_MS);
     void this.log.replay(id).then(
       (past) => {
         for (const e of past) deliver(e);
@@ -206,14 +257,17 @@ export class Jobs implements JobService {
       },
       (err: unknown) => this.s.log.error({ err, job: id }, 'jobs: event replay failed'),
     );
-    return () => this.s.events.off('job.event', listener);
+    return () => {
+      clearInterval(poll);
+      this.s.events.off('job.event', listener);
+    };
   }
 
   // ---- scheduling ----
 
   /** Starts queued jobs while slots are free: the owner with the fewest running jobs goes first, FIFO within. */
   private pump(): void {
-    if (this.closed) return;
+    if (this.closed || this.o.role === 'api') return;
     if (this.pumping) {
       this.repump = true;
       return;
@@ -230,7 +284,7 @@ export class Jobs implements JobService {
             const pick = queued.reduce((best, j) => (load(j.owner) < load(best.owner) ? j : best), queued[0]!);
             // Claimed with a conditional update, so two workers sharing one database never both start it.
             const now = new Date().toISOString();
-            const r = await this.s.db.updateTable('jobs').set({ state: 'running', started_at: now }).where('id', '=', pick.id).where('state', '=', 'queued').executeTakeFirst();
+            const r = await this.s.db.updateTable('jobs').set({ state: 'running', started_at: now, worker: this.o.workerId }).where('id', '=', pick.id).where('state', '=', 'queued').executeTakeFirst();
             if (Number(r.numUpdatedRows) !== 1) continue;
             await this.emit(pick.id, { type: 'state', state: 'running' });
             const abort = new AbortController();
@@ -391,7 +445,7 @@ export class Jobs implements JobService {
     return next;
   }
 
-  private toView(row: JobsTable, inputs: { name: string; role: string; digest: string; size: number | string | bigint }[]): JobView {
+  private toView(row: Selectable<JobsTable>, inputs: { name: string; role: string; digest: string; size: number | string | bigint }[]): JobView {
     const spec = JSON.parse(row.spec_json) as Spec;
     return {
       id: row.id,

@@ -48,4 +48,15 @@ export const jobMigrations: Record<string, Migration> = {
       await db.schema.dropTable('jobs').execute();
     },
   },
+  /** Scale-out: which worker claimed a job (recovery touches only its own), and cancel across processes. */
+  jobs_002_worker: {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('jobs').addColumn('worker', 'varchar(255)').execute();
+      await db.schema.alterTable('jobs').addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('jobs').dropColumn('cancel_requested').execute();
+      await db.schema.alterTable('jobs').dropColumn('worker').execute();
+    },
+  },
 };
