@@ -33,6 +33,11 @@ export class OciPusher {
     return this.client.pushBlob(repo, bytes, mediaType, annotations).catch(asPushError);
   }
 
+  /** Streams a file into the registry (never read whole: model weights can be large). */
+  pushBlobFile(repo: string, path: string, mediaType: string, annotations?: Record<string, string>): Promise<Descriptor> {
+    return this.client.pushBlobFile(repo, path, mediaType, annotations).catch(asPushError);
+  }
+
   /** PUTs a manifest under `ref` (a digest or a tag); returns its descriptor. */
   pushManifest(repo: string, ref: string, bytes: Uint8Array, mediaType: string = MediaType.ociManifest): Promise<Descriptor> {
     return this.client.pushManifest(repo, ref, bytes, mediaType).catch(asPushError);

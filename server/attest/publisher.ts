@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
@@ -49,7 +48,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
   /** Pushes one file as an artifact of its own (datasets/<name>, base-models/<name>), by digest then tag. */
   async function pushInput(repo: string, tag: string, file: string, name: string, mediaType: string): Promise<Descriptor> {
     const cfg = await p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty);
-    const layer = await p.pushBlob(repo, await readFile(file), mediaType, { [Annotation.title]: name });
+    const layer = await p.pushBlobFile(repo, file, mediaType, { [Annotation.title]: name });
     const m = manifestBytes({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: mediaType, config: cfg, layers: [layer] });
     const d = await p.pushManifest(repo, digestOf(m), m);
     await p.pushManifest(repo, tag, m);
@@ -97,7 +96,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
       // The model as a ModelPack artifact, pushed by digest only (no tag until every referrer is attached).
       const layers: Descriptor[] = [];
       for (const rel of await listFiles(outcome.outputDir)) {
-        layers.push(await p.pushBlob(repo, await readFile(join(outcome.outputDir, rel)), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }));
+        layers.push(await p.pushBlobFile(repo, join(outcome.outputDir, rel), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }));
       }
       const config = {
         descriptor: {

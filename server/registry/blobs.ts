@@ -52,6 +52,7 @@ export async function getBlob(s: Services, c: C, repo: string, digest: string, h
     headers['Content-Length'] = String(r.range.end - r.range.start + 1);
   } else headers['Content-Length'] = String(r.size);
   const body = Readable.toWeb(r.body) as unknown as ReadableStream<Uint8Array>;
+  s.events.emit('blob.bytes', { direction: 'out', bytes: Number(headers['Content-Length']) });
   return new Response(body, { status: r.range ? 206 : 200, headers });
 }
 
@@ -120,6 +121,7 @@ export async function completeUpload(s: Services, c: C, repo: string, id: string
     if (!m || Number(m[1]) !== u.offset) throw new RegistryError('RANGE_INVALID', `chunk ${cr} does not start at ${u.offset}`);
   }
   const st = await s.store.completeUpload(repo, id, checkDigest(digest), bodyOf(c));
+  s.events.emit('blob.bytes', { direction: 'in', bytes: st.size });
   return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${st.digest}`, 'Docker-Content-Digest': st.digest } });
 }
 
