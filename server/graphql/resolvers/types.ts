@@ -7,9 +7,10 @@ import { jobParent, parseJson, primaryTag, type AliasParent, type JobParent, typ
 type Ctx = GqlContext;
 
 export const ModelVersion = {
-  ref: async (v: VersionRow, _: unknown, ctx: Ctx) => {
-    const tag = await primaryTag(ctx, v);
-    return tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`;
+  ref: (v: VersionRow, _: unknown, ctx: Ctx) => {
+    const refOf = (tag: string | null): string => (tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`);
+    const tag = primaryTag(ctx, v);
+    return tag instanceof Promise ? tag.then(refOf) : refOf(tag);
   },
   repository: (v: VersionRow) => v.repo,
   tag: (v: VersionRow, _: unknown, ctx: Ctx) => primaryTag(ctx, v),

@@ -54,15 +54,21 @@ export function jobEventView(e: JobEvent): JobEventView {
 const firstTags = new WeakMap<object, Map<string, string>>();
 
 /** The tag a version was pushed under (its oldest non-evidence tag), or null. One map per repository's tag list. */
-export async function primaryTag(ctx: GqlContext, v: VersionRow): Promise<string | null> {
-  const tags = await ctx.loaders.tagsOfRepo.load(v.repo);
+export function primaryTag(ctx: GqlContext, v: VersionRow & { primary_tag?: string | null }): string | null | Promise<string | null> {
+  // Set by resolvers that return thousands of versions (impact): a synchronous field is far cheaper there.
+  if (v.primary_tag !== undefined) return v.primary_tag;
+  return ctx.loaders.tagsOfRepo.load(v.repo).then((tags) => firstTagOf(tags, v.digest));
+}
+
+/** The first tag of `digest` in a repository's tag list (oldest first). */
+export function firstTagOf(tags: readonly { tag: string; digest: string }[], digest: string): string | null {
   let byDigest = firstTags.get(tags);
   if (!byDigest) {
     byDigest = new Map();
     for (const t of tags) if (!byDigest.has(t.digest)) byDigest.set(t.digest, t.tag);
     firstTags.set(tags, byDigest);
   }
-  return byDigest.get(v.digest) ?? null;
+  return byDigest.get(digest) ?? null;
 }
 
 export function parseJson(text: string | null): unknown {
