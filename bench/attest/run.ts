@@ -8,7 +8,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,19 +16,11 @@ import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from '../../server/attes
 import { OciPusher } from '../../server/attest/oci-push.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
 import type { JobOutcome } from '../../server/contracts.ts';
+import { freePort } from '../../test/helpers/net.ts';
 
 const trainerSeconds = Number(process.env.TRAINER_SECONDS ?? 60);
 const hashMiB = Number(process.env.BENCH_HASH_MIB ?? 1024);
 const dir = mkdtempSync(join(tmpdir(), 'bench-attest-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 try {
   // --- 1. overhead

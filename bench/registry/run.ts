@@ -16,12 +16,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { startDistribution } from '../../test/helpers/distribution.ts';
+import { freePort } from '../../test/helpers/net.ts';
 
 type Mode = 'embedded' | 'upstream';
 
@@ -87,17 +87,6 @@ async function pull(base: string, repo: string, digest: string, out: string, siz
   if (got !== size) throw new Error(`pulled ${got} bytes, expected ${size}`);
   await rm(out);
   return secs;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
 }
 
 async function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,18 +10,10 @@ import { createPublisher } from '../../server/attest/publisher.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
 import { existsSync } from 'node:fs';
 import type { JobOutcome } from '../../server/contracts.ts';
+import { freePort } from '../helpers/net.ts';
 
 const ORAS = join(process.cwd(), '.tools/bin/oras');
 const COSIGN = join(process.cwd(), '.tools/bin/cosign');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A real CNCF distribution registry (Debian docker-registry 2.8) in a temp dir. */
 async function startRegistry(dir: string): Promise<{ host: string; proc: ChildProcess }> {

@@ -37,3 +37,16 @@ export async function waitForState(url: string, id: string, states: string[] = [
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Reads the job's SSE stream until its first epoch event (the trainer is really training), then lets go. */
+export async function waitForFirstEpoch(url: string, id: string): Promise<void> {
+  const res = await fetch(`${url}/developer/jobs/${id}/events`);
+  const reader = res.body!.getReader();
+  let seen = '';
+  while (!seen.includes('event: epoch')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the event stream of job ${id} ended before any epoch:\n${seen}`);
+    seen += Buffer.from(value).toString();
+  }
+  await reader.cancel();
+}

@@ -13,7 +13,7 @@ import type { JobEvent } from '../../server/contracts.ts';
 import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 import { startPodman } from '../helpers/podman.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { submit, tabularForm, waitForFirstEpoch, waitForState } from '../helpers/jobs.ts';
 
 const podman = await startPodman();
 const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath });
@@ -76,16 +76,7 @@ test('a tabular job runs in a podman container, live events arrive in order, art
 
 test('cancel of a running job: container gone within 5 s, state cancelled, no artifacts listed', async () => {
   const { body } = await submit(server.url, await tabularForm(work, { epochs: 5000, samples: 2000, name: 'long-model' }));
-  // Wait for the first epoch: the trainer is really running inside its container.
-  const res = await fetch(`${server.url}/developer/jobs/${body.job_id}/events`);
-  const reader = res.body!.getReader();
-  let seen = '';
-  while (!seen.includes('event: epoch')) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, 'stream ended before any epoch');
-    seen += Buffer.from(value).toString();
-  }
-  await reader.cancel();
+  await waitForFirstEpoch(server.url, body.job_id); // the trainer is really running inside its container
   assert.equal((await jobContainers()).length, 1);
   const t0 = Date.now();
   const cancel = await fetch(`${server.url}/developer/jobs/${body.job_id}/cancel`, { method: 'POST' });

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactListResponse } from '../../schema/api.ts';
 import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 import { startPodman } from '../helpers/podman.ts';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { submit, tabularForm, waitForFirstEpoch, waitForState } from '../helpers/jobs.ts';
+import { freePort } from '../helpers/net.ts';
 
 const podman = await startPodman();
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-restart-'));
@@ -21,15 +21,6 @@ test.after(async () => {
   await podman.stop();
   await rm(work, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => r(port));
-    });
-  });
-}
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
@@ -43,18 +34,6 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
   throw new Error('server did not become ready');
 }
 
-async function waitForEpoch(url: string, id: string): Promise<void> {
-  const res = await fetch(`${url}/developer/jobs/${id}/events`);
-  const reader = res.body!.getReader();
-  let seen = '';
-  while (!seen.includes('event: epoch')) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, 'stream ended before any epoch');
-    seen += Buffer.from(value).toString();
-  }
-  await reader.cancel();
-}
-
 async function killHard(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(undefined) : child.once('exit', r)));
@@ -66,7 +45,7 @@ for (const runner of ['docker', 'process'] as const) {
     const env = { AIBOMGEN_DATA_DIR: dataDir, AIBOMGEN_RUNNER: runner, AIBOMGEN_DOCKER_SOCKET: podman.socketPath };
     const first = await startServer(env);
     const { body } = await submit(first.url, await tabularForm(work, { epochs: 5000, samples: 2000, name: `crash-${runner}` }));
-    await waitForEpoch(first.url, body.job_id);
+    await waitForFirstEpoch(first.url, body.job_id);
     const containers = async () => (await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${body.job_id}`] } })).length;
     if (runner === 'docker') assert.equal(await containers(), 1, 'the job container runs');
     await killHard(first.child);

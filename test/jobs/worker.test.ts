@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobEvent } from '../../server/contracts.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { submit, tabularForm, waitForFirstEpoch, waitForState } from '../helpers/jobs.ts';
 
 const api = await startTestServer({ role: 'api', runner: 'process' });
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-worker-'));
@@ -49,15 +49,7 @@ test('the worker runs the job; the API streams its epochs and verifies its model
 
 test('a cancel sent to the API stops the job running on the worker', async () => {
   const { body } = await submit(api.url, await tabularForm(work, { epochs: 5000, samples: 2000, name: 'worker-long' }));
-  const res = await fetch(`${api.url}/developer/jobs/${body.job_id}/events`);
-  const reader = res.body!.getReader();
-  let seen = '';
-  while (!seen.includes('event: epoch')) {
-    const { value, done } = await reader.read();
-    assert.ok(!done);
-    seen += Buffer.from(value).toString();
-  }
-  await reader.cancel();
+  await waitForFirstEpoch(api.url, body.job_id);
   const cancel = await fetch(`${api.url}/developer/jobs/${body.job_id}/cancel`, { method: 'POST' });
   assert.equal(cancel.status, 200);
   assert.equal(((await cancel.json()) as { status: string }).status, 'cancelled');

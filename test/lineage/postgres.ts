@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/net.ts';
 
 /** A throwaway PostgreSQL cluster (Debian's postgresql 15 binaries, run as the postgres user), or undefined where there is none. */
 export interface TestPostgres {
@@ -12,15 +12,6 @@ export interface TestPostgres {
 }
 
 const BIN = '/usr/lib/postgresql/15/bin';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPostgres(): Promise<TestPostgres | undefined> {
   const pwent = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });

@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDistribution } from '../helpers/distribution.ts';
+import { freePort } from '../helpers/net.ts';
 
 const sha256 = (b: string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 test('npm start with AIBOMGEN_REGISTRY_STORE=upstream serves /v2/ from the distribution registry', async () => {
   const up = await startDistribution();
