@@ -63,3 +63,13 @@ test('concurrency 1: jobs never overlap, FIFO per owner, owners recorded', async
   assert.deepEqual(mine.items.map((i) => i.owner), ['bob']);
   assert.equal((await fetch(`${server.url}/developer/jobs`)).status, 401, 'reads need a token too');
 });
+
+test('with tokens on, GraphQL operations need one too (the GraphiQL page stays open)', async () => {
+  const query = JSON.stringify({ query: '{ jobs(first: 1) { edges { node { id owner } } } }' });
+  const none = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+  assert.equal(none.status, 401);
+  const ok = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer b-token' }, body: query });
+  assert.equal(ok.status, 200);
+  assert.ok(!((await ok.json()) as { errors?: unknown }).errors);
+  assert.equal((await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } })).status, 200);
+});
