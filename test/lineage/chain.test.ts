@@ -141,9 +141,10 @@ describe('SQLite', () => chainSuite(() => startTestServer()));
 let pg: TestPostgres | undefined;
 describe('PostgreSQL', () => {
   before(async () => { pg = await startPostgres(); });
-  after(async () => pg?.stop());
   chainSuite(async () => {
     if (!pg) throw new Error('PostgreSQL 15 binaries (/usr/lib/postgresql/15/bin) are needed for this suite');
     return startTestServer({ databaseUrl: await pg.database(`chain_${process.pid}`) });
   });
+  // Registered after the suite's own hooks: the server (and its connection pool) closes before the cluster stops.
+  after(async () => pg?.stop());
 });
