@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # ---- Debian packages ----
-APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium busybox-static)
+APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium busybox-static postgresql-15)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The distribution package starts a registry on :5000 on install; tests run their own.
 if systemctl is-active --quiet docker-registry 2>/dev/null; then $SUDO systemctl stop docker-registry || true; fi
+# Likewise Postgres: the lineage tests start a throwaway cluster of their own (test/lineage/postgres.ts).
+if systemctl is-active --quiet postgresql 2>/dev/null; then $SUDO systemctl stop postgresql || true; fi
 
 # podman on these machines: runc (crun fails on hybrid cgroups), and ulimits it may set (raising is refused).
 CONF=/etc/containers/containers.conf
