@@ -32,8 +32,12 @@ export function shellBlocks(readme: string, heading: string): string[] {
 const clone = await mkdtemp(join(tmpdir(), 'aibomgen-readme-'));
 let server: ChildProcess | undefined;
 test.after(async () => {
-  server?.kill('SIGTERM');
-  if (server) await new Promise((r) => server!.once('exit', r));
+  // npm start → sh → node: the whole process group goes, or the server outlives the test.
+  if (server?.pid) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    process.kill(-server.pid, 'SIGTERM');
+    await exited;
+  }
   await rm(clone, { recursive: true, force: true });
 });
 
@@ -54,7 +58,7 @@ test('README on a fresh clone: npm run demo, then every pasted example', async (
   assert.match(ref, new RegExp(`^127\\.0\\.0\\.1:${port}/models/demo-classifier:`));
 
   // Serve the same ./data again, as the demo's output says.
-  server = spawn('npm', ['start'], { cwd: clone, env, stdio: 'ignore' });
+  server = spawn('npm', ['start'], { cwd: clone, env, stdio: 'ignore', detached: true });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
 
