@@ -67,7 +67,15 @@ export function createApp(services: Services): Hono<AppEnv> {
   if (auth.enabled) {
     app.use('/graphql', async (c, next) => {
       const graphiql = c.req.method === 'GET' && !c.req.query('query') && (c.req.header('accept') ?? '').includes('text/html');
-      if (!graphiql) auth.ownerOf(c);
+      if (!graphiql) {
+        try {
+          auth.ownerOf(c);
+        } catch (e) {
+          if (!(e instanceof HttpError)) throw e;
+          // GraphQL clients read `errors`: the same refusal in the GraphQL response shape.
+          return c.json({ errors: [{ message: e.detail, extensions: { code: 'UNAUTHENTICATED' } }] }, 401);
+        }
+      }
       await next();
     });
   }

@@ -68,6 +68,7 @@ test('with tokens on, GraphQL operations need one too (the GraphiQL page stays o
   const query = JSON.stringify({ query: '{ jobs(first: 1) { edges { node { id owner } } } }' });
   const none = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
   assert.equal(none.status, 401);
+  assert.equal(((await none.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code, 'UNAUTHENTICATED');
   const ok = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer b-token' }, body: query });
   assert.equal(ok.status, 200);
   assert.ok(!((await ok.json()) as { errors?: unknown }).errors);
