@@ -11,8 +11,10 @@ test('with AIBOMGEN_TOKENS, GraphQL operations need a valid bearer token (401 ot
     for (const h of headerSets) {
       const res = await post(h);
       assert.equal(res.status, 401);
-      // The app-wide token check (server/app.ts) answers before GraphQL runs, in the REST error shape.
-      assert.equal(((await res.json()) as { error: string }).error, 'unauthorized');
+      // The app-wide token check (server/app.ts) answers before GraphQL runs, in the GraphQL error shape.
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      assert.equal(body.errors[0]?.extensions.code, 'UNAUTHENTICATED');
+      assert.match(body.errors[0]?.message ?? '', /token/);
     }
     const ok = await post({ authorization: 'Bearer s3cret' });
     assert.equal(ok.status, 200);
