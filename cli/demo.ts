@@ -19,6 +19,7 @@ import { closeServices, createApp, createServices } from '../server/app.ts';
 import { KEY_FILES, keysDir } from '../server/attest/keys.ts';
 import { loadConfig } from '../server/config.ts';
 import type { JobEvent } from '../server/contracts.ts';
+import { readSse } from './sse.ts';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../trainer/samples/generate.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -69,23 +70,13 @@ async function containerEngine(dataDir: string): Promise<{ socket?: string; chil
 async function followEvents(url: string, id: string, epochs: number): Promise<void> {
   const res = await fetch(`${url}/developer/jobs/${id}/events`);
   if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const data = block.split('\n').find((l) => l.startsWith('data: '));
-      if (!data) continue;
-      const e = JSON.parse(data.slice(6)) as JobEvent;
-      if (e.type === 'state') say(`      ${dim('state')} ${e.state === 'failed' ? red(e.state) : e.state === 'succeeded' ? green(e.state) : e.state}${e.reason ? ` — ${e.reason}` : ''}`);
-      if (e.type === 'epoch') {
-        const l = e.logs;
-        const f = (k: string) => (l[k] !== undefined ? `${k}=${l[k]!.toFixed(4)}` : '');
-        say(`      epoch ${String(e.epoch).padStart(2)}/${epochs}  ${[f('loss'), f('acc'), f('val_loss'), f('val_acc')].filter(Boolean).join('  ')}`);
-      }
+  for await (const m of readSse(res.body)) {
+    const e = JSON.parse(m.data) as JobEvent;
+    if (e.type === 'state') say(`      ${dim('state')} ${e.state === 'failed' ? red(e.state) : e.state === 'succeeded' ? green(e.state) : e.state}${e.reason ? ` — ${e.reason}` : ''}`);
+    if (e.type === 'epoch') {
+      const l = e.logs;
+      const f = (k: string) => (l[k] !== undefined ? `${k}=${l[k]!.toFixed(4)}` : '');
+      say(`      epoch ${String(e.epoch).padStart(2)}/${epochs}  ${[f('loss'), f('acc'), f('val_loss'), f('val_acc')].filter(Boolean).join('  ')}`);
     }
   }
 }

@@ -2,16 +2,16 @@
  * The seed's developer API (/developer/*): submit by model+data or by image, status, paged list, cancel,
  * artifacts (listed and streamed), logs, and live events over Server-Sent Events.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, realpath, rm } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { lstat, realpath, rm } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { ArtifactListResponse, JobListResponse, JobResponse } from '../../schema/api.ts';
 import { HttpError } from '../api-error.ts';
+import { listFiles, sha256File } from '../attest/hash.ts';
 import type { Auth } from '../auth.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { terminalJobStates, type JobEvent, type JobState, type JobView } from '../contracts.ts';
@@ -31,34 +31,31 @@ export function toResponse(v: JobView): JobResponse {
   return { job_id: v.id, status: v.state, ...v };
 }
 
-/** Regular files under `root` (no symlinks followed or listed: a job's output is untrusted). */
+/**
+ * Regular files of a job's output (listFiles skips symlinks: a job's output is untrusted) with sizes.
+ * Their sha256 is cached by path+size+mtime: listing is frequent and the files do not change after a run.
+ */
 async function listArtifacts(root: string): Promise<{ name: string; path: string; size: number }[]> {
-  const out: { name: string; path: string; size: number }[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.')) continue; // the trainer's staging dir
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push({ name: relative(root, p).split(sep).join('/'), path: p, size: (await lstat(p)).size });
-    }
-  };
-  await walk(root);
-  return out;
+  const names = await listFiles(root).catch(() => [] as string[]);
+  const visible = names.filter((n) => !n.split('/').some((p) => p.startsWith('.')));
+  return Promise.all(
+    visible.map(async (name) => {
+      const path = join(root, ...name.split('/'));
+      return { name, path, size: (await lstat(path)).size };
+    }),
+  );
 }
 
-/** sha256 of artifacts, cached by path+size+mtime (listing is frequent; the files do not change after a run). */
 const digestCache = new Map<string, string>();
 async function fileDigest(path: string): Promise<string> {
   const st = await lstat(path);
   const key = `${path}|${st.size}|${st.mtimeMs}`;
-  const hit = digestCache.get(key);
-  if (hit) return hit;
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  const d = `sha256:${h.digest('hex')}`;
-  if (digestCache.size > 10_000) digestCache.clear();
-  digestCache.set(key, d);
+  let d = digestCache.get(key);
+  if (!d) {
+    d = `sha256:${await sha256File(path)}`;
+    if (digestCache.size > 10_000) digestCache.clear();
+    digestCache.set(key, d);
+  }
   return d;
 }
 

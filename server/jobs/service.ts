@@ -290,7 +290,7 @@ export class Jobs implements JobService {
             const abort = new AbortController();
             const entry = { owner: pick.owner, abort, done: Promise.resolve() };
             this.running.set(pick.id, entry);
-            entry.done = this.execute(pick.id, abort.signal)
+            entry.done = this.execute(pick.id, now, abort.signal)
               .catch((err: unknown) => this.s.log.error({ err, job: pick.id }, 'jobs: execution crashed'))
               .finally(() => {
                 this.running.delete(pick.id);
@@ -307,7 +307,7 @@ export class Jobs implements JobService {
   }
 
   /** One job from running to a terminal state. Never throws for job-level failures: they become `failed`. */
-  private async execute(id: string, signal: AbortSignal): Promise<void> {
+  private async execute(id: string, startedAt: string, signal: AbortSignal): Promise<void> {
     const row = await this.s.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const spec = JSON.parse(row.spec_json) as Spec;
     const inputs = (await this.s.db.selectFrom('job_inputs').selectAll().where('job_id', '=', id).execute()).map(
@@ -372,7 +372,7 @@ export class Jobs implements JobService {
       exitCode: result.exitCode,
       runner,
       queuedAt: row.created_at,
-      startedAt: (await this.s.db.selectFrom('jobs').select('started_at').where('id', '=', id).executeTakeFirst())?.started_at ?? row.created_at,
+      startedAt,
       finishedAt: new Date().toISOString(),
     };
     // The publisher reports its steps synchronously; the state moves are chained so they land in order.
