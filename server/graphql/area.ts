@@ -1,6 +1,8 @@
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { createYoga } from 'graphql-yoga';
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { getOperationAST } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Area, Services } from '../context.ts';
 import { lineageOf } from '../lineage/area.ts';
 import type { GqlContext } from './context.ts';
@@ -13,9 +15,9 @@ export const queryLimits = { maxDepth: 12, maxCost: 5000 };
 /** Longest a request waits for the lineage index to take in events received before it (read-your-writes). */
 const SETTLE_MS = 2000;
 
-/** GraphQL at /graphql (owner: server/graphql): GraphiQL in a browser, SSE subscriptions, multipart uploads. */
-export async function setupGraphql(s: Services): Promise<Area> {
-  const yoga = createYoga<{}, GqlContext>({
+/** The GraphQL server (yoga, with its plugins and context), as mounted at /graphql and as bench/lineage runs it. */
+export function createGraphqlServer(s: Services): YogaServerInstance<{}, GqlContext> {
+  return createYoga<{}, GqlContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'AIBoMGen GraphQL' },
@@ -29,6 +31,9 @@ export async function setupGraphql(s: Services): Promise<Area> {
     plugins: [
       maxDepthPlugin({ n: queryLimits.maxDepth, ignoreIntrospection: true }),
       costLimitPlugin({ maxCost: queryLimits.maxCost, ignoreIntrospection: true }),
+      // Queries run compiled (graphql-jit): a list of 10k versions (impact) resolves ~5x faster than through
+      // graphql-js's interpreter. Mutations (multipart uploads) and subscriptions keep the reference executor.
+      useGraphQlJit({}, { enableIf: (args) => getOperationAST(args.document, args.operationName ?? undefined)?.operation === 'query' }),
     ],
     context: async ({ request }): Promise<GqlContext> => {
       const index = lineageOf(s);
@@ -36,6 +41,11 @@ export async function setupGraphql(s: Services): Promise<Area> {
       return { s, index, loaders: createLoaders(s), request };
     },
   });
+}
+
+/** GraphQL at /graphql (owner: server/graphql): GraphiQL in a browser, SSE subscriptions, multipart uploads. */
+export async function setupGraphql(s: Services): Promise<Area> {
+  const yoga = createGraphqlServer(s);
   return {
     name: 'graphql',
     mount(app) {

@@ -8,7 +8,7 @@ export interface Loaders {
   version: DataLoader<string, VersionRow | null>;
   versionsOfRepo: DataLoader<string, VersionRow[]>;
   tagsOfRepo: DataLoader<string, TagRow[]>;
-  attestations: DataLoader<VersionRow, AttestationRow[], string>;
+  attestations: DataLoader<{ id: string; repo: string; digest: string }, AttestationRow[], string>;
   job: DataLoader<string, JobView | null>;
   verification: DataLoader<string, VerificationReport>;
 }

@@ -1,12 +1,14 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { nodeId, shortDigest, type GraphEdge, type GraphNode } from './ids.ts';
+import { evidenceTagSql } from './manifest.ts';
 
 type Tx = Pick<Db, 'selectFrom' | 'insertInto' | 'deleteFrom' | 'updateTable'>;
 
 /** Label and ref of a model version node: `repo:tag` when tagged. */
 export async function versionNode(db: Tx, repo: string, digest: string): Promise<GraphNode> {
   const tag = await db.selectFrom('lineage_tags').select('tag').where('repo', '=', repo).where('digest', '=', digest)
-    .where('tag', 'not like', 'sha256-%').where('tag', 'not like', 'sha512-%').orderBy('created_at').orderBy('tag').executeTakeFirst();
+    .where(sql<boolean>`not ${sql.raw(evidenceTagSql('tag'))}`).orderBy('created_at').orderBy('tag').executeTakeFirst();
   return { id: nodeId.model(repo, digest), kind: 'MODEL_VERSION', label: tag ? `${repo}:${tag.tag}` : `${repo}@${shortDigest(digest)}`, digest, ref: `${repo}@${digest}` };
 }
 

@@ -73,7 +73,14 @@ export function stripHost(name: string): string {
   return n;
 }
 
-/** Tags that carry evidence (referrers fallback index, cosign `.sig`/`.att`), not versions or aliases. */
+/**
+ * Tags that carry evidence (referrers fallback index `sha256-<hex>`, cosign `.sig`/`.att`), not versions or
+ * aliases: every tag starting `sha256-` or `sha512-` is reserved for them. A prefix (not a full pattern) so that
+ * SQL can apply the same rule with `evidenceTagSql`.
+ */
 export function isEvidenceTag(tag: string): boolean {
-  return /^sha(256|512)-[a-f0-9]+(\.[a-z]+)?$/.test(tag);
+  return tag.startsWith('sha256-') || tag.startsWith('sha512-');
 }
+
+/** `isEvidenceTag` as a SQL condition on a tag column (GLOB and LIKE differ between SQLite and Postgres; substr does not). */
+export const evidenceTagSql = (column: string): string => `substr(${column}, 1, 7) in ('sha256-', 'sha512-')`;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { LineageEdgesTable, LineageNodesTable, LineageVersionsTable } from '../../schema/db/lineage.ts';
 import { edgeEnds, type EdgeKind, type NodeKind } from './ids.ts';
+import { evidenceTagSql } from './manifest.ts';
 
 export type Direction = 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
 
@@ -48,18 +49,32 @@ export async function lineageGraph(db: Db, start: string, direction: Direction, 
   return { nodes: [...nodes.values()], edges: [...edges.values()] };
 }
 
-/** Every listed model version downstream of any of `starts` (no depth bound: `UNION` ends on cycles). */
-export async function downstreamVersions(db: Db, starts: string[], exclude: string[]): Promise<LineageVersionsTable[]> {
+/**
+ * The columns of a version that GraphQL's ModelVersion reads directly, plus the tag it was pushed under: what
+ * `impact` lists by the thousand (each further column costs a property on every row).
+ */
+export type VersionSummary = Pick<LineageVersionsTable, 'id' | 'repo' | 'digest' | 'created' | 'framework' | 'job_id'> & { primary_tag: string | null };
+
+const SUMMARY_COLUMNS = ['v.id', 'v.repo', 'v.digest', 'v.created', 'v.framework', 'v.job_id'] as const;
+
+/**
+ * Every listed model version downstream of any of `starts` (no depth bound: `UNION` ends on cycles), oldest first.
+ * The JSON documents stay in the database (half the cost of 10k rows); GraphQL loads them per field when asked.
+ */
+export async function downstreamVersions(db: Db, starts: string[], exclude: string[]): Promise<VersionSummary[]> {
   if (starts.length === 0) return [];
+  // The version's first non-evidence tag (the lineage_tags (repo, digest) index finds it), as primaryTag() picks it.
+  const primaryTag = sql<string | null>`(select t.tag from lineage_tags t where t.repo = v.repo and t.digest = v.digest
+    and not ${sql.raw(evidenceTagSql('t.tag'))} order by t.created_at, t.tag limit 1)`;
   let q = db
     .withRecursive('walk(id)', (qb) =>
       qb.selectFrom('lineage_nodes').select('lineage_nodes.id').where('lineage_nodes.id', 'in', starts)
         .union(qb.selectFrom('walk').innerJoin('lineage_edges as e', 'e.up_id', 'walk.id').select('e.down_id as id')))
-    .selectFrom('walk').innerJoin('lineage_versions as v', 'v.id', 'walk.id').selectAll('v');
+    .selectFrom('walk').innerJoin('lineage_versions as v', 'v.id', 'walk.id').select([...SUMMARY_COLUMNS, primaryTag.as('primary_tag')]);
   if (exclude.length > 0) q = q.where('v.id', 'not in', exclude);
   // Sorted here rather than by a temporary b-tree of whole rows in the database (cheaper for 10k rows).
   const rows = await q.execute();
-  const key = (v: LineageVersionsTable): string => `${v.created ?? ''}\n${v.id}`;
+  const key = (v: VersionSummary): string => `${v.created ?? ''}\n${v.id}`;
   return rows.map((v) => [key(v), v] as const).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((x) => x[1]);
 }
 

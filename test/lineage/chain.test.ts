@@ -63,6 +63,18 @@ function chainSuite(start: () => Promise<TestServer>): void {
     assert.equal(g.lineage.nodes.find((n) => n.id === A)?.label, 'models/a:1.0.0');
   });
 
+  test('impact lists versions as modelVersion shows them, documents and tags included (loaded per field)', async () => {
+    const fields = 'id ref tag tags digest created framework metrics annotations aibom { name datasets } job { id }';
+    const r = await gqlOk<{ impact: Record<string, unknown>[] }>(srv.url, `query($d: String!) { impact(digest: $d) { ${fields} } }`, { d: dataset });
+    assert.equal(r.impact.length, 3);
+    for (const v of r.impact) {
+      const one = await gqlOk<{ modelVersion: Record<string, unknown> }>(srv.url, `query($r: String!) { modelVersion(ref: $r) { ${fields} } }`, { r: v.ref });
+      assert.deepEqual(v, one.modelVersion);
+    }
+    const annotations = r.impact.map((v) => (v.annotations as Record<string, string> | null)?.[Annotation.job]);
+    assert.deepEqual(annotations, ['job-a', 'job-b', 'job-c'], 'annotations come through the lazy path');
+  });
+
   test('depth bounds the walk; DOWNSTREAM from the dataset reaches the fine-tuned models', async () => {
     const one = await gqlOk<Graph>(srv.url, LINEAGE, { ref: `models/c@${c}`, dir: 'UPSTREAM', depth: 1 });
     assert.deepEqual(one.lineage.nodes.map((n) => n.id).sort(), [`model:models/b@${b}`, `model:models/c@${c}`, 'job:job-c'].sort());

@@ -3,7 +3,7 @@ import { lineageGraph, downstreamVersions, nodesForDigest, type Direction } from
 import { findVersion, listModels, type ModelFilter } from '../../lineage/queries.ts';
 import type { GqlContext } from '../context.ts';
 import { badInput, notFound, unavailable } from '../errors.ts';
-import { firstTagOf, fromGqlState, jobParent } from './views.ts';
+import { fromGqlState, jobParent } from './views.ts';
 
 type Ctx = GqlContext;
 const MAX_PAGE = 100;
@@ -97,15 +97,7 @@ export const Query = {
     if (!DIGEST.test(a.digest)) throw badInput(`digest: "${a.digest}" is not sha256:<64 hex> or sha512:<128 hex>`);
     const { starts, direct } = await nodesForDigest(ctx.s.db, a.digest);
     if (starts.length === 0) throw notFound(`nothing in the lineage index has digest ${a.digest}`);
-    const rows = await downstreamVersions(ctx.s.db, starts, direct);
-    // Tags of every repository in one batch, so `ref`/`tag` resolve synchronously for each of thousands of rows.
-    const repos = [...new Set(rows.map((r) => r.repo))];
-    const tags = await ctx.loaders.tagsOfRepo.loadMany(repos);
-    const byRepo = new Map(repos.map((r, i) => [r, tags[i]]));
-    return rows.map((r) => {
-      const t = byRepo.get(r.repo);
-      return { ...r, primary_tag: Array.isArray(t) ? firstTagOf(t, r.digest) : null };
-    });
+    return downstreamVersions(ctx.s.db, starts, direct);
   },
 
   verify: async (_: unknown, a: { ref: string }, ctx: Ctx) => {

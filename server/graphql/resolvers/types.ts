@@ -1,34 +1,41 @@
 import type { AibomSummary } from '../../lineage/claims.ts';
 import type { VersionRow } from '../../lineage/queries.ts';
+import type { VersionSummary } from '../../lineage/traverse.ts';
 import type { GqlContext } from '../context.ts';
 import { unavailable } from '../errors.ts';
 import { jobParent, parseJson, primaryTag, type AliasParent, type JobParent, type ModelParent } from './views.ts';
 
 type Ctx = GqlContext;
+/** A ModelVersion resolves from a full row or, where thousands are listed (impact), from a summary. */
+type Version = VersionRow | VersionSummary;
+type Document = 'metrics_json' | 'annotations_json' | 'aibom_json';
+
+/** One of the version's JSON documents: on the row, or loaded (batched) when the parent is a summary. */
+function document(v: Version, key: Document, ctx: Ctx): string | null | Promise<string | null> {
+  if (key in v) return (v as VersionRow)[key];
+  return ctx.loaders.version.load(v.id).then((full) => full?.[key] ?? null);
+}
+const then = <T, U>(x: T | Promise<T>, f: (t: T) => U): U | Promise<U> => (x instanceof Promise ? x.then(f) : f(x));
 
 export const ModelVersion = {
-  ref: (v: VersionRow, _: unknown, ctx: Ctx) => {
-    const refOf = (tag: string | null): string => (tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`);
-    const tag = primaryTag(ctx, v);
-    return tag instanceof Promise ? tag.then(refOf) : refOf(tag);
-  },
-  repository: (v: VersionRow) => v.repo,
-  tag: (v: VersionRow, _: unknown, ctx: Ctx) => primaryTag(ctx, v),
-  tags: async (v: VersionRow, _: unknown, ctx: Ctx) => (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
-  metrics: (v: VersionRow) => parseJson(v.metrics_json),
-  annotations: (v: VersionRow) => parseJson(v.annotations_json),
-  aibom: (v: VersionRow) => {
-    const a = parseJson(v.aibom_json) as AibomSummary | null;
+  ref: (v: Version, _: unknown, ctx: Ctx) => then(primaryTag(ctx, v), (tag) => (tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`)),
+  repository: (v: Version) => v.repo,
+  tag: (v: Version, _: unknown, ctx: Ctx) => primaryTag(ctx, v),
+  tags: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
+  metrics: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'metrics_json', ctx), parseJson),
+  annotations: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'annotations_json', ctx), parseJson),
+  aibom: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'aibom_json', ctx), (text) => {
+    const a = parseJson(text) as AibomSummary | null;
     return a ? { ...a, datasets: a.datasets ?? [], baseModels: a.baseModels ?? [] } : null;
-  },
-  attestations: (v: VersionRow, _: unknown, ctx: Ctx) => ctx.loaders.attestations.load(v),
-  verification: async (v: VersionRow, _: unknown, ctx: Ctx) => {
+  }),
+  attestations: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.attestations.load(v),
+  verification: async (v: Version, _: unknown, ctx: Ctx) => {
     if (!ctx.s.verifier) throw unavailable('verification');
     const report = await ctx.loaders.verification.load(`${v.repo}@${v.digest}`);
     await ctx.index?.recordVerification(v.repo, v.digest, report.verified);
     return report;
   },
-  job: async (v: VersionRow, _: unknown, ctx: Ctx) => {
+  job: async (v: Version, _: unknown, ctx: Ctx) => {
     if (!v.job_id || !ctx.s.jobs) return null;
     const j = await ctx.loaders.job.load(v.job_id);
     return j ? jobParent(j) : null;

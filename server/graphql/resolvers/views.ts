@@ -54,8 +54,8 @@ export function jobEventView(e: JobEvent): JobEventView {
 const firstTags = new WeakMap<object, Map<string, string>>();
 
 /** The tag a version was pushed under (its oldest non-evidence tag), or null. One map per repository's tag list. */
-export function primaryTag(ctx: GqlContext, v: VersionRow & { primary_tag?: string | null }): string | null | Promise<string | null> {
-  // Set by resolvers that return thousands of versions (impact): a synchronous field is far cheaper there.
+export function primaryTag(ctx: GqlContext, v: { repo: string; digest: string; primary_tag?: string | null }): string | null | Promise<string | null> {
+  // Set on version summaries (impact returns thousands): a synchronous field is far cheaper there.
   if (v.primary_tag !== undefined) return v.primary_tag;
   return ctx.loaders.tagsOfRepo.load(v.repo).then((tags) => firstTagOf(tags, v.digest));
 }
