@@ -85,6 +85,8 @@ export interface Publication {
 /** Implemented by the attest area. Throws on any failure; must leave no tag pointing at a half-attested model. */
 export interface Publisher {
   publish(outcome: JobOutcome, onStep?: (step: 'attesting' | 'publishing') => void): Promise<Publication>;
+  /** One-time set-up (e.g. compiling schemas), started when a job starts so it overlaps the trainer's run. */
+  prepare?(): Promise<void>;
 }
 
 export interface VerificationCheck {

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import pMap from 'p-map';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
 import type { AttestationRef, JobOutcome, Publication, Publisher } from '../contracts.ts';
-import { buildAibom, signAibom, validateAibom } from './aibom.ts';
+import { buildAibom, signAibom, validateAibom, warmAibomValidator } from './aibom.ts';
 import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, signStatement, statement } from './dsse.ts';
 import { collectEvidence } from './evidence.ts';
 import { listFiles } from './hash.ts';
@@ -12,6 +13,8 @@ import { digestOf, OciPusher, type Descriptor } from './oci-push.ts';
 import { slsaProvenance } from './provenance.ts';
 
 const EMPTY_JSON = Buffer.from('{}');
+/** Blob uploads in flight at once: the registry round trips, not the bytes, dominate a typical job's push. */
+const PUSH_CONCURRENCY = 4;
 
 export interface PublisherOptions {
   pusher: OciPusher;
@@ -45,19 +48,15 @@ export function createPublisher(o: PublisherOptions): Publisher {
   const ns = o.namespace ?? 'models';
   const p = o.pusher;
 
-  /** Pushes one file as an artifact of its own (datasets/<name>, base-models/<name>), by digest then tag. */
+  /** Pushes one file as an artifact of its own (datasets/<name>, base-models/<name>) under `tag`. */
   async function pushInput(repo: string, tag: string, file: string, name: string, mediaType: string): Promise<Descriptor> {
-    const cfg = await p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty);
-    const layer = await p.pushBlobFile(repo, file, mediaType, { [Annotation.title]: name });
+    const [cfg, layer] = await Promise.all([p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty), p.pushBlobFile(repo, file, mediaType, { [Annotation.title]: name })]);
     const m = manifestBytes({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: mediaType, config: cfg, layers: [layer] });
-    const d = await p.pushManifest(repo, digestOf(m), m);
-    await p.pushManifest(repo, tag, m);
-    return d;
+    return p.pushManifest(repo, tag, m);
   }
 
-  /** Pushes an evidence artifact as a referrer of the model manifest and records it in the fallback index. */
-  async function pushReferrer(repo: string, subject: Descriptor, artifactType: string, bytes: Buffer, title: string, annotations: Record<string, string> = {}): Promise<Descriptor> {
-    const cfg = await p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty);
+  /** Pushes an evidence artifact as a referrer of the model manifest (`cfg`: the empty config, already pushed). */
+  async function pushReferrer(repo: string, subject: Descriptor, cfg: Descriptor, artifactType: string, bytes: Buffer, title: string, annotations: Record<string, string> = {}): Promise<Descriptor> {
     const layer = await p.pushBlob(repo, bytes, artifactType, { [Annotation.title]: title });
     const m = manifestBytes({
       schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType, config: cfg, layers: [layer],
@@ -65,39 +64,39 @@ export function createPublisher(o: PublisherOptions): Publisher {
       annotations: { [Annotation.created]: new Date().toISOString(), ...annotations },
     });
     const d = await p.pushManifest(repo, digestOf(m), m);
-    const desc: Descriptor = { ...d, artifactType, annotations };
-    await p.addToFallbackIndex(repo, subject.digest, [desc]);
-    return desc;
+    return { ...d, artifactType, annotations };
   }
 
   return {
+    prepare: warmAibomValidator,
     async publish(outcome: JobOutcome, onStep) {
       onStep?.('attesting');
       const registryHost = typeof o.registryHost === 'function' ? o.registryHost() : o.registryHost;
       const key = await o.loadKey();
-      const ev = await collectEvidence(outcome);
       const md = outcome.metadata;
       const name = repoName(md.model_name ?? outcome.jobId);
       const version = tagOf(md.model_version ?? outcome.jobId);
       const repo = `${ns}/${name}`;
 
       onStep?.('publishing');
-      // Inputs first, so the model's evidence names them by digest.
-      const inputs: Publication['inputs'] = [];
+      // The evidence (hashes, environment), the inputs (so the model's evidence names them by digest), the model's
+      // files and the referrers' empty config, together: none needs another. Manifests follow their blobs.
+      const published = outcome.inputs.filter((f) => f.role === 'dataset' || f.role === 'dataset_definition' || f.role === 'model');
+      const [ev, inputs, layers, emptyCfg] = await Promise.all([
+        collectEvidence(outcome),
+        pMap(published, async (f): Promise<Publication['inputs'][number]> => {
+          const r = f.role === 'model' ? `base-models/${repoName(f.name)}` : `datasets/${repoName(f.name)}`;
+          const d = await pushInput(r, tagOf(outcome.jobId), f.path, f.name, f.role === 'model' ? MediaType.modelWeightRaw : MediaType.modelDatasetRaw);
+          return { role: f.role, repository: r, digest: d.digest };
+        }, { concurrency: PUSH_CONCURRENCY }),
+        // The model as a ModelPack artifact, pushed by digest only (no tag until every referrer is attached).
+        pMap(await listFiles(outcome.outputDir), (rel) =>
+          p.pushBlobFile(repo, join(outcome.outputDir, rel), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }), { concurrency: PUSH_CONCURRENCY }),
+        p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty),
+      ]);
       const inputRefs: Record<string, { repository: string; digest: string }> = {};
-      for (const f of outcome.inputs) {
-        if (f.role !== 'dataset' && f.role !== 'dataset_definition' && f.role !== 'model') continue;
-        const r = f.role === 'model' ? `base-models/${repoName(f.name)}` : `datasets/${repoName(f.name)}`;
-        const d = await pushInput(r, tagOf(outcome.jobId), f.path, f.name, f.role === 'model' ? MediaType.modelWeightRaw : MediaType.modelDatasetRaw);
-        inputs.push({ role: f.role, repository: r, digest: d.digest });
-        inputRefs[f.name] = { repository: r, digest: d.digest };
-      }
+      published.forEach((f, i) => { inputRefs[f.name] = { repository: inputs[i]!.repository, digest: inputs[i]!.digest }; });
 
-      // The model as a ModelPack artifact, pushed by digest only (no tag until every referrer is attached).
-      const layers: Descriptor[] = [];
-      for (const rel of await listFiles(outcome.outputDir)) {
-        layers.push(await p.pushBlobFile(repo, join(outcome.outputDir, rel), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }));
-      }
       const config = {
         descriptor: {
           name: md.model_name ?? name, version: md.model_version ?? version,
@@ -131,14 +130,21 @@ export function createPublisher(o: PublisherOptions): Publisher {
       const bomBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_CYCLONEDX, aibom), key);
       const slsaBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, Object.fromEntries(Object.entries(inputRefs).map(([k, v]) => [k, { uri: `oci://${registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) }])))), key);
 
-      const attestations: AttestationRef[] = [];
-      const add = (kind: AttestationRef['kind'], d: Descriptor): void => { attestations.push({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }); };
-      add('in-toto-link', await pushReferrer(repo, model, MediaType.inTotoLink, linkBytes, linkFileName(link)));
-      add('aibom', await pushReferrer(repo, model, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(aibom)), 'aibom.cdx.json'));
-      add('aibom-signature', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(bomBundle)), 'aibom.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_CYCLONEDX }));
-      add('slsa-provenance', await pushReferrer(repo, model, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(slsaBundle)), 'provenance.sigstore.json', { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': PREDICATE_SLSA_V1 }));
-
-      add('cosign-signature', await pushCosignSignature(p, repo, subjectName, model.digest, key));
+      // The referrers and the cosign signature in parallel, then one update of the referrers tag index.
+      const sigstore = (predicateType: string) => ({ 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType });
+      const [referrers, cosignSig] = await Promise.all([
+        Promise.all([
+          pushReferrer(repo, model, emptyCfg, MediaType.inTotoLink, linkBytes, linkFileName(link)),
+          pushReferrer(repo, model, emptyCfg, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(aibom)), 'aibom.cdx.json'),
+          pushReferrer(repo, model, emptyCfg, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(bomBundle)), 'aibom.sigstore.json', sigstore(PREDICATE_CYCLONEDX)),
+          pushReferrer(repo, model, emptyCfg, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(slsaBundle)), 'provenance.sigstore.json', sigstore(PREDICATE_SLSA_V1)),
+        ]),
+        pushCosignSignature(p, repo, subjectName, model.digest, key),
+      ]);
+      await p.addToFallbackIndex(repo, model.digest, referrers);
+      const kinds = ['in-toto-link', 'aibom', 'aibom-signature', 'slsa-provenance'] as const;
+      const attestations: AttestationRef[] = [...referrers.map((d, i) => ({ kind: kinds[i]!, d })), { kind: 'cosign-signature' as const, d: cosignSig }]
+        .map(({ kind, d }) => ({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }));
 
       // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
       await p.pushManifest(repo, version, mBytes);

@@ -320,6 +320,8 @@ export class Jobs implements JobService {
     const stdoutPath = join(dir, 'stdout.log');
     const stderrPath = join(dir, 'stderr.log');
 
+    // While the trainer runs (in its own process), the publisher's one-time set-up is done here, off its clock.
+    this.s.publisher?.prepare?.().catch((err: unknown) => this.s.log.warn({ err }, 'publisher: prepare failed (publish will retry)'));
     let runner: RunnerInfo | undefined;
     let result;
     try {
