@@ -52,7 +52,8 @@ export function createApp(services: Services): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     c.set('requestId', c.req.header('x-request-id') ?? randomUUID());
     await next();
-    c.header('X-Request-Id', c.get('requestId'));
+    // A response streamed to the socket by its handler (registry/node-io.ts) carries the header already.
+    if (!c.env?.outgoing?.headersSent) c.header('X-Request-Id', c.get('requestId'));
   });
   app.use('*', requestLog(services));
   // REST errors (HttpError) answer the ApiError JSON; anything else is logged and answers a bare 500.

@@ -1,9 +1,12 @@
 /**
  * Registry bench (not a test): pushes then pulls one big random blob (default 1 GiB) through the /v2/
- * front in each store mode, and directly against the upstream distribution registry as the baseline, in
- * one run. Prints MiB/s, the ratio front/direct, and the server's peak RSS (VmHWM of the server process).
+ * front in each store mode, directly against the upstream distribution registry (the baseline), and through
+ * a bare node:http relay to it (relay.ts: what any Node process in the path costs), interleaved, `--runs`
+ * times. Prints per run and as medians: MiB/s, the ratio front/direct (per run, so both sides of a ratio ran
+ * under the same conditions: this machine's throughput drifts by ±20% between minutes), the server's CPU
+ * seconds per GiB moved (utime+stime from /proc: steady where MiB/s are not), and its peak RSS (VmHWM).
  *
- *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 1] [--node-options "<flags>"]
+ *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 3] [--node-options "<flags>"]
  *
  * `--node-options` sets NODE_OPTIONS for the server only, e.g. "--max-semi-space-size=1": V8's default
  * young generation (16 MiB semi-spaces) becomes resident under streaming load and is most of the RSS
@@ -12,7 +15,7 @@
  * The server runs as a child process (`node --import tsx server/main.ts`, what `npm start` runs) so its
  * memory is its own; the blob is streamed from and to disk on the client side with undici (never buffered).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -37,7 +40,7 @@ function args(): { size: number; modes: Mode[]; runs: number; nodeOptions?: stri
   return {
     size: Math.round(Number(m[1]) * unit),
     modes: (get('modes') ?? 'embedded,upstream').split(',') as Mode[],
-    runs: Number(get('runs') ?? 1),
+    runs: Number(get('runs') ?? 3),
     nodeOptions: get('node-options'),
   };
 }
@@ -95,6 +98,13 @@ async function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<numb
 }
 const vmHwmMb = (pid: number) => procStatusMb(pid, 'VmHWM');
 
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of stat)
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 /** Runs `phase` while sampling the process's RSS every 50 ms; returns its result and the highest sample. */
 async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<[T, number]> {
   let max = 0;
@@ -131,14 +141,32 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** Starts bench/registry/relay.ts in front of `upstream`. */
+async function startRelay(upstream: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'relay.ts'), String(port), upstream], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise<void>((ok, fail) => {
+    child.once('message', () => ok());
+    child.once('exit', (code) => fail(new Error(`relay exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 const mib = (bytes: number, secs: number) => bytes / 1024 / 1024 / secs;
 const fmt = (n: number) => n.toFixed(1).padStart(7);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+type Target = 'relay' | Mode;
+interface Sample { push: number; pull: number; pushRatio: number; pullRatio: number; cpuPush: number; cpuPull: number; peak?: number }
 
 async function main(): Promise<void> {
   const { size, modes, runs, nodeOptions } = args();
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-bench-'));
   const up = await startDistribution();
   const rows: string[] = [];
+  const direct: { push: number; pull: number }[] = [];
+  const samples = new Map<Target, Sample[]>();
+  const gib = size / 1024 ** 3;
   try {
     const file = join(work, 'blob.bin');
     process.stderr.write(`writing ${(size / 1024 ** 2).toFixed(0)} MiB of random data...\n`);
@@ -149,19 +177,26 @@ async function main(): Promise<void> {
       // Baseline: the same client straight to the upstream distribution.
       const dPush = await push(up.url, `bench/direct${run}`, file, digest, size);
       const dPull = await pull(up.url, `bench/direct${run}`, digest, sink, size);
+      direct.push({ push: mib(size, dPush), pull: mib(size, dPull) });
       rows.push(`direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s   pull ${fmt(mib(size, dPull))} MiB/s`);
-      for (const mode of modes) {
-        const dataDir = join(work, `data-${mode}-${run}`);
-        const { url, child } = await startServer(mode, up.url, dataDir, nodeOptions);
+      for (const target of ['relay', ...modes] as Target[]) {
+        const dataDir = join(work, `data-${target}-${run}`);
+        const { url, child } = target === 'relay' ? await startRelay(up.url) : await startServer(target, up.url, dataDir, nodeOptions);
         try {
-          const idle = await vmHwmMb(child.pid!);
-          const [fPush, pushRss] = await sampled(child.pid!, () => push(url, `bench/${mode}${run}`, file, digest, size));
-          const [fPull, pullRss] = await sampled(child.pid!, () => pull(url, `bench/${mode}${run}`, digest, sink, size));
-          const peak = await vmHwmMb(child.pid!);
+          const pid = child.pid!;
+          const idle = await vmHwmMb(pid);
+          const c0 = await cpuSeconds(pid);
+          const [fPush, pushRss] = await sampled(pid, () => push(url, `bench/${target}${run}`, file, digest, size));
+          const c1 = await cpuSeconds(pid);
+          const [fPull, pullRss] = await sampled(pid, () => pull(url, `bench/${target}${run}`, digest, sink, size));
+          const c2 = await cpuSeconds(pid);
+          const peak = await vmHwmMb(pid);
+          const x: Sample = { push: mib(size, fPush), pull: mib(size, fPull), pushRatio: dPush / fPush, pullRatio: dPull / fPull, cpuPush: (c1 - c0) / gib, cpuPull: (c2 - c1) / gib, ...(target === 'relay' ? {} : { peak }) };
+          samples.set(target, [...(samples.get(target) ?? []), x]);
           rows.push(
-            `${mode.padEnd(8)} run ${run}: push ${fmt(mib(size, fPush))} MiB/s (ratio ${(dPush / fPush).toFixed(2)})   ` +
-              `pull ${fmt(mib(size, fPull))} MiB/s (ratio ${(dPull / fPull).toFixed(2)})   ` +
-              `peak RSS ${peak.toFixed(0)} MB (VmHWM; after start-up ${idle.toFixed(0)}, during push ${pushRss.toFixed(0)}, during pull ${pullRss.toFixed(0)})`,
+            `${target.padEnd(8)} run ${run}: push ${fmt(x.push)} MiB/s (ratio ${x.pushRatio.toFixed(2)}, ${x.cpuPush.toFixed(2)} CPU s/GiB)   ` +
+              `pull ${fmt(x.pull)} MiB/s (ratio ${x.pullRatio.toFixed(2)}, ${x.cpuPull.toFixed(2)} CPU s/GiB)` +
+              (target === 'relay' ? '' : `   peak RSS ${peak.toFixed(0)} MB (VmHWM; after start-up ${idle.toFixed(0)}, during push ${pushRss.toFixed(0)}, during pull ${pullRss.toFixed(0)})`),
           );
         } finally {
           await stopServer(child);
@@ -173,8 +208,18 @@ async function main(): Promise<void> {
     await up.stop();
     await rm(work, { recursive: true, force: true });
   }
-  process.stdout.write(`registry bench: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ratio = front MiB/s / direct MiB/s (target >= 0.95), peak RSS target < 200 MB; server NODE_OPTIONS: ${nodeOptions ?? '(none, as npm start)'}\n`);
+  process.stdout.write(`registry bench: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ${runs} interleaved runs; ratio = front MiB/s / direct MiB/s in the same run (target >= 0.95), peak RSS target < 200 MB; server NODE_OPTIONS: ${nodeOptions ?? '(none, as npm start)'}\n`);
   for (const r of rows) process.stdout.write(`${r}\n`);
+  process.stdout.write(`medians over ${runs} runs:\n`);
+  process.stdout.write(`direct  : push ${fmt(median(direct.map((d) => d.push)))} MiB/s   pull ${fmt(median(direct.map((d) => d.pull)))} MiB/s\n`);
+  for (const [target, xs] of samples) {
+    const m = (k: keyof Sample) => median(xs.map((x) => x[k] ?? NaN));
+    process.stdout.write(
+      `${target.padEnd(8)}: push ${fmt(m('push'))} MiB/s ratio ${m('pushRatio').toFixed(2)} (${m('cpuPush').toFixed(2)} CPU s/GiB)   ` +
+        `pull ${fmt(m('pull'))} MiB/s ratio ${m('pullRatio').toFixed(2)} (${m('cpuPull').toFixed(2)} CPU s/GiB)` +
+        (target === 'relay' ? '' : `   peak RSS max ${Math.max(...xs.map((x) => x.peak ?? 0)).toFixed(0)} MB`) + '\n',
+    );
+  }
 }
 
 await main();

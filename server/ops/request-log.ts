@@ -19,8 +19,9 @@ export function requestLog(s: Services): MiddlewareHandler<AppEnv> {
         requestId: c.get('requestId'),
         method: c.req.method,
         path: c.req.path,
-        // A handler that threw has already been turned into the error response by Hono's onError.
-        status: c.res.status,
+        // A handler that threw has already been turned into the error response by Hono's onError; one that
+        // streamed to the node response itself (registry/node-io.ts) has sent its status there.
+        status: c.env?.outgoing?.headersSent ? c.env.outgoing.statusCode : c.res.status,
         ms: Math.round((performance.now() - start) * 10) / 10,
       };
       log.info(record, 'request');

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { digestPattern, repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { RegistryError } from './errors.ts';
+import { requestBody, streamResponse } from './node-io.ts';
 import type { ByteRange } from './store/port.ts';
 
 type C = Context<AppEnv>;
@@ -15,11 +16,7 @@ function checkDigest(d: string): string {
   return d;
 }
 
-/** Request body as a node stream, from the Web body so in-process selfFetch works too. */
-function bodyOf(c: C): Readable | undefined {
-  const b = c.req.raw.body;
-  return b ? Readable.fromWeb(b as import('node:stream/web').ReadableStream<Uint8Array>) : undefined;
-}
+const bodyOf = requestBody;
 
 function parseRange(h: string | undefined): ByteRange | undefined {
   if (!h || /^bytes=-\d+$/.test(h.trim())) return undefined;
@@ -51,9 +48,8 @@ export async function getBlob(s: Services, c: C, repo: string, digest: string, h
     headers['Content-Range'] = `bytes ${r.range.start}-${r.range.end}/${r.size}`;
     headers['Content-Length'] = String(r.range.end - r.range.start + 1);
   } else headers['Content-Length'] = String(r.size);
-  const body = Readable.toWeb(r.body) as unknown as ReadableStream<Uint8Array>;
   s.events.emit('blob.bytes', { direction: 'out', bytes: Number(headers['Content-Length']) });
-  return new Response(body, { status: r.range ? 206 : 200, headers });
+  return streamResponse(c, r.range ? 206 : 200, headers, r.body);
 }
 
 export async function deleteBlob(s: Services, c: C, repo: string, digest: string): Promise<Response> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,20 @@ test('one JSON log line per request with request id, method, path (no query), st
     assert.equal(b!.status, 404);
     assert.match(String(b!.requestId), /^[0-9a-f-]{36}$/);
     assert.equal(b!.requestId, r2.headers.get('x-request-id'));
+
+    // A blob GET is streamed to the socket by its handler: the id header and the logged status still hold.
+    lines.length = 0;
+    const blob = Buffer.from('0123456789');
+    const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    const put = await fetch(`${url}/v2/logs/b/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(put.status, 201);
+    const r3 = await fetch(`${url}/v2/logs/b/blobs/${digest}`, { headers: { range: 'bytes=2-5', 'x-request-id': 'req-range' } });
+    assert.equal(r3.status, 206);
+    assert.equal(await r3.text(), '2345');
+    assert.equal(r3.headers.get('x-request-id'), 'req-range');
+    await new Promise((r) => setImmediate(r));
+    const ranged = lines.find((l) => l.msg === 'request' && l.requestId === 'req-range');
+    assert.equal(ranged?.status, 206, JSON.stringify(lines));
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await closeServices(services);
