@@ -7,12 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startPodman } from '../helpers/podman.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { buildBusyboxImage } from '../helpers/busybox-image.ts';
 import { submit, waitForState } from '../helpers/jobs.ts';
+import { aibomgen, cliHome } from '../cli/run.ts';
 import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 
 const run = promisify(execFile);
@@ -87,6 +90,26 @@ test('a hostile image job: network, writes outside /output, the data dir, keys a
   assert.equal(existsSync(`${server.dataDir}/jobs/${job.job_id}/input/evil`), false);
   assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
   assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } }), []);
+});
+
+test('aibomgen submit --image runs the trainer image with input files, follows it and prints the published job', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aibomgen-cli-image-'));
+  writeFileSync(join(dir, 'words.txt'), 'alpha beta gamma\n');
+  const { env } = cliHome();
+  const r = await aibomgen(['--server', server.url, 'submit', '--image', image, '--command', JSON.stringify(['sh', '-c', 'wc -w < /input/words.txt > /output/count.txt']),
+    '--input', join(dir, 'words.txt'), '--name', 'wordcount', '--model-version', '1', '--json'], { env });
+  assert.equal(r.status, 0, r.stderr);
+  const job = JSON.parse(r.stdout) as { job_id: string; status: string; runner?: { image?: string }; publication?: { ref: string } };
+  assert.equal(job.status, 'succeeded');
+  assert.equal(job.runner?.image, image);
+  assert.equal(job.publication?.ref, `${server.hostPort}/models/wordcount:1`);
+  assert.equal((await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/count.txt`)).text()).trim(), '3');
+  // Flags that do not fit the image flow are refused before anything is sent (exit 2).
+  const bad = await aibomgen(['--server', server.url, 'submit', '--image', image, '--definition', join(dir, 'words.txt')], { env });
+  assert.equal(bad.status, 2, bad.stderr);
+  const none = await aibomgen(['--server', server.url, 'submit', '--dataset', join(dir, 'words.txt')], { env });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--model, --definition \(or name a trainer image with --image\)/);
 });
 
 test('an image the registry does not have fails the job with the pull error', async () => {
