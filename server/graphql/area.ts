@@ -2,6 +2,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST } from 'graphql';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Area, Services } from '../context.ts';
 import { lineageOf } from '../lineage/area.ts';
@@ -21,6 +22,8 @@ export function createGraphqlServer(s: Services): YogaServerInstance<{}, GqlCont
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'AIBoMGen GraphQL' },
+    // GraphiQL from the installed package, not yoga's default CDN: the page works without internet access.
+    renderGraphiQL,
     landingPage: false,
     logging: {
       debug: (...a: unknown[]) => s.log.debug({ args: a }, 'graphql'),

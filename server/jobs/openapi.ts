@@ -3,6 +3,9 @@
  * at /docs. Request schemas come from the zod contracts in schema/api.ts (z.toJSONSchema), so the document
  * cannot drift from what the server validates.
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -148,8 +151,21 @@ export function openApiDocument(): Record<string, unknown> {
   };
 }
 
+/** Swagger UI's two files, served from the installed swagger-ui-dist: /docs works without internet access. */
+const SWAGGER_ASSETS: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };
+const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
 export function mountOpenApi(app: Hono<AppEnv>): void {
   const doc = openApiDocument();
   app.get('/openapi.json', (c) => c.json(doc));
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  // @hono/swagger-ui appends /swagger-ui-dist/<file> to baseUrl (its default is a CDN).
+  app.get('/docs', swaggerUI({ url: '/openapi.json', baseUrl: '/docs/assets' }));
+  app.get('/docs/assets/swagger-ui-dist/:file', async (c) => {
+    const file = c.req.param('file');
+    const type = SWAGGER_ASSETS[file];
+    if (!type) return c.notFound();
+    c.header('Content-Type', type);
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(await readFile(join(swaggerDir, file)));
+  });
 }
