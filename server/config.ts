@@ -30,6 +30,8 @@ export const ConfigSchema = z.object({
   jobMemoryBytes: z.coerce.number().int().min(64 * 1024 * 1024).default(4 * 1024 ** 3),
   jobCpus: z.coerce.number().min(0.1).default(2),
   jobPids: z.coerce.number().int().min(16).default(256),
+  /** Each of a job's stdout and stderr logs is kept up to this size (the rest is dropped, with a marker line). */
+  jobLogBytes: z.coerce.number().int().min(4096).default(64 * 1024 ** 2),
   /** On start, re-queue jobs a crash left running instead of failing them with reason "interrupted". */
   requeueInterrupted: z.stringbool().default(false),
   /** Largest single uploaded file, and all files of one request together. */
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobMemoryBytes: env.AIBOMGEN_JOB_MEMORY_BYTES,
     jobCpus: env.AIBOMGEN_JOB_CPUS,
     jobPids: env.AIBOMGEN_JOB_PIDS,
+    jobLogBytes: env.AIBOMGEN_JOB_LOG_BYTES,
     requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,

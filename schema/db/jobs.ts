@@ -28,6 +28,8 @@ export interface JobsTable {
   worker: string | null;
   /** Set by any process to cancel a job another process runs; the running worker polls it. */
   cancel_requested: Generated<number>;
+  /** JSON object: the trainer's metrics.json as read (size-capped) when the trainer exited. */
+  metrics_json: string | null;
 }
 
 export interface JobInputsTable {

@@ -1,8 +1,9 @@
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
-import { readFile, stat, statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { readJsonObject, readTail } from '../bounded-read.ts';
 import type { JobOutcome } from '../contracts.ts';
 import { hashTree, sha256File } from './hash.ts';
 import type { ArtifactMap } from './link.ts';
@@ -16,22 +17,13 @@ export interface JobEvidence {
   environment: Record<string, string>;
 }
 
-/** Byproduct text kept in the link; the full logs are bound by their hashes. */
-const MAX_BYPRODUCT_CHARS = 64 * 1024;
-
-async function readTail(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.length > MAX_BYPRODUCT_CHARS ? text.slice(-MAX_BYPRODUCT_CHARS) : text;
-}
+/** Byproduct text kept in the link (the end of each log); the full logs are bound by their hashes. */
+const MAX_BYPRODUCT_BYTES = 64 * 1024;
 
 /** The TF.js backend the trainer reported in metrics.json, when it did. */
 async function tfBackend(outputDir: string): Promise<string | undefined> {
-  try {
-    const m = JSON.parse(await readFile(join(outputDir, 'metrics.json'), 'utf8')) as { backend?: unknown };
-    return typeof m.backend === 'string' ? m.backend : undefined;
-  } catch {
-    return undefined;
-  }
+  const m = await readJsonObject(join(outputDir, 'metrics.json'), 256 * 1024);
+  return typeof m?.backend === 'string' ? m.backend : undefined;
 }
 
 /** GPU name/driver/memory via nvidia-smi when present ('none' otherwise). */
@@ -78,7 +70,7 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   return {
     materials,
     products,
-    byproducts: { 'return-value': o.exitCode, stdout: await readTail(o.stdoutPath), stderr: await readTail(o.stderrPath) },
+    byproducts: { 'return-value': o.exitCode, stdout: await readTail(o.stdoutPath, MAX_BYPRODUCT_BYTES), stderr: await readTail(o.stderrPath, MAX_BYPRODUCT_BYTES) },
     byproductHashes: { stdout: stdoutHash, stderr: stderrHash },
     environment,
   };

@@ -67,6 +67,7 @@ export async function setupJobs(s: Services): Promise<Area> {
     concurrency: s.config.jobConcurrency ?? Math.max(1, await gpuCount()),
     timeoutMs: s.config.jobTimeoutSeconds * 1000,
     memoryBytes: s.config.jobMemoryBytes,
+    logBytes: s.config.jobLogBytes,
     cpus: s.config.jobCpus,
     pids: s.config.jobPids,
     requeueInterrupted: s.config.requeueInterrupted,

@@ -24,8 +24,14 @@ import {
 import type { Selectable } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import { JobEventLog, type JobEventBody } from './event-log.ts';
+import { readJsonObject, readTail } from '../bounded-read.ts';
 import type { Runner } from './runners/port.ts';
 import { assertMove, interruptedStates } from './state-machine.ts';
+
+/** metrics.json and error.json are written by the job: read at most this much of them (bigger: ignored). */
+const MAX_TRAINER_JSON = 256 * 1024;
+/** Stdout lines of one job stored as `log` events (each a database row); progress lines are not counted. */
+const MAX_LOG_EVENTS = 10_000;
 
 interface Spec {
   framework: string;
@@ -41,6 +47,7 @@ export interface JobServiceOptions {
   concurrency: number;
   timeoutMs: number;
   memoryBytes: number;
+  logBytes: number;
   cpus: number;
   pids: number;
   requeueInterrupted: boolean;
@@ -67,6 +74,8 @@ export class Jobs implements JobService {
   private readonly running = new Map<string, { owner: string; abort: AbortController; done: Promise<void> }>();
   /** Per-job append chain: seq numbers are assigned one at a time per job. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Log-line events stored per running job: a chatty job's lines beyond the cap stay in its log file only. */
+  private readonly logLines = new Map<string, number>();
   private pumping = false;
   private poller?: NodeJS.Timeout;
   private repump = false;
@@ -172,9 +181,7 @@ export class Jobs implements JobService {
     const row = await this.s.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return null;
     const inputs = await this.s.db.selectFrom('job_inputs').select(['name', 'role', 'digest', 'size']).where('job_id', '=', id).orderBy('name').execute();
-    const view = this.toView(row, inputs);
-    const metrics = await readFile(join(this.dir(id), 'output', 'metrics.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => undefined);
-    return metrics ? { ...view, metrics } : view;
+    return this.toView(row, inputs);
   }
 
   async list(q: { owner?: string; state?: JobState; limit: number; after?: string }): Promise<{ items: JobView[]; next?: string }> {
@@ -333,6 +340,7 @@ export class Jobs implements JobService {
         stderrPath,
         timeoutMs: this.o.timeoutMs,
         memoryBytes: this.o.memoryBytes,
+        logBytes: this.o.logBytes,
         cpus: this.o.cpus,
         pids: this.o.pids,
         gpu: spec.gpu ?? false,
@@ -355,6 +363,9 @@ export class Jobs implements JobService {
       await rm(outputDir, { recursive: true, force: true });
       return this.finish(id, 'running', 'failed', `timed out after ${Math.round(this.o.timeoutMs / 1000)} s`);
     }
+    // What the trainer reported, kept with the job (a failed run's partial metrics too).
+    const metrics = await readJsonObject(join(outputDir, 'metrics.json'), MAX_TRAINER_JSON);
+    if (metrics) await this.s.db.updateTable('jobs').set({ metrics_json: JSON.stringify(metrics) }).where('id', '=', id).execute();
     if (result.exitCode !== 0) {
       const why = await this.failureReason(outputDir, stderrPath, result.exitCode, runner);
       return this.finish(id, 'running', 'failed', why);
@@ -412,15 +423,20 @@ export class Jobs implements JobService {
     const p = parsed?.success ? parsed.data : undefined;
     if (p?.type === 'epoch') void this.emit(id, { type: 'epoch', epoch: p.epoch, logs: p.logs });
     else if (p?.type === 'batch') void this.emit(id, { type: 'batch', epoch: p.epoch, batch: p.batch, logs: p.logs });
-    else void this.emit(id, { type: 'log', line: line.slice(0, 4096) });
+    else {
+      const n = (this.logLines.get(id) ?? 0) + 1;
+      this.logLines.set(id, n);
+      if (n < MAX_LOG_EVENTS) void this.emit(id, { type: 'log', line: line.slice(0, 4096) });
+      else if (n === MAX_LOG_EVENTS) void this.emit(id, { type: 'log', line: `[aibomgen: ${MAX_LOG_EVENTS - 1} log lines sent as events; the rest are in the job's stdout log only]` });
+    }
   }
 
   private async failureReason(outputDir: string, stderrPath: string, code: number, runner: RunnerInfo | undefined): Promise<string> {
-    const rec = await readFile(join(outputDir, 'error.json'), 'utf8').then((t) => JSON.parse(t) as { code?: string; message?: string }, () => undefined);
-    if (rec?.message) return `${rec.code ?? 'error'}: ${rec.message}`;
+    const rec = (await readJsonObject(join(outputDir, 'error.json'), MAX_TRAINER_JSON)) as { code?: unknown; message?: unknown } | undefined;
+    if (typeof rec?.message === 'string') return `${typeof rec.code === 'string' ? rec.code : 'error'}: ${rec.message.slice(0, 2000)}`;
     if (code === 137) return 'killed (exit 137): out of memory or a limit was hit';
     if (code === 125 && runner?.kind === 'process' && runner.image) return 'the process runner cannot run images: configure a container engine (AIBOMGEN_RUNNER=docker)';
-    const tail = (await readFile(stderrPath, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+    const tail = (await readTail(stderrPath, 16 * 1024)).trim().split('\n').slice(-3).join(' | ');
     return `exited with code ${code}${tail ? `: ${tail.slice(0, 500)}` : ''}`;
   }
 
@@ -431,6 +447,7 @@ export class Jobs implements JobService {
   }
 
   private async finish(id: string, from: JobState, to: 'succeeded' | 'failed' | 'cancelled', reason?: string): Promise<void> {
+    this.logLines.delete(id);
     assertMove(from, to);
     await this.s.db.updateTable('jobs').set({ state: to, reason: reason ?? null, finished_at: new Date().toISOString() }).where('id', '=', id).execute();
     await this.emit(id, { type: 'state', state: to, ...(reason ? { reason } : {}) });
@@ -463,6 +480,7 @@ export class Jobs implements JobService {
       ...(row.started_at ? { startedAt: row.started_at } : {}),
       ...(row.finished_at ? { finishedAt: row.finished_at } : {}),
       ...(row.publication_json ? { publication: JSON.parse(row.publication_json) as Publication } : {}),
+      ...(row.metrics_json ? { metrics: JSON.parse(row.metrics_json) as Record<string, unknown> } : {}),
       ...(spec.image ? { image: spec.image } : {}),
       ...(spec.command ? { command: spec.command } : {}),
     };

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,7 +21,7 @@ import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 
 const run = promisify(execFile);
 const podman = await startPodman();
-const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath });
+const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath, jobLogBytes: 1 << 20 });
 const local = await buildBusyboxImage();
 const image = `${server.hostPort}/trainers/busybox:1`;
 test.after(async () => {
@@ -110,6 +111,30 @@ test('aibomgen submit --image runs the trainer image with input files, follows i
   const none = await aibomgen(['--server', server.url, 'submit', '--dataset', join(dir, 'words.txt')], { env });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--model, --definition \(or name a trainer image with --image\)/);
+});
+
+test('a job flooding its logs and writing a huge metrics.json: logs cut at the cap, log events capped, metrics ignored', async () => {
+  const form = new FormData();
+  form.set('image', image);
+  form.set('command', JSON.stringify(['sh', '-c', [
+    'yes aibomgen-flood-line | head -n 300000',
+    `printf '{"accuracy":0.5,"pad":"' > /output/metrics.json`,
+    `head -c 400000 /dev/zero | tr '\\0' x >> /output/metrics.json`,
+    `printf '"}' >> /output/metrics.json`,
+    'echo done > /output/done.txt',
+  ].join('; ')]));
+  form.set('model_name', 'flood');
+  const { status, body } = await submit(server.url, form, '/developer/submit_job_by_image');
+  assert.equal(status, 202, JSON.stringify(body));
+  const job = await waitForState(server.url, body.job_id, undefined, 120_000);
+  assert.equal(job.status, 'succeeded', job.reason);
+  const stdout = await readFile(join(server.dataDir, 'jobs', job.job_id, 'stdout.log'), 'utf8');
+  assert.ok(stdout.length <= (1 << 20) + 200, `stdout.log is ${stdout.length} bytes`);
+  assert.match(stdout, /\[aibomgen: log cut at 1048576 bytes/);
+  const logEvents = await server.services.db.selectFrom('job_events').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('job_id', '=', job.job_id).where('type', '=', 'log').executeTakeFirstOrThrow();
+  assert.equal(Number(logEvents.n), 10_000);
+  assert.equal((job as { metrics?: unknown }).metrics, undefined, 'a 400 KB metrics.json is not read');
 });
 
 test('an image the registry does not have fails the job with the pull error', async () => {

@@ -59,4 +59,13 @@ export const jobMigrations: Record<string, Migration> = {
       await db.schema.alterTable('jobs').dropColumn('worker').execute();
     },
   },
+  /** Metrics read once when the trainer exits (not from the job's output on every status request). */
+  jobs_003_metrics: {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('jobs').addColumn('metrics_json', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('jobs').dropColumn('metrics_json').execute();
+    },
+  },
 };

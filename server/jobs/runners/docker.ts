@@ -84,8 +84,8 @@ export class DockerRunner implements Runner {
         ...(spec.gpu ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
       },
     });
-    const out = lineTee(spec.stdoutPath, spec.onStdoutLine);
-    const err = lineTee(spec.stderrPath);
+    const out = lineTee(spec.stdoutPath, spec.logBytes, spec.onStdoutLine);
+    const err = lineTee(spec.stderrPath, spec.logBytes);
     let timedOut = false;
     let cancelled = false;
     const kill = (): void => {

@@ -9,6 +9,8 @@ export interface RunSpec {
   outputDir: string;
   stdoutPath: string;
   stderrPath: string;
+  /** Most bytes kept of each log file (the job's output beyond it is read and dropped). */
+  logBytes: number;
   timeoutMs: number;
   memoryBytes: number;
   cpus: number;

@@ -27,8 +27,8 @@ export class ProcessRunner implements Runner {
     }
     const work = join(dirname(spec.outputDir), 'work');
     await mkdir(work, { recursive: true });
-    const out = lineTee(spec.stdoutPath, spec.onStdoutLine);
-    const err = lineTee(spec.stderrPath);
+    const out = lineTee(spec.stdoutPath, spec.logBytes, spec.onStdoutLine);
+    const err = lineTee(spec.stderrPath, spec.logBytes);
     const child = spawn(command[0]!, command.slice(1), {
       cwd: work,
       // Scrubbed: nothing of the server's environment (tokens, DB URLs, key paths) reaches the trainer.
