@@ -140,7 +140,7 @@ test('non-zero exits: unknown job 3, bad flags 2, input the server rejects 2, un
   assert.match(badEpochs.stderr, /^aibomgen: invalid training parameters: epochs: /);
   const missingFlag = await run('submit', '--model', 'x');
   assert.equal(missingFlag.status, 2);
-  assert.match(missingFlag.stderr, /required option '--dataset <file>'/);
+  assert.match(missingFlag.stderr, /missing --dataset, --definition \(or name a trainer image with --image\)/);
   const noFile = await run('submit', ...inputs.slice(0, 2), '--dataset', join(home, 'missing.csv'), ...inputs.slice(4));
   assert.equal(noFile.status, 2);
   assert.match(noFile.stderr, /--dataset .*missing\.csv is not a readable file/);
