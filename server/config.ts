@@ -37,6 +37,8 @@ export const ConfigSchema = z.object({
   /** Largest single uploaded file, and all files of one request together. */
   maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
   maxRequestBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
+  /** Largest /graphql request (yoga reads multipart uploads into memory; big uploads go to the REST routes, which stream). */
+  maxGraphqlBytes: z.coerce.number().int().positive().default(256 * 1024 ** 2),
   /** `all` serves and runs jobs; `api` only serves (jobs run on workers); `worker` only runs jobs. */
   role: z.enum(['all', 'api', 'worker']).default('all'),
   /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
@@ -68,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,
+    maxGraphqlBytes: env.AIBOMGEN_MAX_GRAPHQL_BYTES,
     tokens: env.AIBOMGEN_TOKENS,
     role: env.AIBOMGEN_ROLE,
     workerId: env.AIBOMGEN_WORKER_ID,

@@ -4,6 +4,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { bodyLimit } from 'hono/body-limit';
 import type { Area, Services } from '../context.ts';
 import { lineageOf } from '../lineage/area.ts';
 import type { GqlContext } from './context.ts';
@@ -52,6 +53,15 @@ export async function setupGraphql(s: Services): Promise<Area> {
   return {
     name: 'graphql',
     mount(app) {
+      const max = s.config.maxGraphqlBytes;
+      app.use('/graphql', bodyLimit({
+        maxSize: max,
+        onError: (c) => c.json({ errors: [{
+          message: `request body over ${max} bytes (AIBOMGEN_MAX_GRAPHQL_BYTES): upload big files with POST /developer/submit_job_by_model_and_data, which streams them to disk`,
+          extensions: { code: 'PAYLOAD_TOO_LARGE' },
+          // The rest of the body is not read: the connection must not carry another request.
+        }] }, 413, { Connection: 'close' }),
+      }));
       app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, {}));
     },
   };

@@ -160,3 +160,32 @@ test('GraphiQL in a browser; unknown things answer NOT_FOUND or null; services t
   if (srv.services.jobs) assert.equal((job.data as { job: null }).job, null);
   else assert.equal(job.errors?.[0]?.extensions?.code, 'UNAVAILABLE');
 });
+
+test('a /graphql request over AIBOMGEN_MAX_GRAPHQL_BYTES is refused with 413 PAYLOAD_TOO_LARGE, with or without Content-Length', async () => {
+  const small = await startTestServer({ maxGraphqlBytes: 1 << 20 });
+  try {
+    const operations = JSON.stringify({ query: 'mutation($f: File!) { submitTrainingJob(model: $f, dataset: $f, datasetDefinition: $f, framework: "tfjs") { id } }', variables: { f: null } });
+    const form = () => {
+      const f = new FormData();
+      f.set('operations', operations);
+      f.set('map', JSON.stringify({ 0: ['variables.f'] }));
+      f.set('0', new Blob([Buffer.alloc(2 << 20, 1)]), 'big.bin');
+      return f;
+    };
+    const sized = await fetch(`${small.url}/graphql`, { method: 'POST', body: form() });
+    assert.equal(sized.status, 413);
+    const body = (await sized.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    assert.equal(body.errors[0]?.extensions.code, 'PAYLOAD_TOO_LARGE');
+    assert.match(body.errors[0]!.message, /submit_job_by_model_and_data/);
+    // Chunked (no Content-Length): counted while read.
+    const encoded = new Response(form());
+    const chunked = await fetch(`${small.url}/graphql`, {
+      method: 'POST', body: encoded.body, headers: { 'content-type': encoded.headers.get('content-type')! }, duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+    assert.equal(chunked.status, 413);
+    // Ordinary queries are untouched.
+    assert.equal((await gql(small.url, '{ __typename }')).data?.__typename, 'Query');
+  } finally {
+    await small.close();
+  }
+});
