@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
   jobPids: z.coerce.number().int().min(16).default(256),
   /** Each of a job's stdout and stderr logs is kept up to this size (the rest is dropped, with a marker line). */
   jobLogBytes: z.coerce.number().int().min(4096).default(64 * 1024 ** 2),
+  /** Most a job may write to /output; a job over it is stopped and fails. */
+  jobOutputBytes: z.coerce.number().int().min(1024 * 1024).default(10 * 1024 ** 3),
   /** On start, re-queue jobs a crash left running instead of failing them with reason "interrupted". */
   requeueInterrupted: z.stringbool().default(false),
   /** Largest single uploaded file, and all files of one request together. */
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobCpus: env.AIBOMGEN_JOB_CPUS,
     jobPids: env.AIBOMGEN_JOB_PIDS,
     jobLogBytes: env.AIBOMGEN_JOB_LOG_BYTES,
+    jobOutputBytes: env.AIBOMGEN_JOB_OUTPUT_BYTES,
     requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,

@@ -68,6 +68,7 @@ export async function setupJobs(s: Services): Promise<Area> {
     timeoutMs: s.config.jobTimeoutSeconds * 1000,
     memoryBytes: s.config.jobMemoryBytes,
     logBytes: s.config.jobLogBytes,
+    outputBytes: s.config.jobOutputBytes,
     cpus: s.config.jobCpus,
     pids: s.config.jobPids,
     requeueInterrupted: s.config.requeueInterrupted,

@@ -25,6 +25,7 @@ import type { Selectable } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import { JobEventLog, type JobEventBody } from './event-log.ts';
 import { readJsonObject, readTail } from '../bounded-read.ts';
+import { guardOutput, outputBytes } from './output-guard.ts';
 import type { Runner } from './runners/port.ts';
 import { assertMove, interruptedStates } from './state-machine.ts';
 
@@ -48,6 +49,8 @@ export interface JobServiceOptions {
   timeoutMs: number;
   memoryBytes: number;
   logBytes: number;
+  /** Most bytes a job may write to its output directory. */
+  outputBytes: number;
   cpus: number;
   pids: number;
   requeueInterrupted: boolean;
@@ -329,6 +332,13 @@ export class Jobs implements JobService {
 
     // While the trainer runs (in its own process), the publisher's one-time set-up is done here, off its clock.
     this.s.publisher?.prepare?.().catch((err: unknown) => this.s.log.warn({ err }, 'publisher: prepare failed (publish will retry)'));
+    // /output is a plain directory: its size is watched, and a job writing past the limit is stopped.
+    const overLimit = new AbortController();
+    let outputOver = 0;
+    const guard = guardOutput(outputDir, this.o.outputBytes, (n) => {
+      outputOver = n;
+      overLimit.abort();
+    });
     let runner: RunnerInfo | undefined;
     let result;
     try {
@@ -347,13 +357,24 @@ export class Jobs implements JobService {
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.command ? { command: spec.command } : {}),
         onStdoutLine: (line) => this.progress(id, line),
-        signal,
+        signal: AbortSignal.any([signal, overLimit.signal]),
       });
       runner = result.runner;
       await this.s.db.updateTable('jobs').set({ runner_json: JSON.stringify(runner) }).where('id', '=', id).execute();
     } catch (err) {
       await this.finish(id, 'running', 'failed', `runner error: ${(err as Error).message}`);
       return;
+    } finally {
+      guard.stop();
+    }
+    // Between two checks a job can still write past the limit: measured once more after it ended.
+    if (!result.cancelled && !result.timedOut) {
+      const n = await outputBytes(outputDir, this.o.outputBytes);
+      if (n > this.o.outputBytes) outputOver = n;
+    }
+    if (outputOver > 0 && !signal.aborted) {
+      await rm(outputDir, { recursive: true, force: true });
+      return this.finish(id, 'running', 'failed', `output over the limit: more than ${this.o.outputBytes} bytes written to /output (AIBOMGEN_JOB_OUTPUT_BYTES)`);
     }
     if (result.cancelled) {
       await rm(outputDir, { recursive: true, force: true });

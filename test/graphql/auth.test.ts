@@ -21,6 +21,7 @@ test('with AIBOMGEN_TOKENS, GraphQL operations need a valid bearer token (401 ot
     assert.deepEqual(await ok.json(), { data: { models: { totalCount: 0 } } });
     const page = await fetch(`${srv.url}/graphql`, { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
+    assert.match(await page.text(), /graphiql/i);
   } finally {
     await srv.close();
   }

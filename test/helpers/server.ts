@@ -35,7 +35,10 @@ export async function startTestServer(overrides: Partial<z.input<typeof ConfigSc
     dataDir,
     services,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      // Connections still open (an unread response body, an SSE stream) would keep close() waiting for ever.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
       await closeServices(services);
       rmSync(dataDir, { recursive: true, force: true });
     },

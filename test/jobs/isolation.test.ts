@@ -21,7 +21,7 @@ import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 
 const run = promisify(execFile);
 const podman = await startPodman();
-const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath, jobLogBytes: 1 << 20 });
+const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath, jobLogBytes: 1 << 20, jobOutputBytes: 2 << 20 });
 const local = await buildBusyboxImage();
 const image = `${server.hostPort}/trainers/busybox:1`;
 test.after(async () => {
@@ -135,6 +135,20 @@ test('a job flooding its logs and writing a huge metrics.json: logs cut at the c
     .where('job_id', '=', job.job_id).where('type', '=', 'log').executeTakeFirstOrThrow();
   assert.equal(Number(logEvents.n), 10_000);
   assert.equal((job as { metrics?: unknown }).metrics, undefined, 'a 400 KB metrics.json is not read');
+});
+
+test('a job writing past AIBOMGEN_JOB_OUTPUT_BYTES is stopped while it runs and fails, its output removed', async () => {
+  const form = new FormData();
+  form.set('image', image);
+  form.set('command', JSON.stringify(['sh', '-c', 'head -c 3000000 /dev/zero > /output/big.bin; sleep 60; echo late > /output/late.txt']));
+  const t0 = Date.now();
+  const { body } = await submit(server.url, form, '/developer/submit_job_by_image');
+  const job = await waitForState(server.url, body.job_id, undefined, 60_000);
+  assert.equal(job.status, 'failed');
+  assert.match(job.reason ?? '', /output over the limit: more than 2097152 bytes/);
+  assert.ok(Date.now() - t0 < 30_000, `stopped after ${Date.now() - t0} ms, not when the command ended`);
+  assert.equal(existsSync(join(server.dataDir, 'jobs', job.job_id, 'output', 'big.bin')), false);
+  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } }), []);
 });
 
 test('an image the registry does not have fails the job with the pull error', async () => {
