@@ -141,6 +141,14 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * Flushes dirty pages before each timed transfer: otherwise the kernel writes back the GiBs earlier steps
+ * stored while a later target is being timed, and the targets measured last in a run look slower.
+ */
+function settle(): void {
+  spawnSync('sync');
+}
+
 /** Starts bench/registry/relay.ts in front of `upstream`. */
 async function startRelay(upstream: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -175,7 +183,9 @@ async function main(): Promise<void> {
 
     for (let run = 1; run <= runs; run++) {
       // Baseline: the same client straight to the upstream distribution.
+      settle();
       const dPush = await push(up.url, `bench/direct${run}`, file, digest, size);
+      settle();
       const dPull = await pull(up.url, `bench/direct${run}`, digest, sink, size);
       direct.push({ push: mib(size, dPush), pull: mib(size, dPull) });
       rows.push(`direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s   pull ${fmt(mib(size, dPull))} MiB/s`);
@@ -186,8 +196,10 @@ async function main(): Promise<void> {
           const pid = child.pid!;
           const idle = await vmHwmMb(pid);
           const c0 = await cpuSeconds(pid);
+          settle();
           const [fPush, pushRss] = await sampled(pid, () => push(url, `bench/${target}${run}`, file, digest, size));
           const c1 = await cpuSeconds(pid);
+          settle();
           const [fPull, pullRss] = await sampled(pid, () => pull(url, `bench/${target}${run}`, digest, sink, size));
           const c2 = await cpuSeconds(pid);
           const peak = await vmHwmMb(pid);

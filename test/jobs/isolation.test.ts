@@ -90,7 +90,7 @@ test('a hostile image job: network, writes outside /output, the data dir, keys a
   // No harm: nothing written into the input dir, the key is intact, the server answers, no container left.
   assert.equal(existsSync(`${server.dataDir}/jobs/${job.job_id}/input/evil`), false);
   assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
-  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } }), []);
+  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }), []);
 });
 
 test('aibomgen submit --image runs the trainer image with input files, follows it and prints the published job', async () => {
@@ -148,7 +148,7 @@ test('a job writing past AIBOMGEN_JOB_OUTPUT_BYTES is stopped while it runs and 
   assert.match(job.reason ?? '', /output over the limit: more than 2097152 bytes/);
   assert.ok(Date.now() - t0 < 30_000, `stopped after ${Date.now() - t0} ms, not when the command ended`);
   assert.equal(existsSync(join(server.dataDir, 'jobs', job.job_id, 'output', 'big.bin')), false);
-  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } }), []);
+  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }), []);
 });
 
 test('an image the registry does not have fails the job with the pull error', async () => {
