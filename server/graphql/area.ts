@@ -2,14 +2,20 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST } from 'graphql';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bodyLimit } from 'hono/body-limit';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { streamResponse } from '../registry/node-io.ts';
+import { graphiqlPage } from './graphiql-page.ts';
 import type { Area, Services } from '../context.ts';
 import { lineageOf } from '../lineage/area.ts';
 import type { GqlContext } from './context.ts';
 import { createLoaders } from './loaders.ts';
 import { buildSchema } from './schema.ts';
+
+const GRAPHIQL_TITLE = 'AIBoMGen GraphQL';
 
 /** Limits that refuse abusive queries before they run (graphql-armor validation rules). */
 export const queryLimits = { maxDepth: 12, maxCost: 5000 };
@@ -22,9 +28,7 @@ export function createGraphqlServer(s: Services): YogaServerInstance<{}, GqlCont
   return createYoga<{}, GqlContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'AIBoMGen GraphQL' },
-    // GraphiQL from the installed package, not yoga's default CDN: the page works without internet access.
-    renderGraphiQL,
+    graphiql: { title: GRAPHIQL_TITLE },
     landingPage: false,
     logging: {
       debug: (...a: unknown[]) => s.log.debug({ args: a }, 'graphql'),
@@ -62,6 +66,14 @@ export async function setupGraphql(s: Services): Promise<Area> {
           // The rest of the body is not read: the connection must not carry another request.
         }] }, 413, { Connection: 'close' }),
       }));
+      // GraphiQL from the installed package (not yoga's default CDN: the page works without internet access),
+      // streamed from a file; what yoga would render for the same request (a browser's GET without a query).
+      const page = graphiqlPage(join(s.config.dataDir, 'cache'));
+      app.get('/graphql', async (c, next) => {
+        if (c.req.query('query') || !(c.req.header('accept') ?? '').includes('text/html')) return next();
+        const file = await page({ title: GRAPHIQL_TITLE });
+        return streamResponse(c, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String((await stat(file)).size) }, createReadStream(file));
+      });
       app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, {}));
     },
   };
