@@ -49,7 +49,11 @@ export async function getBlob(s: Services, c: C, repo: string, digest: string, h
     headers['Content-Length'] = String(r.range.end - r.range.start + 1);
   } else headers['Content-Length'] = String(r.size);
   s.events.emit('blob.bytes', { direction: 'out', bytes: Number(headers['Content-Length']) });
-  return streamResponse(c, r.range ? 206 : 200, headers, r.body);
+  return streamResponse(c, r.range ? 206 : 200, headers, r.body, (err) => {
+    // A client that goes away is routine; anything else (an upstream cut off, content not matching its digest) is not.
+    const gone = (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    s.log[gone ? 'debug' : 'warn']({ err, repo, digest }, 'blob response ended early');
+  });
 }
 
 export async function deleteBlob(s: Services, c: C, repo: string, digest: string): Promise<Response> {

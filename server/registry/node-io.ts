@@ -27,12 +27,12 @@ export function requestBody(c: C): Readable | undefined {
  * Answers with `body` streamed: written to the node response directly when there is one (the request id
  * header the app's middleware adds afterwards is set here, as it would not reach a response already sent).
  */
-export function streamResponse(c: C, status: number, headers: Record<string, string>, body: Readable): Response {
+export function streamResponse(c: C, status: number, headers: Record<string, string>, body: Readable, onError?: (err: Error) => void): Response {
   const outgoing: unknown = c.env?.outgoing;
   if (!(outgoing instanceof ServerResponse)) return new Response(Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>, { status, headers });
   const requestId = c.get('requestId');
   outgoing.writeHead(status, requestId ? { ...headers, 'X-Request-Id': requestId } : headers);
   // A failure mid-stream (client gone, upstream cut, a digest that did not match) ends the connection.
-  pipeline(body, outgoing).catch(() => {});
+  pipeline(body, outgoing).catch((err: Error) => onError?.(err));
   return RESPONSE_ALREADY_SENT;
 }
