@@ -71,8 +71,12 @@ export async function setupGraphql(s: Services): Promise<Area> {
       const page = graphiqlPage(join(s.config.dataDir, 'cache'));
       app.get('/graphql', async (c, next) => {
         if (c.req.query('query') || !(c.req.header('accept') ?? '').includes('text/html')) return next();
-        const file = await page({ title: GRAPHIQL_TITLE });
-        return streamResponse(c, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String((await stat(file)).size) }, createReadStream(file));
+        const html = await page({ title: GRAPHIQL_TITLE });
+        const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+        const file = gzip ? `${html}.gz` : html;
+        const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String((await stat(file)).size), Vary: 'Accept-Encoding' };
+        if (gzip) headers['Content-Encoding'] = 'gzip';
+        return streamResponse(c, 200, headers, createReadStream(file));
       });
       app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, {}));
     },
