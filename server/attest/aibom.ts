@@ -1,5 +1,5 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import type { JobOutcome } from '../contracts.ts';
@@ -66,7 +66,10 @@ function ociPurl(repository: string, digest: string): string {
 /** Numeric training metrics from metrics.json as model-card performance metrics. */
 function performanceMetrics(outputDir: string): { type: string; value: string }[] {
   try {
-    const m = JSON.parse(readFileSync(`${outputDir}/metrics.json`, 'utf8')) as Record<string, unknown>;
+    const path = `${outputDir}/metrics.json`;
+    // Written by the job: size-checked before it is read (as server/bounded-read.ts does for the async reads).
+    if (statSync(path).size > 256 * 1024) return [];
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     return Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => ({ type: k, value: String(v) }));
   } catch {
     return [];
