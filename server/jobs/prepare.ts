@@ -102,6 +102,9 @@ async function unpackTfjsZip(zip: string, modelDir: string): Promise<void> {
  * Validates the seed's model+data submission and lays out `inputDir`. Uploaded files are moved (not copied)
  * from where receiveMultipart put them.
  */
+/** Largest dataset definition accepted (a JSON document describing columns and classes). */
+const MAX_DEFINITION_BYTES = 1024 * 1024;
+
 export async function prepareModelJob(mp: Multipart, inputDir: string): Promise<PreparedModelJob> {
   const missing = (['model', 'dataset', 'dataset_definition'] as const).filter((f) => !one(mp, f));
   const noFramework = !mp.fields.framework;
@@ -116,6 +119,10 @@ export async function prepareModelJob(mp: Multipart, inputDir: string): Promise<
   const model = one(mp, 'model')!;
   const dataset = one(mp, 'dataset')!;
   const definitionFile = one(mp, 'dataset_definition')!;
+  // A definition is a small JSON document; the general upload limit (GiBs) is far too much to parse in memory.
+  if (definitionFile.size > MAX_DEFINITION_BYTES) {
+    throw new HttpError(413, 'payload_too_large', `dataset_definition: ${definitionFile.size} bytes, at most ${MAX_DEFINITION_BYTES} for a dataset definition`, [{ field: 'dataset_definition', message: 'too large' }]);
+  }
   const def = parseDefinition(await readFile(definitionFile.path, 'utf8'));
 
   const datasetExt = extOf(dataset.filename);

@@ -121,3 +121,21 @@ test('the OpenAPI document describes every developer route', async () => {
   assert.equal(ui.status, 200);
   assert.match(await ui.text(), /swagger/i);
 });
+
+test('a dataset definition over 1 MiB → 413 naming the field, before it is parsed; nothing stored', async () => {
+  const big = await startTestServer({ runner: 'process' });
+  try {
+    const f = await tabularForm(work);
+    f.set('dataset_definition', new Blob([JSON.stringify({ input_shape: [13], output_shape: [1], pad: 'x'.repeat(1_200_000) })]), 'def.json');
+    const res = await submit(big.url, f);
+    const body = res.body as unknown as { detail: string; fields?: { field: string }[] };
+    assert.equal(res.status, 413, JSON.stringify(body));
+    assert.match(body.detail, /dataset_definition: \d+ bytes, at most 1048576/);
+    assert.ok(body.fields?.some((x) => x.field === 'dataset_definition'));
+    const jobs = await big.services.db.selectFrom('jobs').select('id').execute();
+    assert.deepEqual(jobs, []);
+    assert.deepEqual(await readdir(join(big.dataDir, 'jobs')).catch(() => []), []);
+  } finally {
+    await big.close();
+  }
+});
