@@ -34,6 +34,7 @@ export async function renderJobs(main, ctx) {
   replace(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Training jobs')),
     submitForm(),
+    imageForm(),
     h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Recent jobs'), filter, h('div', { class: 'table-wrap' }, table), empty, status));
 
   /** @type {Map<string, Row>} */
@@ -143,23 +144,31 @@ function drawRow(row) {
     h('td', {}, duration(j.startedAt, j.finishedAt)));
 }
 
-/** The submit form (POST /developer/submit_job_by_model_and_data), collapsed until opened. */
-function submitForm() {
-  const errorBox = h('div', { 'aria-live': 'assertive' });
-  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Upload progress' });
+/**
+ * A labelled input maker; ids are `<prefix>-<name>`, so two forms on the page never share a label target.
+ * @param {string} prefix
+ */
+function fieldMaker(prefix) {
   /**
    * @param {string} name
    * @param {string} label
    * @param {Record<string, string | number | boolean>} [attrs]
    * @param {string} [help]
    */
-  const field = (name, label, attrs = {}, help) => {
-    const id = `f-${name}`;
+  return (name, label, attrs = {}, help) => {
+    const id = `${prefix}-${name}`;
     return h('div', { class: 'field' },
       h('label', { for: id }, label),
       h('input', { id, name, ...(help ? { 'aria-describedby': `${id}-help` } : {}), ...attrs }),
       help ? h('small', { id: `${id}-help` }, help) : null);
   };
+}
+
+/** The submit form (POST /developer/submit_job_by_model_and_data), collapsed until opened. */
+function submitForm() {
+  const errorBox = h('div', { 'aria-live': 'assertive' });
+  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Upload progress' });
+  const field = fieldMaker('f');
   const submit = h('button', { type: 'submit' }, 'Submit job');
   const form = /** @type {HTMLFormElement} */ (h('form', { class: 'submit-form', novalidate: false },
     h('fieldset', {}, h('legend', {}, 'Inputs'),
@@ -181,17 +190,53 @@ function submitForm() {
     h('div', { class: 'actions' }, submit, progress),
     errorBox));
 
+  sendOnSubmit(form, '/developer/submit_job_by_model_and_data', submit, progress, errorBox);
+  return h('details', { class: 'card' }, h('summary', {}, 'Submit a training job'), form);
+}
+
+/**
+ * The seed's other flow (POST /developer/submit_job_by_image): a trainer image from this registry, its command
+ * and input files. Field ids are prefixed so its labels never collide with the form above.
+ */
+function imageForm() {
+  const errorBox = h('div', { 'aria-live': 'assertive' });
+  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Image job upload progress' });
+  const field = fieldMaker('i');
+  const submit = h('button', { type: 'submit' }, 'Run image');
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'submit-form' },
+    h('fieldset', {}, h('legend', {}, 'Trainer image'),
+      field('image', 'Image reference', { type: 'text', required: true, placeholder: `${location.host}/trainers/mine:1` }, 'Pushed to this registry first; needs the docker runner'),
+      field('command', 'Command', { type: 'text', placeholder: '["python", "train.py"]' }, 'A JSON array of strings, or words split on spaces'),
+      field('inputs', 'Input files', { type: 'file', multiple: true }, 'Mounted read-only at /input/<name>; whatever the job writes to /output is published')),
+    h('fieldset', {}, h('legend', {}, 'Published as'),
+      field('model_name', 'Model name', { type: 'text', placeholder: 'mine' }),
+      field('model_version', 'Model version', { type: 'text', placeholder: '1.0.0' })),
+    h('div', { class: 'actions' }, submit, progress),
+    errorBox));
+  sendOnSubmit(form, '/developer/submit_job_by_image', submit, progress, errorBox);
+  return h('details', { class: 'card' }, h('summary', {}, 'Run a trainer image'), form);
+}
+
+/**
+ * Sends `form` to `url` on submit with upload progress, then opens the job's page; refusals mark the fields named.
+ * @param {HTMLFormElement} form
+ * @param {string} url
+ * @param {Element} submit
+ * @param {Element} progress
+ * @param {Element} errorBox
+ */
+function sendOnSubmit(form, url, submit, progress, errorBox) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     errorBox.replaceChildren();
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     const data = new FormData(form);
-    // Empty optional text fields are left out rather than sent as "" (the API would reject empty strings).
-    for (const [k, v] of [...data.entries()]) if (v === '') data.delete(k);
+    // Empty optional fields are left out rather than sent as "" (the API would reject empty strings).
+    for (const [k, v] of [...data.entries()]) if (v === '' || (v instanceof File && v.name === '' && v.size === 0)) data.delete(k);
     submit.setAttribute('disabled', '');
-    progress.hidden = false;
+    /** @type {HTMLProgressElement} */ (progress).hidden = false;
     try {
-      const job = await upload('/developer/submit_job_by_model_and_data', data, (p) => { /** @type {HTMLProgressElement} */ (progress).value = p; });
+      const job = await upload(url, data, (p) => { /** @type {HTMLProgressElement} */ (progress).value = p; });
       location.hash = href.job(job.job_id ?? job.id);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(String(e), 0, 'network');
@@ -199,10 +244,9 @@ function submitForm() {
       errorBox.replaceChildren(notice('error', `Submit failed: ${err.message}`));
     } finally {
       submit.removeAttribute('disabled');
-      progress.hidden = true;
+      /** @type {HTMLProgressElement} */ (progress).hidden = true;
     }
   });
-  return h('details', { class: 'card' }, h('summary', {}, 'Submit a training job'), form);
 }
 
 /**
