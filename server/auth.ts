@@ -26,14 +26,35 @@ export class Auth {
     return this.tokens.length > 0;
   }
 
+  /** The owner whose token this is, if any (constant-time comparison). */
+  ownerOfToken(token: string): string | undefined {
+    const given = Buffer.from(token);
+    return this.tokens.find((t) => t.token.length === given.length && timingSafeEqual(t.token, given))?.owner;
+  }
+
+  /**
+   * The owner of an `Authorization` header registry clients send: `Bearer <token>` (our CLI and dashboard) or
+   * `Basic base64(<owner>:<token>)` (oras/cosign/skopeo/docker login). Undefined when absent or not valid.
+   */
+  ownerOfCredentials(header: string | undefined): string | undefined {
+    const bearer = /^Bearer\s+(.+)$/i.exec(header ?? '');
+    if (bearer) return this.ownerOfToken(bearer[1]!.trim());
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+    if (!basic) return undefined;
+    const pair = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const i = pair.indexOf(':');
+    if (i <= 0) return undefined;
+    const owner = this.ownerOfToken(pair.slice(i + 1));
+    return owner === pair.slice(0, i) ? owner : undefined;
+  }
+
   /** The owner a request acts as; throws 401 when auth is on and the token is missing or unknown. */
   ownerOf(c: Context): string {
     if (!this.enabled) return 'anonymous';
     const m = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
     if (!m) throw new HttpError(401, 'unauthorized', 'this server requires a token: send Authorization: Bearer <token> (aibomgen login)');
-    const given = Buffer.from(m[1]!.trim());
-    const hit = this.tokens.find((t) => t.token.length === given.length && timingSafeEqual(t.token, given));
-    if (!hit) throw new HttpError(401, 'unauthorized', 'the token is not valid on this server');
-    return hit.owner;
+    const owner = this.ownerOfToken(m[1]!.trim());
+    if (!owner) throw new HttpError(401, 'unauthorized', 'the token is not valid on this server');
+    return owner;
   }
 }

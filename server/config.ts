@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
   workerId: z.string().min(1).max(255).optional(),
   /** Auth: `owner:token[,owner:token…]`. Unset: no auth, every job is owned by "anonymous". */
   tokens: z.string().optional(),
+  /** With tokens on: may anyone pull from /v2/ (verifiers need no account), or only token holders? */
+  anonymousPull: z.stringbool().default(true),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string };
 
@@ -75,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,
     maxGraphqlBytes: env.AIBOMGEN_MAX_GRAPHQL_BYTES,
     tokens: env.AIBOMGEN_TOKENS,
+    anonymousPull: env.AIBOMGEN_ANONYMOUS_PULL,
     role: env.AIBOMGEN_ROLE,
     workerId: env.AIBOMGEN_WORKER_ID,
     ...stripUndefined(overrides),

@@ -2,14 +2,13 @@ import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { digestPattern, repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
+import { authorize } from './access.ts';
 import { RegistryError } from './errors.ts';
 import { requestBody, streamResponse } from './node-io.ts';
 import type { ByteRange } from './store/port.ts';
 
 type C = Context<AppEnv>;
 
-/** The one place a later auth middleware decides per repository and action; allows everything for now. */
-export async function authorize(_c: C, _repo: string, _action: 'pull' | 'push' | 'delete'): Promise<void> {}
 
 function checkDigest(d: string): string {
   if (!digestPattern.test(d) || !/^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(d)) throw new RegistryError('DIGEST_INVALID', `invalid digest ${d}`);
@@ -26,7 +25,7 @@ function parseRange(h: string | undefined): ByteRange | undefined {
 }
 
 export async function getBlob(s: Services, c: C, repo: string, digest: string, head: boolean): Promise<Response> {
-  await authorize(c, repo, 'pull');
+  authorize(s, c, repo, 'pull');
   checkDigest(digest);
   let range = head ? undefined : parseRange(c.req.header('range'));
   const suffix = head ? null : /^bytes=-(\d+)$/.exec(c.req.header('range')?.trim() ?? '');
@@ -57,7 +56,7 @@ export async function getBlob(s: Services, c: C, repo: string, digest: string, h
 }
 
 export async function deleteBlob(s: Services, c: C, repo: string, digest: string): Promise<Response> {
-  await authorize(c, repo, 'delete');
+  authorize(s, c, repo, 'delete');
   if (!(await s.store.deleteBlob(repo, checkDigest(digest)))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);
   return new Response(null, { status: 202 });
 }
@@ -67,12 +66,13 @@ function uploadHeaders(repo: string, id: string, offset: number): Record<string,
 }
 
 export async function startUpload(s: Services, c: C, repo: string): Promise<Response> {
-  await authorize(c, repo, 'push');
+  authorize(s, c, repo, 'push');
   const mount = c.req.query('mount');
   const from = c.req.query('from');
   if (mount && from) {
     // `from` names a repository too: the same grammar (it reaches the store as a path in embedded mode).
     if (from.length > 255 || !repositoryNamePattern.test(from)) throw new RegistryError('NAME_INVALID', `invalid repository name ${from} in from=`);
+    authorize(s, c, from, 'pull'); // mounting reads the source repository
     const st = await s.store.mountBlob(repo, from, checkDigest(mount));
     if (st) return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${mount}`, 'Docker-Content-Digest': mount } });
   }
@@ -88,14 +88,14 @@ export async function startUpload(s: Services, c: C, repo: string): Promise<Resp
 }
 
 export async function uploadStatus(s: Services, c: C, repo: string, id: string): Promise<Response> {
-  await authorize(c, repo, 'push');
+  authorize(s, c, repo, 'push');
   const u = await s.store.getUpload(repo, id);
   if (!u) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
   return new Response(null, { status: 204, headers: uploadHeaders(repo, id, u.offset) });
 }
 
 export async function patchUpload(s: Services, c: C, repo: string, id: string): Promise<Response> {
-  await authorize(c, repo, 'push');
+  authorize(s, c, repo, 'push');
   const cr = c.req.header('content-range');
   let start: number | undefined;
   if (cr) {
@@ -109,7 +109,7 @@ export async function patchUpload(s: Services, c: C, repo: string, id: string): 
 }
 
 export async function completeUpload(s: Services, c: C, repo: string, id: string): Promise<Response> {
-  await authorize(c, repo, 'push');
+  authorize(s, c, repo, 'push');
   const digest = c.req.query('digest');
   if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=');
   // A final chunk may carry Content-Range: out of order → 416 before anything is appended.
@@ -126,7 +126,7 @@ export async function completeUpload(s: Services, c: C, repo: string, id: string
 }
 
 export async function cancelUpload(s: Services, c: C, repo: string, id: string): Promise<Response> {
-  await authorize(c, repo, 'delete');
+  authorize(s, c, repo, 'delete');
   if (!(await s.store.cancelUpload(repo, id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
   return new Response(null, { status: 204 });
 }

@@ -7,6 +7,8 @@ export class RegistryError extends Error {
     readonly code: RegistryErrorCode,
     message: string,
     readonly detail?: unknown,
+    /** Response headers the error needs (WWW-Authenticate on UNAUTHORIZED). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'RegistryError';

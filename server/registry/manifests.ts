@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { digestPattern, tagPattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
-import { authorize } from './blobs.ts';
+import { authorize } from './access.ts';
 import { RegistryError } from './errors.ts';
 
 type C = Context<AppEnv>;
@@ -28,7 +28,7 @@ async function readLimited(c: C, max: number): Promise<Uint8Array> {
 }
 
 export async function putManifest(s: Services, c: C, repo: string, ref: string): Promise<Response> {
-  await authorize(c, repo, 'push');
+  authorize(s, c, repo, 'push');
   if (!isDigest(ref) && !tagPattern.test(ref)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${ref}`);
   const bytes = await readLimited(c, s.config.maxManifestBytes);
   let m: Parsed;
@@ -74,7 +74,7 @@ export async function putManifest(s: Services, c: C, repo: string, ref: string):
 }
 
 export async function getManifest(s: Services, c: C, repo: string, ref: string, head: boolean): Promise<Response> {
-  await authorize(c, repo, 'pull');
+  authorize(s, c, repo, 'pull');
   const m = await s.store.getManifest(repo, ref);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} unknown to ${repo}`);
   const headers = { 'Content-Type': m.mediaType, 'Docker-Content-Digest': m.digest, 'Content-Length': String(m.bytes.length) };
@@ -82,7 +82,7 @@ export async function getManifest(s: Services, c: C, repo: string, ref: string, 
 }
 
 export async function deleteManifest(s: Services, c: C, repo: string, ref: string): Promise<Response> {
-  await authorize(c, repo, 'delete');
+  authorize(s, c, repo, 'delete');
   if (!isDigest(ref)) {
     if (!(await s.store.deleteTag(repo, ref))) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${ref} unknown`);
     s.events.emit('tag.delete', { repo, tag: ref });
@@ -95,13 +95,14 @@ export async function deleteManifest(s: Services, c: C, repo: string, ref: strin
 }
 
 export async function listTags(s: Services, c: C, repo: string): Promise<Response> {
-  await authorize(c, repo, 'pull');
+  authorize(s, c, repo, 'pull');
   const all = await s.store.listTags(repo);
   if (!all) throw new RegistryError('NAME_UNKNOWN', `repository ${repo} unknown`);
   return paginate(c, `/v2/${repo}/tags/list`, all, (tags) => ({ name: repo, tags }));
 }
 
 export async function catalog(s: Services, c: C): Promise<Response> {
+  authorize(s, c, '', 'pull');
   return paginate(c, '/v2/_catalog', await s.store.listRepositories(), (repositories) => ({ repositories }));
 }
 
@@ -119,7 +120,7 @@ function paginate(c: C, path: string, all: string[], shape: (page: string[]) => 
 }
 
 export async function referrers(s: Services, c: C, repo: string, digest: string): Promise<Response> {
-  await authorize(c, repo, 'pull');
+  authorize(s, c, repo, 'pull');
   if (!digestPattern.test(digest)) throw new RegistryError('DIGEST_INVALID', `invalid digest ${digest}`);
   const want = c.req.query('artifactType');
   let q = s.db.selectFrom('registry_manifests').selectAll().where('repo', '=', repo).where('subject_digest', '=', digest);

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
+import { authorize } from './access.ts';
 import { cancelUpload, completeUpload, deleteBlob, getBlob, patchUpload, startUpload, uploadStatus } from './blobs.ts';
 import { RegistryError } from './errors.ts';
 import { catalog, deleteManifest, getManifest, listTags, putManifest, referrers } from './manifests.ts';
@@ -9,12 +10,14 @@ import { catalog, deleteManifest, getManifest, listTags, putManifest, referrers 
 export function registryRoutes(s: Services): Hono<AppEnv> {
   const r = new Hono<AppEnv>({ strict: false });
   r.onError((err, c) => {
-    if (err instanceof RegistryError) return c.json(err.toJSON(), err.status as 400);
+    if (err instanceof RegistryError) return c.json(err.toJSON(), err.status as 400, err.headers);
     s.log.error({ err }, 'registry front failure');
     return c.json({ errors: [{ code: 'UNKNOWN', message: 'internal error' }] }, 500);
   });
   r.get('/', (c) => {
     c.header('Docker-Distribution-API-Version', 'registry/2.0');
+    // The version check is where `docker login` and friends learn the scheme: it answers 401 when no pull is open.
+    authorize(s, c, '', 'pull');
     return c.json({});
   });
   r.all('/*', (c) => dispatch(s, c));

@@ -1,0 +1,84 @@
+/**
+ * /v2/ with AIBOMGEN_TOKENS: push and delete need credentials (Basic <owner>:<token> as `oras -u/-p` and
+ * `oras login` send, or Bearer), pull is open unless AIBOMGEN_ANONYMOUS_PULL=false; refusals are the spec's
+ * UNAUTHORIZED with a Basic challenge and store nothing. Driven with the real oras CLI.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+function oras(args: string[], cwd?: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    // A private docker config per call: no credentials from the machine or an earlier `oras login`.
+    execFile('oras', args, { cwd, env: { ...process.env, DOCKER_CONFIG: dockerConfig } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+  });
+}
+
+let open: TestServer;
+let closed: TestServer;
+let dir: string;
+let dockerConfig: string;
+const payload = 'weights of an authorised push\n';
+const digestOf = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+before(async () => {
+  open = await startTestServer({ tokens: 'alice:s3cret-1,bob:other-2' });
+  closed = await startTestServer({ tokens: 'alice:s3cret-1', anonymousPull: 'false' });
+  dir = await mkdtemp(join(tmpdir(), 'aibomgen-regauth-'));
+  dockerConfig = join(dir, 'docker');
+  await writeFile(join(dir, 'model.bin'), payload);
+});
+after(async () => {
+  await open?.close();
+  await closed?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('push without credentials is UNAUTHORIZED with a Basic challenge, and stores nothing', async () => {
+  const res = await fetch(`${open.url}/v2/auth/m/blobs/uploads/?digest=${digestOf(payload)}`, { method: 'POST', body: payload, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="aibomgen"/);
+  assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
+  assert.equal((await fetch(`${open.url}/v2/auth/m/blobs/${digestOf(payload)}`, { method: 'HEAD' })).status, 404);
+  const pushed = await oras(['push', '--plain-http', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
+  assert.notEqual(pushed.code, 0, pushed.out);
+  const wrong = await oras(['push', '--plain-http', '-u', 'alice', '-p', 'other-2', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
+  assert.notEqual(wrong.code, 0, 'a token is valid only with its own owner name');
+  assert.equal((await fetch(`${open.url}/v2/auth/m/tags/list`)).status, 404);
+});
+
+test('oras push with -u/-p and after oras login; anonymous oras pull gets the same bytes', async () => {
+  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
+  assert.equal(pushed.code, 0, pushed.out);
+  const login = await oras(['login', '--plain-http', '-u', 'bob', '-p', 'other-2', open.hostPort]);
+  assert.equal(login.code, 0, login.out);
+  assert.equal((await oras(['tag', '--plain-http', `${open.hostPort}/auth/m:v1`, 'v2'])).code, 0);
+  const pulled = await oras(['pull', '--plain-http', '-o', join(dir, 'out'), `${open.hostPort}/auth/m:v2`]);
+  assert.equal(pulled.code, 0, pulled.out);
+  assert.equal(await readFile(join(dir, 'out', 'model.bin'), 'utf8'), payload);
+  // Bearer, as the aibomgen CLI and dashboard send: delete needs it too.
+  const head = await fetch(`${open.url}/v2/auth/m/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const digest = head.headers.get('docker-content-digest')!;
+  assert.equal((await fetch(`${open.url}/v2/auth/m/manifests/${digest}`, { method: 'DELETE' })).status, 401);
+  assert.equal((await fetch(`${open.url}/v2/auth/m/manifests/${digest}`, { method: 'DELETE', headers: { authorization: 'Bearer s3cret-1' } })).status, 202);
+});
+
+test('with AIBOMGEN_ANONYMOUS_PULL=false pulls need credentials too, and /v2/ itself asks for them', async () => {
+  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${closed.hostPort}/auth/private:v1`, 'model.bin'], dir);
+  assert.equal(pushed.code, 0, pushed.out);
+  const base = await fetch(`${closed.url}/v2/`);
+  assert.equal(base.status, 401);
+  assert.match(base.headers.get('www-authenticate') ?? '', /^Basic /);
+  assert.equal((await fetch(`${closed.url}/v2/_catalog`)).status, 401);
+  const anon = await oras(['pull', '--plain-http', '-o', join(dir, 'anon'), `${closed.hostPort}/auth/private:v1`]);
+  assert.notEqual(anon.code, 0, anon.out);
+  const authed = await oras(['pull', '--plain-http', '-u', 'alice', '-p', 's3cret-1', '-o', join(dir, 'authed'), `${closed.hostPort}/auth/private:v1`]);
+  assert.equal(authed.code, 0, authed.out);
+  assert.equal(await readFile(join(dir, 'authed', 'model.bin'), 'utf8'), payload);
+});
