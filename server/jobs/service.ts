@@ -5,7 +5,7 @@
  * (job_events), then goes out on the event bus — SSE and GraphQL subscriptions replay + follow it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progressLineSchema } from '../../schema/trainer.ts';
 import type { Services } from '../context.ts';

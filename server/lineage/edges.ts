@@ -1,15 +1,14 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { nodeId, shortDigest, type GraphEdge, type GraphNode } from './ids.ts';
-import { evidenceTagSql } from './manifest.ts';
+import { primaryTagSql } from './manifest.ts';
 
-type Tx = Pick<Db, 'selectFrom' | 'insertInto' | 'deleteFrom' | 'updateTable'>;
+type Tx = Pick<Db, 'selectFrom' | 'selectNoFrom' | 'insertInto' | 'deleteFrom' | 'updateTable'>;
 
 /** Label and ref of a model version node: `repo:tag` when tagged. */
 export async function versionNode(db: Tx, repo: string, digest: string): Promise<GraphNode> {
-  const tag = await db.selectFrom('lineage_tags').select('tag').where('repo', '=', repo).where('digest', '=', digest)
-    .where(sql<boolean>`not ${sql.raw(evidenceTagSql('tag'))}`).orderBy('created_at').orderBy('tag').executeTakeFirst();
-  return { id: nodeId.model(repo, digest), kind: 'MODEL_VERSION', label: tag ? `${repo}:${tag.tag}` : `${repo}@${shortDigest(digest)}`, digest, ref: `${repo}@${digest}` };
+  const tag = (await db.selectNoFrom(primaryTagSql(sql.val(repo), sql.val(digest)).as('tag')).executeTakeFirst())?.tag;
+  return { id: nodeId.model(repo, digest), kind: 'MODEL_VERSION', label: tag ? `${repo}:${tag}` : `${repo}@${shortDigest(digest)}`, digest, ref: `${repo}@${digest}` };
 }
 
 /**

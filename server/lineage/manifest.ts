@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely';
 import { MediaType } from '../../schema/media-types.ts';
 import type { ManifestKind } from '../../schema/db/lineage.ts';
 
@@ -76,11 +77,17 @@ export function stripHost(name: string): string {
 /**
  * Tags that carry evidence (referrers fallback index `sha256-<hex>`, cosign `.sig`/`.att`), not versions or
  * aliases: every tag starting `sha256-` or `sha512-` is reserved for them. A prefix (not a full pattern) so that
- * SQL can apply the same rule with `evidenceTagSql`.
+ * SQL can apply the same rule (`primaryTagSql`).
  */
 export function isEvidenceTag(tag: string): boolean {
   return tag.startsWith('sha256-') || tag.startsWith('sha512-');
 }
 
-/** `isEvidenceTag` as a SQL condition on a tag column (GLOB and LIKE differ between SQLite and Postgres; substr does not). */
-export const evidenceTagSql = (column: string): string => `substr(${column}, 1, 7) in ('sha256-', 'sha512-')`;
+/**
+ * The tag a version was pushed under — its oldest tag that is not an evidence tag (ties by name) — as SQL over a
+ * version's repository and digest (column references or values); found through the lineage_tags (repo, digest)
+ * index. `isEvidenceTag` in SQL: GLOB and LIKE differ between SQLite and Postgres, substr does not.
+ */
+export const primaryTagSql = (repo: RawBuilder<unknown>, digest: RawBuilder<unknown>): RawBuilder<string | null> =>
+  sql<string | null>`(select t.tag from lineage_tags t where t.repo = ${repo} and t.digest = ${digest}
+    and substr(t.tag, 1, 7) not in ('sha256-', 'sha512-') order by t.created_at, t.tag limit 1)`;

@@ -3,19 +3,25 @@ import type { LineageVersionsTable } from '../../schema/db/lineage.ts';
 import { MediaType } from '../../schema/media-types.ts';
 import type { Db } from '../db/connect.ts';
 import { nodeId } from './ids.ts';
-import { isEvidenceTag, parseDigestRef, stripHost } from './manifest.ts';
+import { isEvidenceTag, parseDigestRef, primaryTagSql, stripHost } from './manifest.ts';
 
 /** Read side of the lineage index, in batches (the GraphQL DataLoaders call these). */
 
-export type VersionRow = LineageVersionsTable;
+/** A version with the tag it was pushed under (`primaryTagSql`): what ModelVersion resolves from. */
+export type VersionRow = LineageVersionsTable & { primary_tag: string | null };
 export interface TagRow { repo: string; tag: string; digest: string; created_at: string }
 
+/** Versions (`v`) with their primary tag. */
+function selectVersions(db: Db) {
+  return db.selectFrom('lineage_versions as v').selectAll('v').select(primaryTagSql(sql.ref('v.repo'), sql.ref('v.digest')).as('primary_tag'));
+}
+
 export async function versionsByIds(db: Db, ids: readonly string[]): Promise<VersionRow[]> {
-  return ids.length ? db.selectFrom('lineage_versions').selectAll().where('id', 'in', [...ids]).execute() : [];
+  return ids.length ? selectVersions(db).where('v.id', 'in', [...ids]).execute() : [];
 }
 
 export async function versionsByRepos(db: Db, repos: readonly string[]): Promise<VersionRow[]> {
-  return repos.length ? db.selectFrom('lineage_versions').selectAll().where('repo', 'in', [...repos]).orderBy('created', 'desc').orderBy('id').execute() : [];
+  return repos.length ? selectVersions(db).where('v.repo', 'in', [...repos]).orderBy('v.created', 'desc').orderBy('v.id').execute() : [];
 }
 
 /** Tags that name versions or aliases (evidence tags left out), oldest first. */
@@ -76,14 +82,14 @@ export async function attestationsByVersions(db: Db, versions: readonly { id: st
  */
 export async function findVersion(db: Db, ref: string): Promise<VersionRow | undefined> {
   const r = ref.trim();
-  if (r.startsWith('model:')) return db.selectFrom('lineage_versions').selectAll().where('id', '=', r).executeTakeFirst();
+  if (r.startsWith('model:')) return selectVersions(db).where('v.id', '=', r).executeTakeFirst();
   const byDigest = parseDigestRef(r);
-  if (byDigest?.repo) return db.selectFrom('lineage_versions').selectAll().where('id', '=', nodeId.model(byDigest.repo, byDigest.digest)).executeTakeFirst();
-  if (byDigest) return db.selectFrom('lineage_versions').selectAll().where('digest', '=', byDigest.digest).orderBy('id').limit(1).executeTakeFirst();
+  if (byDigest?.repo) return selectVersions(db).where('v.id', '=', nodeId.model(byDigest.repo, byDigest.digest)).executeTakeFirst();
+  if (byDigest) return selectVersions(db).where('v.digest', '=', byDigest.digest).orderBy('v.id').limit(1).executeTakeFirst();
   const repo = stripHost(r);
   const tag = r.slice(r.lastIndexOf('/') + 1).includes(':') ? r.slice(r.lastIndexOf(':') + 1) : 'latest';
-  return db.selectFrom('lineage_tags as t').innerJoin('lineage_versions as v', (j) => j.onRef('v.repo', '=', 't.repo').onRef('v.digest', '=', 't.digest'))
-    .selectAll('v').where('t.repo', '=', repo).where('t.tag', '=', tag).executeTakeFirst();
+  return selectVersions(db).innerJoin('lineage_tags as t', (j) => j.onRef('t.repo', '=', 'v.repo').onRef('t.digest', '=', 'v.digest'))
+    .where('t.repo', '=', repo).where('t.tag', '=', tag).executeTakeFirst();
 }
 
 export interface ModelFilter {

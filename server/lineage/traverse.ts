@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { LineageEdgesTable, LineageNodesTable, LineageVersionsTable } from '../../schema/db/lineage.ts';
 import { edgeEnds, type EdgeKind, type NodeKind } from './ids.ts';
-import { evidenceTagSql } from './manifest.ts';
+import { primaryTagSql } from './manifest.ts';
 
 export type Direction = 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
 
@@ -63,14 +63,11 @@ const SUMMARY_COLUMNS = ['v.id', 'v.repo', 'v.digest', 'v.created', 'v.framework
  */
 export async function downstreamVersions(db: Db, starts: string[], exclude: string[]): Promise<VersionSummary[]> {
   if (starts.length === 0) return [];
-  // The version's first non-evidence tag (the lineage_tags (repo, digest) index finds it), as primaryTag() picks it.
-  const primaryTag = sql<string | null>`(select t.tag from lineage_tags t where t.repo = v.repo and t.digest = v.digest
-    and not ${sql.raw(evidenceTagSql('t.tag'))} order by t.created_at, t.tag limit 1)`;
   let q = db
     .withRecursive('walk(id)', (qb) =>
       qb.selectFrom('lineage_nodes').select('lineage_nodes.id').where('lineage_nodes.id', 'in', starts)
         .union(qb.selectFrom('walk').innerJoin('lineage_edges as e', 'e.up_id', 'walk.id').select('e.down_id as id')))
-    .selectFrom('walk').innerJoin('lineage_versions as v', 'v.id', 'walk.id').select([...SUMMARY_COLUMNS, primaryTag.as('primary_tag')]);
+    .selectFrom('walk').innerJoin('lineage_versions as v', 'v.id', 'walk.id').select([...SUMMARY_COLUMNS, primaryTagSql(sql.ref('v.repo'), sql.ref('v.digest')).as('primary_tag')]);
   if (exclude.length > 0) q = q.where('v.id', 'not in', exclude);
   // Sorted here rather than by a temporary b-tree of whole rows in the database (cheaper for 10k rows).
   const rows = await q.execute();

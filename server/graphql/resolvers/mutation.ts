@@ -54,11 +54,10 @@ async function requireModel(ctx: Ctx, name: string): Promise<void> {
   if ((await ctx.loaders.versionsOfRepo.load(name)).length === 0) throw notFound(`model "${name}" has no versions in the registry`);
 }
 
-/** Tags that are a version's own (its first tag): moving or removing them would rewrite history. */
+/** Tags that are a version's own (the tag it was pushed under) → its digest: moving or removing them would rewrite history. */
 async function versionTags(ctx: Ctx, repo: string): Promise<Map<string, string>> {
-  const first = new Map<string, string>();
-  for (const t of await ctx.loaders.tagsOfRepo.load(repo)) if (![...first.values()].includes(t.digest)) first.set(t.tag, t.digest);
-  return first;
+  const versions = await ctx.loaders.versionsOfRepo.load(repo);
+  return new Map(versions.flatMap((v) => (v.primary_tag ? [[v.primary_tag, v.digest] as const] : [])));
 }
 
 async function settled(ctx: Ctx, repo: string): Promise<{ name: string }> {

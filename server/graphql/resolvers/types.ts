@@ -3,7 +3,7 @@ import type { VersionRow } from '../../lineage/queries.ts';
 import type { VersionSummary } from '../../lineage/traverse.ts';
 import type { GqlContext } from '../context.ts';
 import { unavailable } from '../errors.ts';
-import { jobParent, parseJson, primaryTag, type AliasParent, type JobParent, type ModelParent } from './views.ts';
+import { jobParent, parseJson, type AliasParent, type JobParent, type ModelParent } from './views.ts';
 
 type Ctx = GqlContext;
 /** A ModelVersion resolves from a full row or, where thousands are listed (impact), from a summary. */
@@ -18,9 +18,9 @@ function document(v: Version, key: Document, ctx: Ctx): string | null | Promise<
 const then = <T, U>(x: T | Promise<T>, f: (t: T) => U): U | Promise<U> => (x instanceof Promise ? x.then(f) : f(x));
 
 export const ModelVersion = {
-  ref: (v: Version, _: unknown, ctx: Ctx) => then(primaryTag(ctx, v), (tag) => (tag ? `${v.repo}:${tag}` : `${v.repo}@${v.digest}`)),
+  ref: (v: Version) => (v.primary_tag ? `${v.repo}:${v.primary_tag}` : `${v.repo}@${v.digest}`),
   repository: (v: Version) => v.repo,
-  tag: (v: Version, _: unknown, ctx: Ctx) => primaryTag(ctx, v),
+  tag: (v: Version) => v.primary_tag,
   tags: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
   metrics: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'metrics_json', ctx), parseJson),
   annotations: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'annotations_json', ctx), parseJson),
@@ -45,13 +45,14 @@ export const ModelVersion = {
 export const Model = {
   versions: (m: ModelParent, _: unknown, ctx: Ctx) => ctx.loaders.versionsOfRepo.load(m.name),
   latest: async (m: ModelParent, _: unknown, ctx: Ctx) => (await ctx.loaders.versionsOfRepo.load(m.name))[0] ?? null,
-  /** Every tag that is not the first tag of the version it points at. */
+  /** Every tag on a version that is not the tag it was pushed under. */
   aliases: async (m: ModelParent, _: unknown, ctx: Ctx): Promise<AliasParent[]> => {
     const [tags, versions] = await Promise.all([ctx.loaders.tagsOfRepo.load(m.name), ctx.loaders.versionsOfRepo.load(m.name)]);
     const byDigest = new Map(versions.map((v) => [v.digest, v]));
-    const first = new Map<string, string>();
-    for (const t of tags) if (!first.has(t.digest)) first.set(t.digest, t.tag);
-    return tags.filter((t) => first.get(t.digest) !== t.tag && byDigest.has(t.digest)).map((t) => ({ name: t.tag, version: byDigest.get(t.digest)! }));
+    return tags.flatMap((t) => {
+      const version = byDigest.get(t.digest);
+      return version && version.primary_tag !== t.tag ? [{ name: t.tag, version }] : [];
+    });
   },
 };
 

@@ -1,6 +1,5 @@
 import type { JobEvent, JobState, JobView } from '../../contracts.ts';
 import type { VersionRow } from '../../lineage/queries.ts';
-import type { GqlContext } from '../context.ts';
 
 /** Shapes the GraphQL types resolve from (parents), and the mappings from the platform's contracts. */
 
@@ -49,26 +48,6 @@ export function jobEventView(e: JobEvent): JobEventView {
     case 'batch': return { ...base, epoch: e.epoch, batch: e.batch, logs: e.logs };
     case 'log': return { ...base, line: e.line };
   }
-}
-
-const firstTags = new WeakMap<object, Map<string, string>>();
-
-/** The tag a version was pushed under (its oldest non-evidence tag), or null. One map per repository's tag list. */
-export function primaryTag(ctx: GqlContext, v: { repo: string; digest: string; primary_tag?: string | null }): string | null | Promise<string | null> {
-  // Set on version summaries (impact returns thousands): a synchronous field is far cheaper there.
-  if (v.primary_tag !== undefined) return v.primary_tag;
-  return ctx.loaders.tagsOfRepo.load(v.repo).then((tags) => firstTagOf(tags, v.digest));
-}
-
-/** The first tag of `digest` in a repository's tag list (oldest first). */
-export function firstTagOf(tags: readonly { tag: string; digest: string }[], digest: string): string | null {
-  let byDigest = firstTags.get(tags);
-  if (!byDigest) {
-    byDigest = new Map();
-    for (const t of tags) if (!byDigest.has(t.digest)) byDigest.set(t.digest, t.tag);
-    firstTags.set(tags, byDigest);
-  }
-  return byDigest.get(digest) ?? null;
 }
 
 export function parseJson(text: string | null): unknown {
