@@ -69,10 +69,7 @@ export async function downstreamVersions(db: Db, starts: string[], exclude: stri
         .union(qb.selectFrom('walk').innerJoin('lineage_edges as e', 'e.up_id', 'walk.id').select('e.down_id as id')))
     .selectFrom('walk').innerJoin('lineage_versions as v', 'v.id', 'walk.id').select([...SUMMARY_COLUMNS, primaryTagSql(sql.ref('v.repo'), sql.ref('v.digest')).as('primary_tag')]);
   if (exclude.length > 0) q = q.where('v.id', 'not in', exclude);
-  // Sorted here rather than by a temporary b-tree of whole rows in the database (cheaper for 10k rows).
-  const rows = await q.execute();
-  const key = (v: VersionSummary): string => `${v.created ?? ''}\n${v.id}`;
-  return rows.map((v) => [key(v), v] as const).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((x) => x[1]);
+  return q.orderBy('v.created').orderBy('v.id').execute();
 }
 
 /**
