@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import pino from 'pino';
 import { apiErrorResponse, HttpError } from './api-error.ts';
-import { Auth } from './auth.ts';
 import { setupAttest } from './attest/area.ts';
 import type { Config } from './config.ts';
 import type { AppEnv, Area, Services } from './context.ts';
@@ -62,24 +61,6 @@ export function createApp(services: Services): Hono<AppEnv> {
     services.log.error({ err, method: c.req.method, path: c.req.path, requestId: c.get('requestId') }, 'unhandled error');
     return apiErrorResponse(c, new HttpError(500, 'internal', 'internal error'));
   });
-  // With AIBOMGEN_TOKENS, GraphQL operations need a token like /developer/* does (the GraphiQL page itself,
-  // a GET asking for HTML, stays open: it sends the token the user types in its headers pane).
-  const auth = new Auth(services.config);
-  if (auth.enabled) {
-    app.use('/graphql', async (c, next) => {
-      const graphiql = c.req.method === 'GET' && !c.req.query('query') && (c.req.header('accept') ?? '').includes('text/html');
-      if (!graphiql) {
-        try {
-          auth.ownerOf(c);
-        } catch (e) {
-          if (!(e instanceof HttpError)) throw e;
-          // GraphQL clients read `errors`: the same refusal in the GraphQL response shape.
-          return c.json({ errors: [{ message: e.detail, extensions: { code: 'UNAUTHENTICATED' } }] }, 401);
-        }
-      }
-      await next();
-    });
-  }
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   for (const area of started.get(services) ?? []) area.mount?.(app);
   services.selfFetch = async (req) => app.fetch(req);

@@ -58,3 +58,12 @@ export class Auth {
     return owner;
   }
 }
+
+const auths = new WeakMap<object, Auth>();
+
+/** The platform's one Auth (its tokens parsed once), shared by /developer, /graphql and /v2/. */
+export function authOf(s: { config: Pick<Config, 'tokens'> }): Auth {
+  let a = auths.get(s);
+  if (!a) auths.set(s, (a = new Auth(s.config)));
+  return a;
+}

@@ -1,5 +1,5 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import type { JobOutcome } from '../contracts.ts';
@@ -63,17 +63,9 @@ function ociPurl(repository: string, digest: string): string {
   return `pkg:oci/${encodeURIComponent(name)}@${encodeURIComponent(digest)}?repository_url=${encodeURIComponent(repository)}`;
 }
 
-/** Numeric training metrics from metrics.json as model-card performance metrics. */
-function performanceMetrics(outputDir: string): { type: string; value: string }[] {
-  try {
-    const path = `${outputDir}/metrics.json`;
-    // Written by the job: size-checked before it is read (as server/bounded-read.ts does for the async reads).
-    if (statSync(path).size > 256 * 1024) return [];
-    const m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    return Object.entries(m).filter(([, v]) => typeof v === 'number').map(([k, v]) => ({ type: k, value: String(v) }));
-  } catch {
-    return [];
-  }
+/** Numeric training metrics (from metrics.json) as model-card performance metrics. */
+function performanceMetrics(metrics: Record<string, unknown>): { type: string; value: string }[] {
+  return Object.entries(metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => ({ type: k, value: String(v) }));
 }
 
 /** Builds the AIBoM (library object model + typed ML parts), unsigned. */
@@ -123,7 +115,7 @@ export function buildAibom(a: AibomInput): BomJson {
 
   const card: ModelCard = {
     modelParameters: { ...(md.model_type ? { task: md.model_type } : {}), architectureFamily: o.framework, datasets: dataRefs.map((ref) => ({ ref })) },
-    quantitativeAnalysis: { performanceMetrics: performanceMetrics(o.outputDir) },
+    quantitativeAnalysis: { performanceMetrics: performanceMetrics(ev.metrics) },
     considerations: {
       ...(md.intended_use ? { useCases: [md.intended_use] } : {}),
       ...(md.out_of_scope ? { technicalLimitations: [md.out_of_scope] } : {}),

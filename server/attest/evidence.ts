@@ -15,16 +15,15 @@ export interface JobEvidence {
   byproducts: { 'return-value': number; stdout: string; stderr: string };
   byproductHashes: { stdout: string; stderr: string };
   environment: Record<string, string>;
+  /** The trainer's metrics.json (size-capped; {} when absent or unreadable): model-card metrics, the TF.js backend. */
+  metrics: Record<string, unknown>;
 }
 
 /** Byproduct text kept in the link (the end of each log); the full logs are bound by their hashes. */
 const MAX_BYPRODUCT_BYTES = 64 * 1024;
 
-/** The TF.js backend the trainer reported in metrics.json, when it did. */
-async function tfBackend(outputDir: string): Promise<string | undefined> {
-  const m = await readJsonObject(join(outputDir, 'metrics.json'), 256 * 1024);
-  return typeof m?.backend === 'string' ? m.backend : undefined;
-}
+/** metrics.json is written by the job: read only when it is at most this size. */
+const MAX_METRICS_BYTES = 256 * 1024;
 
 /** GPU name/driver/memory via nvidia-smi when present ('none' otherwise). */
 async function gpu(): Promise<string> {
@@ -46,7 +45,8 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
     stat(o.stderrPath).then(() => sha256File(o.stderrPath), () => ''),
   ]);
   const cpu = cpus();
-  const backend = await tfBackend(o.outputDir);
+  const metrics = (await readJsonObject(join(o.outputDir, 'metrics.json'), MAX_METRICS_BYTES)) ?? {};
+  const backend = typeof metrics.backend === 'string' ? metrics.backend : undefined;
   const fs = await statfs(o.outputDir).catch(() => undefined);
   const environment: Record<string, string> = {
     os: osType(),
@@ -73,5 +73,6 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
     byproducts: { 'return-value': o.exitCode, stdout: await readTail(o.stdoutPath, MAX_BYPRODUCT_BYTES), stderr: await readTail(o.stderrPath, MAX_BYPRODUCT_BYTES) },
     byproductHashes: { stdout: stdoutHash, stderr: stderrHash },
     environment,
+    metrics,
   };
 }

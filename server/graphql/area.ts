@@ -3,12 +3,15 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { streamResponse } from '../registry/node-io.ts';
 import { graphiqlPage } from './graphiql-page.ts';
+import { HttpError } from '../api-error.ts';
+import { authOf } from '../auth.ts';
 import type { Area, Services } from '../context.ts';
 import { lineageOf } from '../lineage/area.ts';
 import type { GqlContext } from './context.ts';
@@ -16,6 +19,9 @@ import { createLoaders } from './loaders.ts';
 import { buildSchema } from './schema.ts';
 
 const GRAPHIQL_TITLE = 'AIBoMGen GraphQL';
+
+/** A browser opening /graphql: a GET asking for HTML, without a query (yoga's own test for showing GraphiQL). */
+const isGraphiqlPage = (c: Context): boolean => c.req.method === 'GET' && !c.req.query('query') && (c.req.header('accept') ?? '').includes('text/html');
 
 /** Limits that refuse abusive queries before they run (graphql-armor validation rules). */
 export const queryLimits = { maxDepth: 12, maxCost: 5000 };
@@ -57,6 +63,22 @@ export async function setupGraphql(s: Services): Promise<Area> {
   return {
     name: 'graphql',
     mount(app) {
+      // With AIBOMGEN_TOKENS, operations need a token like /developer/* does; the GraphiQL page itself stays
+      // open (it sends the token the user types in its headers pane). Refused in the GraphQL response shape.
+      const auth = authOf(s);
+      if (auth.enabled) {
+        app.use('/graphql', async (c, next) => {
+          if (!isGraphiqlPage(c)) {
+            try {
+              auth.ownerOf(c);
+            } catch (e) {
+              if (!(e instanceof HttpError)) throw e;
+              return c.json({ errors: [{ message: e.detail, extensions: { code: 'UNAUTHENTICATED' } }] }, 401);
+            }
+          }
+          await next();
+        });
+      }
       const max = s.config.maxGraphqlBytes;
       app.use('/graphql', bodyLimit({
         maxSize: max,
@@ -70,7 +92,7 @@ export async function setupGraphql(s: Services): Promise<Area> {
       // streamed from a file; what yoga would render for the same request (a browser's GET without a query).
       const page = graphiqlPage(join(s.config.dataDir, 'cache'));
       app.get('/graphql', async (c, next) => {
-        if (c.req.query('query') || !(c.req.header('accept') ?? '').includes('text/html')) return next();
+        if (!isGraphiqlPage(c)) return next();
         const html = await page({ title: GRAPHIQL_TITLE });
         const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
         const file = gzip ? `${html}.gz` : html;

@@ -21,10 +21,11 @@ const RENDERER = require.resolve('@graphql-yoga/render-graphiql');
  */
 export function graphiqlPage(cacheDir: string): (opts: object) => Promise<string> {
   const pending = new Map<string, Promise<void>>();
+  let version: Promise<string> | undefined; // of the renderer, read once: a new version renders a new file
   return async (opts) => {
     const json = JSON.stringify(opts);
-    const version = (JSON.parse(await readFile(join(dirname(dirname(RENDERER)), 'package.json'), 'utf8')) as { version: string }).version;
-    const file = join(cacheDir, `graphiql-${createHash('sha256').update(`${version}\n${json}`).digest('hex').slice(0, 16)}.html`);
+    version ??= readFile(join(dirname(dirname(RENDERER)), 'package.json'), 'utf8').then((t) => (JSON.parse(t) as { version: string }).version);
+    const file = join(cacheDir, `graphiql-${createHash('sha256').update(`${await version}\n${json}`).digest('hex').slice(0, 16)}.html`);
     if (!(await stat(file).then(() => true, () => false))) {
       let job = pending.get(file);
       if (!job) {

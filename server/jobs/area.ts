@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTrainerBundle } from '../../trainer/build.ts';
 import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
-import { Auth } from '../auth.ts';
+import { authOf } from '../auth.ts';
 import type { Area, Services } from '../context.ts';
 import { DockerRunner } from './runners/docker.ts';
 import type { Runner } from './runners/port.ts';
@@ -76,12 +76,11 @@ export async function setupJobs(s: Services): Promise<Area> {
     workerId: s.config.workerId ?? hostname(),
   });
   s.jobs = jobs;
-  const auth = new Auth(s.config);
   await jobs.start();
   return {
     name: 'jobs',
     mount(app) {
-      mountJobRoutes(app, s, jobs, auth);
+      mountJobRoutes(app, s, jobs, authOf(s));
       mountOpenApi(app);
     },
     close: () => jobs.close(),

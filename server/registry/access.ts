@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { Auth } from '../auth.ts';
+import { authOf } from '../auth.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { RegistryError } from './errors.ts';
 
@@ -9,14 +9,11 @@ import { RegistryError } from './errors.ts';
  * open unless AIBOMGEN_ANONYMOUS_PULL=false (verifying a model should need no account). Requests the app makes
  * to itself in process (the publisher, GraphQL's setAlias) carry no socket and were authorised where they began.
  */
-const auths = new WeakMap<Services, Auth>();
-
 export type RegistryAction = 'pull' | 'push' | 'delete';
 
 /** Throws UNAUTHORIZED (401 with a Basic challenge) when the request may not do `action` on `repo`. */
 export function authorize(s: Services, c: Context<AppEnv>, repo: string, action: RegistryAction): void {
-  let auth = auths.get(s);
-  if (!auth) auths.set(s, (auth = new Auth(s.config)));
+  const auth = authOf(s);
   if (!auth.enabled) return;
   if (!c.env?.incoming) return;
   if (action === 'pull' && s.config.anonymousPull) return;

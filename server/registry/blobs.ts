@@ -15,8 +15,6 @@ function checkDigest(d: string): string {
   return d;
 }
 
-const bodyOf = requestBody;
-
 function parseRange(h: string | undefined): ByteRange | undefined {
   if (!h || /^bytes=-\d+$/.test(h.trim())) return undefined;
   const m = /^bytes=(\d+)-(\d*)$/.exec(h.trim());
@@ -80,7 +78,7 @@ export async function startUpload(s: Services, c: C, repo: string): Promise<Resp
   const u = await s.store.createUpload(repo);
   if (digest) {
     checkDigest(digest);
-    const st = await s.store.completeUpload(repo, u.id, digest, bodyOf(c));
+    const st = await s.store.completeUpload(repo, u.id, digest, requestBody(c));
     s.events.emit('blob.bytes', { direction: 'in', bytes: st.size });
     return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${digest}`, 'Docker-Content-Digest': digest } });
   }
@@ -103,7 +101,7 @@ export async function patchUpload(s: Services, c: C, repo: string, id: string): 
     if (!m) throw new RegistryError('RANGE_INVALID', `bad Content-Range ${cr}`);
     start = Number(m[1]);
   }
-  const body = bodyOf(c) ?? Readable.from([]);
+  const body = requestBody(c) ?? Readable.from([]);
   const u = await s.store.appendUpload(repo, id, body, start);
   return new Response(null, { status: 202, headers: uploadHeaders(repo, id, u.offset) });
 }
@@ -120,7 +118,7 @@ export async function completeUpload(s: Services, c: C, repo: string, id: string
     if (!u) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
     if (!m || Number(m[1]) !== u.offset) throw new RegistryError('RANGE_INVALID', `chunk ${cr} does not start at ${u.offset}`);
   }
-  const st = await s.store.completeUpload(repo, id, checkDigest(digest), bodyOf(c));
+  const st = await s.store.completeUpload(repo, id, checkDigest(digest), requestBody(c));
   s.events.emit('blob.bytes', { direction: 'in', bytes: st.size });
   return new Response(null, { status: 201, headers: { Location: `/v2/${repo}/blobs/${st.digest}`, 'Docker-Content-Digest': st.digest } });
 }
