@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Services } from '../context.ts';
-import { terminalJobStates, type JobEvent, type JobState } from '../contracts.ts';
+import { terminalJobStates, type JobState } from '../contracts.ts';
 import { observeRequests, routeClass, type RequestRecord } from './http-observer.ts';
 
 const allStates: readonly JobState[] = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
@@ -42,17 +42,12 @@ export function createMetrics(s: Services): PlatformMetrics {
       this.set(Number(r?.n ?? 0));
     },
   });
-  // Jobs that ended since this process started: observed from the terminal job.event when the job ran
-  // here, else from the `jobs` table at scrape (a separate `aibomgen worker` emits on its own bus only).
+  // Jobs that ended since this process started, read from the `jobs` table at scrape: the same for jobs run
+  // here and by a separate `aibomgen worker` (whose events reach only its own bus).
   let sweptUpTo = new Date().toISOString();
-  let observed = new Set<string>();
-  const observe = (state: string, jobId: string, from: string | null, to: string | null): void => {
-    const a = Date.parse(from ?? '');
-    const b = Date.parse(to ?? '');
-    observed.add(jobId);
-    if (Number.isFinite(a) && Number.isFinite(b) && b >= a) durations.observe({ state }, (b - a) / 1000);
-  };
-  const durations: Histogram<'state'> = new Histogram({
+  /** Jobs finished exactly at `sweptUpTo`, already observed: the next sweep (finished_at >= sweptUpTo) sees them again. */
+  let atBoundary = new Set<string>();
+  new Histogram({
     name: 'aibomgen_job_duration_seconds',
     help: 'Time from a job starting to run (or being queued, if it never ran) to its terminal state.',
     labelNames: ['state'],
@@ -66,12 +61,15 @@ export function createMetrics(s: Services): PlatformMetrics {
         .where('finished_at', '>=', sweptUpTo)
         .orderBy('finished_at')
         .execute();
-      for (const r of rows) if (!observed.has(r.id)) observe(r.state, r.id, r.started_at ?? r.created_at, r.finished_at);
+      for (const r of rows) {
+        if (atBoundary.has(r.id)) continue;
+        const from = Date.parse(r.started_at ?? r.created_at);
+        const to = Date.parse(r.finished_at ?? '');
+        if (Number.isFinite(from) && Number.isFinite(to) && to >= from) this.observe({ state: r.state }, (to - from) / 1000);
+      }
       const last = rows.at(-1)?.finished_at;
       if (last) {
-        // Keep only what the next sweep (finished_at >= last) can see again, and jobs still on their way.
-        const seen = new Set(rows.map((r) => r.id));
-        observed = new Set([...observed].filter((id) => !seen.has(id) || rows.some((r) => r.id === id && r.finished_at === last)));
+        atBoundary = new Set(rows.filter((r) => r.finished_at === last).map((r) => r.id));
         sweptUpTo = last;
       }
     },
@@ -111,17 +109,7 @@ export function createMetrics(s: Services): PlatformMetrics {
     registers: [registry],
   });
 
-  const onJobEvent = (e: JobEvent): void => {
-    if (e.type !== 'state' || !terminalJobStates.includes(e.state) || observed.has(e.jobId)) return;
-    observed.add(e.jobId); // claimed now, so a scrape during the lookup does not count it too
-    // Listeners must not throw: a lookup failure only loses this one observation.
-    void s.db.selectFrom('jobs').select(['created_at', 'started_at']).where('id', '=', e.jobId).executeTakeFirst().then(
-      (row) => observe(e.state, e.jobId, row?.started_at ?? row?.created_at ?? null, e.at),
-      (err: unknown) => s.log.warn({ err, jobId: e.jobId }, 'metrics: job duration lookup failed'),
-    );
-  };
   const onBytes = (b: { direction: 'in' | 'out'; bytes: number }): void => bytes.inc({ direction: b.direction }, b.bytes);
-  s.events.on('job.event', onJobEvent);
   s.events.on('blob.bytes', onBytes);
 
   // The attest area registered the verifier before ops starts and its routes hold that same object, so the
@@ -152,7 +140,6 @@ export function createMetrics(s: Services): PlatformMetrics {
   return {
     registry,
     stop() {
-      s.events.off('job.event', onJobEvent);
       s.events.off('blob.bytes', onBytes);
       unobserve();
       if (verifier && original) verifier.verify = original;

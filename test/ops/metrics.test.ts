@@ -34,23 +34,20 @@ test('/metrics parses strictly and counts jobs by state, durations, registry byt
     for (const st of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) assert.equal(sampleValue(before, 'aibomgen_jobs', { state: st }), 0, st);
     assert.equal(sampleValue(before, 'aibomgen_job_queue_depth'), 0);
 
-    // This test's jobs, in the real database: two queued, one running, one succeeded after 42 s of running.
+    // This test's jobs, in the real database: two queued, one running, one succeeded after 42 s of running, one
+    // failed after 4 s (finished by this process or another: durations come from the rows either way).
     const row = (id: string, state: string, started?: string, finished?: string) => ({
       id, owner: 'metrics-test', kind: 'model', state, reason: null, spec_json: '{}', publication_json: null, runner_json: null,
       created_at: '2026-11-25T10:00:00.000Z', started_at: started ?? null, finished_at: finished ?? null,
     });
-    // A job another process (an `aibomgen worker`) finished after this server started: no event here, only the row.
     const now = Date.now();
     const iso = (ms: number): string => new Date(ms).toISOString();
     await srv.services.db.insertInto('jobs').values([
-      row('m-q1', 'queued'), row('m-q2', 'queued'), row('m-r1', 'running', '2026-11-25T10:00:01.000Z'), row('m-s1', 'succeeded', '2026-11-25T10:00:05.000Z'),
+      row('m-q1', 'queued'), row('m-q2', 'queued'), row('m-r1', 'running', '2026-11-25T10:00:01.000Z'), row('m-s1', 'succeeded', iso(now - 40_000), iso(now + 2000)),
       row('m-w1', 'failed', iso(now - 3000), iso(now + 1000)),
       // Finished long before this server started: not a duration this process reports.
       row('m-old', 'cancelled', '2020-01-01T00:00:00.000Z', '2020-01-01T00:01:00.000Z'),
     ]).execute();
-    srv.services.events.emit('job.event', { jobId: 'm-s1', seq: 9, type: 'state', state: 'succeeded', at: '2026-11-25T10:00:47.000Z' });
-    // A non-terminal state event is not a duration.
-    srv.services.events.emit('job.event', { jobId: 'm-r1', seq: 2, type: 'state', state: 'running', at: '2026-11-25T10:00:01.000Z' });
 
     // Registry traffic: a 1000-byte monolithic blob push.
     const blob = Buffer.alloc(1000, 7);
@@ -91,8 +88,8 @@ test('/metrics parses strictly and counts jobs by state, durations, registry byt
     assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'metrics', status: '200' }), 1);
     assert.ok(m.has('process_resident_memory_bytes'), 'default process metrics are exported');
 
-    // Each job is one observation however it is seen: a late event for the swept job, a late event for the
-    // evented one, and another scrape change nothing.
+    // Each job is one observation: terminal events on the bus and another scrape (which sees the jobs finished
+    // at the last sweep's boundary again) change nothing.
     srv.services.events.emit('job.event', { jobId: 'm-w1', seq: 5, type: 'state', state: 'failed', at: iso(now + 1000) });
     srv.services.events.emit('job.event', { jobId: 'm-s1', seq: 10, type: 'state', state: 'succeeded', at: '2026-11-25T10:00:48.000Z' });
     await new Promise((r) => setTimeout(r, 50));
