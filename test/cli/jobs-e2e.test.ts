@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobListResponse, JobResponse } from '../../schema/api.ts';
 import type { JobEvent } from '../../server/contracts.ts';
-import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
+import { submitFlags, writeTabularInputs } from '../helpers/jobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { parsePrometheusText, sampleValue } from '../ops/prom-text.ts';
 import { aibomgen, cliHome, deadUrl, json } from './run.ts';
@@ -25,11 +25,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 before(async () => {
   srv = await startTestServer({ runner: 'process' });
   ({ env, home } = cliHome());
-  const dir = mkdtempSync(join(tmpdir(), 'aibomgen-cli-inputs-'));
-  await writeTabularCsv(join(dir, 'dataset.csv'), 200, 1);
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(mlpModelJson()));
-  writeFileSync(join(dir, 'definition.json'), JSON.stringify(tabularDefinition()));
-  inputs = ['--model', join(dir, 'model.json'), '--dataset', join(dir, 'dataset.csv'), '--definition', join(dir, 'definition.json')];
+  inputs = submitFlags(await writeTabularInputs(mkdtempSync(join(tmpdir(), 'aibomgen-cli-inputs-')), 200));
 });
 after(async () => {
   await srv.close();

@@ -3,12 +3,12 @@
  * only on a terminal; NO_COLOR removes every ANSI escape (the bars redraw with a carriage return only).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
+import { submitFlags, writeTabularInputs } from '../helpers/jobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { aibomgen, cliHome } from './run.ts';
 
@@ -18,12 +18,8 @@ let inputs: string[];
 
 before(async () => {
   srv = await startTestServer({ runner: 'process' });
-  const dir = mkdtempSync(join(tmpdir(), 'aibomgen-tty-'));
   // 12,000 rows ≈ 1.9 MB: above the 1 MiB threshold for an upload bar.
-  await writeTabularCsv(join(dir, 'dataset.csv'), 12_000, 1);
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(mlpModelJson()));
-  writeFileSync(join(dir, 'definition.json'), JSON.stringify(tabularDefinition()));
-  inputs = ['--model', join(dir, 'model.json'), '--dataset', join(dir, 'dataset.csv'), '--definition', join(dir, 'definition.json')];
+  inputs = submitFlags(await writeTabularInputs(mkdtempSync(join(tmpdir(), 'aibomgen-tty-')), 12_000));
 });
 after(async () => {
   await srv.close();

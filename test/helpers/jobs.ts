@@ -1,16 +1,27 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobResponse } from '../../schema/api.ts';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
 
-/** The seed-style tabular job (13 features, binary label) as multipart form data. */
+/** The seed-style tabular job's three files (13 features, binary label) written to `dir`. */
+export async function writeTabularInputs(dir: string, samples = 300): Promise<{ csv: string; model: string; definition: string }> {
+  const files = { csv: join(dir, 'dataset.csv'), model: join(dir, 'model.json'), definition: join(dir, 'dataset_definition.json') };
+  await writeTabularCsv(files.csv, samples, 1);
+  await writeFile(files.model, JSON.stringify(mlpModelJson()));
+  await writeFile(files.definition, JSON.stringify(tabularDefinition()));
+  return files;
+}
+
+/** `aibomgen submit` flags naming those files. */
+export const submitFlags = (f: { csv: string; model: string; definition: string }): string[] => ['--model', f.model, '--dataset', f.csv, '--definition', f.definition];
+
+/** The seed-style tabular job as multipart form data. */
 export async function tabularForm(dir: string, o: { samples?: number; epochs?: number; name?: string; extra?: Record<string, string> } = {}): Promise<FormData> {
-  const csv = join(dir, 'dataset.csv');
-  await writeTabularCsv(csv, o.samples ?? 300, 1);
+  const files = await writeTabularInputs(dir, o.samples ?? 300);
   const form = new FormData();
-  form.set('model', new Blob([JSON.stringify(mlpModelJson())], { type: 'application/json' }), 'model.json');
-  form.set('dataset', new Blob([await readFile(csv)], { type: 'text/csv' }), 'dataset.csv');
-  form.set('dataset_definition', new Blob([JSON.stringify(tabularDefinition())], { type: 'application/json' }), 'dataset_definition.json');
+  form.set('model', new Blob([await readFile(files.model)], { type: 'application/json' }), 'model.json');
+  form.set('dataset', new Blob([await readFile(files.csv)], { type: 'text/csv' }), 'dataset.csv');
+  form.set('dataset_definition', new Blob([await readFile(files.definition)], { type: 'application/json' }), 'dataset_definition.json');
   form.set('framework', 'TensorFlow 2.16.1');
   form.set('epochs', String(o.epochs ?? 2));
   form.set('batch_size', '32');

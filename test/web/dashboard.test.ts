@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { submit, tabularForm, waitForState, writeTabularInputs } from '../helpers/jobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,13 +41,7 @@ test.after(async () => {
 /** The seed-style tabular job's files (13 features) on disk, for the form's file inputs. */
 let samples: Promise<{ csv: string; model: string; definition: string }> | undefined;
 function sampleInputs(): Promise<{ csv: string; model: string; definition: string }> {
-  samples ??= (async () => {
-    const files = { csv: join(work, 'dataset.csv'), model: join(work, 'model.json'), definition: join(work, 'dataset_definition.json') };
-    await writeTabularCsv(files.csv, 300, 1);
-    await writeFile(files.model, JSON.stringify(mlpModelJson()));
-    await writeFile(files.definition, JSON.stringify(tabularDefinition()));
-    return files;
-  })();
+  samples ??= writeTabularInputs(work);
   return samples;
 }
 
