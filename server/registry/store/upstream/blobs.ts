@@ -1,8 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { RegistryError } from '../../errors.ts';
 import type { BlobRead, BlobStat, ByteRange, RegistryStore, UploadState } from '../port.ts';
-import { algOf, hashingTee, verifyingTee } from './digest-stream.ts';
+import { byteCounter, verifyingTee } from './digest-stream.ts';
 import { expectStatus, header, type UpstreamHttp, upstreamError, type UpstreamResponse } from './http.ts';
 import type { UploadSession, UploadSessions } from './sessions.ts';
 
@@ -18,7 +17,9 @@ export type UpstreamBlobs = Pick<
  * Blobs and upload sessions on a distribution 2.8 upstream, streamed both ways. Chunk order is enforced
  * here (2.8 ignores Content-Range and appends whatever arrives); a monolithic upload is POST + PATCH + PUT
  * (2.8 drops the body of `POST ?digest=`); bodies go as application/octet-stream (2.8 parses anything
- * else as a form); content is hashed on the way through and checked before the upstream commits it.
+ * else as a form). Pushed content is not hashed here: the upstream hashes every byte as it stores it and
+ * refuses to commit under a digest that does not match; the front then deletes the upload session (2.8
+ * keeps a refused upload's data otherwise — measured), so a refused push leaves nothing behind either way.
  */
 export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): UpstreamBlobs {
   async function statBlob(repo: string, digest: string): Promise<BlobStat | null> {
@@ -126,12 +127,12 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   }
 
   /**
-   * PATCHes `body` onto the session through its running sha256 (and `extra` hashes); the session dies if
-   * the transfer fails. Keeps the new Location (2.8 refuses the next request with a stale `_state`).
+   * PATCHes `body` onto the session, counting its bytes; the session dies if the transfer fails. Keeps the
+   * new Location (2.8 refuses the next request with a stale `_state`).
    */
-  async function patch(s: UploadSession, body: Readable, extra: Hash[] = []): Promise<void> {
+  async function patch(s: UploadSession, body: Readable): Promise<void> {
     let added = 0;
-    const streamed = pipeline(body, hashingTee([s.sha256, ...extra], (n) => (added += n)), () => {});
+    const streamed = pipeline(body, byteCounter((n) => (added += n)), () => {});
     let res: UpstreamResponse;
     try {
       res = await http.call('PATCH', s.location, { headers: OCTET, body: streamed });
@@ -164,23 +165,14 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   }
 
   /**
-   * A final body goes as one more PATCH, and the PUT that commits carries none: so the content is checked
-   * here before the upstream commits anything (2.8, refusing a PUT's digest itself, would keep the
-   * refused upload's data on disk). The check needs the digest's algorithm over every byte: sha256 is
-   * always kept; a sha512 digest is checked here when the whole blob came in the final body, else by
-   * the upstream, which verifies every digest it commits.
+   * A final body goes as one more PATCH, then the PUT names the digest and the upstream checks it against
+   * what it stored. A refusal (DIGEST_INVALID, passed on with the upstream's detail) or any other failure
+   * deletes the session upstream, so nothing of a refused blob stays.
    */
   async function completeUpload(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat> {
     const s = session(repo, id, body);
     return inTurn(s, body, async () => {
-      const alg = algOf(digest);
-      const whole = alg === 'sha512' && s.offset === 0 ? createHash('sha512') : undefined;
-      if (body) await patch(s, body, whole ? [whole] : []);
-      const actual = alg === 'sha256' ? `sha256:${s.sha256.copy().digest('hex')}` : whole && `sha512:${whole.digest('hex')}`;
-      if (actual && actual !== digest) {
-        await abandon(s);
-        throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
-      }
+      if (body) await patch(s, body);
       const url = new URL(s.location);
       url.searchParams.set('digest', digest);
       const res = await http.call('PUT', url, { headers: OCTET, body: new Uint8Array() }).catch(async (e: unknown) => {

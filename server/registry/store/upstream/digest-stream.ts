@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { RegistryError } from '../../errors.ts';
 
@@ -7,12 +7,11 @@ export function algOf(digest: string): 'sha256' | 'sha512' {
   return digest.startsWith('sha512:') ? 'sha512' : 'sha256';
 }
 
-/** Passes bytes through while feeding every hash in `hashes` and counting them. */
-export function hashingTee(hashes: Hash[], onBytes: (n: number) => void): Transform {
+/** Passes bytes through, counting them. */
+export function byteCounter(onBytes: (n: number) => void): Transform {
   return new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      for (const h of hashes) h.update(chunk);
       onBytes(chunk.length);
       cb(null, chunk);
     },

@@ -1,5 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
-
 /**
  * One blob upload in progress on the upstream. Distribution 2.8 signs the session state (offset, name,
  * uuid) into the `_state` query of the Location it returns after every request, and refuses a request
@@ -12,8 +10,6 @@ export interface UploadSession {
   /** The upstream Location to send the next PATCH/PUT/DELETE to. */
   location: string;
   offset: number;
-  /** Running sha256 of every byte sent, so completion is verified without re-reading the upstream. */
-  sha256: Hash;
   lastUsed: number;
   /** Tail of the per-session queue: requests on one session run one after another, in arrival order. */
   tail: Promise<unknown>;
@@ -34,7 +30,7 @@ export class UploadSessions {
   }
 
   open(id: string, repo: string, location: string): UploadSession {
-    const s: UploadSession = { id, repo, location, offset: 0, sha256: createHash('sha256'), lastUsed: Date.now(), tail: Promise.resolve() };
+    const s: UploadSession = { id, repo, location, offset: 0, lastUsed: Date.now(), tail: Promise.resolve() };
     this.byId.set(id, s);
     return s;
   }
