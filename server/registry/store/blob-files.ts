@@ -1,6 +1,6 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile, access } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,10 +15,12 @@ import type { BlobRead, BlobStat, ByteRange, UploadState } from './port.ts';
  *   links   <root>/repos/<repo>/_links/<alg>/<hex>  (a repository "has" a blob when its link exists)
  *
  * Hash state: Node's Hash cannot be serialized, so the running hash of each upload is kept in memory
- * keyed by upload id; after a restart (no state in memory) completion re-hashes the data file.
+ * keyed by upload id; after a restart (no state in memory) completion re-hashes the data file. One
+ * algorithm is run: the one a monolithic upload's digest names, else sha256 (a chunked upload completed
+ * under a sha512 digest, which no client we know of sends, re-reads its file).
  */
 export class BlobFiles {
-  private readonly hashes = new Map<string, { hashes: Record<'sha256' | 'sha512', Hash>; offset: number }>();
+  private readonly hashes = new Map<string, { alg: Alg; hash: Hash; offset: number }>();
   constructor(private readonly root: string) {}
 
   private blobPath(digest: string): string {
@@ -50,8 +52,11 @@ export class BlobFiles {
       throw new RegistryError('RANGE_INVALID', `range ${range.start}-${range.end} is outside 0-${s.size - 1}`);
     }
     const r = range ? { start: range.start, end: Math.min(range.end, s.size - 1) } : undefined;
-    const body = createReadStream(this.blobPath(digest), r ? { start: r.start, end: r.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 });
-    return { ...s, body, ...(r ? { range: r } : {}) };
+    const handle = await open(this.blobPath(digest), 'r');
+    const span = { start: r?.start ?? 0, end: r?.end ?? s.size - 1 };
+    // An empty blob: a stream over 0..-1 would read the whole file, so end is only given when there is one.
+    const body = handle.createReadStream({ start: span.start, ...(s.size > 0 ? { end: span.end } : {}), highWaterMark: 1 << 20 });
+    return { ...s, body, file: { handle, ...span }, ...(r ? { range: r } : {}) };
   }
 
   async link(repo: string, digest: string): Promise<void> {
@@ -90,7 +95,7 @@ export class BlobFiles {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'repo'), repo);
     await writeFile(join(dir, 'data'), '');
-    this.hashes.set(id, { hashes: newHashes(), offset: 0 });
+    this.hashes.set(id, { alg: 'sha256', hash: createHash('sha256'), offset: 0 });
     return { id, repo, offset: 0 };
   }
 
@@ -110,7 +115,8 @@ export class BlobFiles {
     }
   }
 
-  async append(repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
+  /** Appends `body` to the upload's data, hashed on the way with `alg` when nothing was stored before it. */
+  async append(repo: string, id: string, body: Readable, start?: number, alg: Alg = 'sha256'): Promise<UploadState> {
     const cur = await this.getUpload(repo, id);
     if (!cur) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `unknown upload ${id}`);
     if (start !== undefined && start !== cur.offset) {
@@ -119,13 +125,15 @@ export class BlobFiles {
     }
     let state = this.hashes.get(id);
     if (state && state.offset !== cur.offset) state = undefined; // stale: re-hash at completion
-    if (!state) this.hashes.delete(id);
+    else if (state && state.offset === 0 && state.alg !== alg) state = { alg, hash: createHash(alg), offset: 0 };
+    if (state) this.hashes.set(id, state);
+    else this.hashes.delete(id);
     const live = state;
     let added = 0;
     const tee = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         added += chunk.length;
-        if (live) for (const h of Object.values(live.hashes)) h.update(chunk);
+        live?.hash.update(chunk);
         cb(null, chunk);
       },
     });
@@ -135,14 +143,13 @@ export class BlobFiles {
   }
 
   async complete(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat> {
-    const cur = body ? await this.append(repo, id, body) : await this.getUpload(repo, id);
-    if (!cur) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `unknown upload ${id}`);
     const [alg] = splitDigest(digest);
+    const cur = body ? await this.append(repo, id, body, undefined, alg) : await this.getUpload(repo, id);
+    if (!cur) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `unknown upload ${id}`);
     const dataPath = join(this.uploadDir(id), 'data');
-    let actual: string;
     const state = this.hashes.get(id);
-    if (state && state.offset === cur.offset) actual = `${alg}:${state.hashes[alg].digest('hex')}`;
-    else actual = `${alg}:${await hashFile(dataPath, alg)}`;
+    const hex = state && state.offset === cur.offset && state.alg === alg ? state.hash.digest('hex') : await hashFile(dataPath, alg);
+    const actual = `${alg}:${hex}`;
     if (actual !== digest) {
       await this.cancel(repo, id);
       throw new RegistryError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
@@ -165,17 +172,15 @@ export class BlobFiles {
   }
 }
 
-function splitDigest(digest: string): ['sha256' | 'sha512', string] {
+type Alg = 'sha256' | 'sha512';
+
+function splitDigest(digest: string): [Alg, string] {
   const m = /^(sha256):([a-f0-9]{64})$|^(sha512):([a-f0-9]{128})$/.exec(digest);
   if (!m) throw new RegistryError('DIGEST_INVALID', `unsupported or malformed digest ${digest}`);
   return m[1] ? ['sha256', m[2]!] : ['sha512', m[4]!];
 }
 
-function newHashes(): Record<'sha256' | 'sha512', Hash> {
-  return { sha256: createHash('sha256'), sha512: createHash('sha512') };
-}
-
-async function hashFile(path: string, alg: 'sha256' | 'sha512'): Promise<string> {
+async function hashFile(path: string, alg: Alg): Promise<string> {
   const h = createHash(alg);
   await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
   return h.digest('hex');
