@@ -4,7 +4,7 @@ import { digestPattern, repositoryNamePattern } from '../../schema/oci.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { authorize } from './access.ts';
 import { RegistryError } from './errors.ts';
-import { requestBody, streamResponse } from './node-io.ts';
+import { CLIENT_GONE, requestBody, sendFileSpan, streamResponse } from './node-io.ts';
 import type { ByteRange } from './store/port.ts';
 
 type C = Context<AppEnv>;
@@ -46,11 +46,14 @@ export async function getBlob(s: Services, c: C, repo: string, digest: string, h
     headers['Content-Length'] = String(r.range.end - r.range.start + 1);
   } else headers['Content-Length'] = String(r.size);
   s.events.emit('blob.bytes', { direction: 'out', bytes: Number(headers['Content-Length']) });
-  return streamResponse(c, r.range ? 206 : 200, headers, r.body, (err) => {
+  const ended = (err: Error) => {
     // A client that goes away is routine; anything else (an upstream cut off, content not matching its digest) is not.
-    const gone = (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const gone = ['ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ECONNRESET', 'EPIPE'].includes(code) || err.message === CLIENT_GONE;
     s.log[gone ? 'debug' : 'warn']({ err, repo, digest }, 'blob response ended early');
-  });
+  };
+  const status = r.range ? 206 : 200;
+  return r.file ? sendFileSpan(c, status, headers, r.file, r.body, ended) : streamResponse(c, status, headers, r.body, ended);
 }
 
 export async function deleteBlob(s: Services, c: C, repo: string, digest: string): Promise<Response> {

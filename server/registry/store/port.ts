@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 /**
@@ -71,9 +72,23 @@ export interface ByteRange {
 }
 
 export interface BlobRead extends BlobStat {
+  /** The content (or the range), not yet flowing. */
   body: Readable;
   /** Present when a range was served. */
   range?: ByteRange;
+  /**
+   * Where the same bytes lie in a local file, when they do (embedded store): the HTTP layer sends them from
+   * there with reused buffers instead of consuming `body`. `body` reads through the same handle; destroying
+   * `body` closes it.
+   */
+  file?: FileSpan;
+}
+
+/** Bytes `start`..`end` (inclusive) of an open file. */
+export interface FileSpan {
+  handle: FileHandle;
+  start: number;
+  end: number;
 }
 
 export interface UploadState {
