@@ -3,8 +3,9 @@
  * front in each store mode, directly against the upstream distribution registry (the baseline), and through
  * a bare node:http relay to it (relay.ts: what any Node process in the path costs), interleaved, `--runs`
  * times. Prints per run and as medians: MiB/s, the ratio front/direct (per run, so both sides of a ratio ran
- * under the same conditions: this machine's throughput drifts by ±20% between minutes), the server's CPU
- * seconds per GiB moved (utime+stime from /proc: steady where MiB/s are not), and its peak RSS (VmHWM).
+ * under the same conditions: this machine's throughput drifts by ±20% between minutes), CPU seconds per
+ * GiB moved of the client (this process), the server and the upstream distribution (utime+stime from
+ * /proc: they show who a transfer waited on), and the server's peak RSS (VmHWM).
  *
  *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 3] [--node-options "<flags>"]
  *
@@ -79,16 +80,28 @@ async function push(base: string, repo: string, file: string, digest: string, si
   return (performance.now() - t0) / 1000;
 }
 
-/** GET streamed to a file; returns seconds and checks the size. */
+/**
+ * GET streamed to a file; returns seconds and checks the size. Every pull writes over the same file, in
+ * place (no truncation): this VM (Firecracker, virtio-balloon free-page reporting) hands freed memory back
+ * to its host, and a page touched for the first time since costs a fault in the host; a client truncating
+ * or deleting its 1 GiB output each time allocated 1 GiB of fresh page cache per pull, and which side of a
+ * ratio paid most of it depended on timing (client CPU 1.7–5.0 s/GiB for the same transfer).
+ */
 async function pull(base: string, repo: string, digest: string, out: string, size: number): Promise<number> {
+  const flags = await stat(out).then(() => 'r+', () => 'w');
   const t0 = performance.now();
   const res = await request(`${base}/v2/${repo}/blobs/${digest}`, { headersTimeout: 0, bodyTimeout: 0 });
   if (res.statusCode !== 200) throw new Error(`GET blob: ${res.statusCode} ${await res.body.text()}`);
-  await pipeline(res.body, createWriteStream(out));
+  let got = 0;
+  const counted = async function* (body: AsyncIterable<Buffer>) {
+    for await (const chunk of body) {
+      got += chunk.length;
+      yield chunk;
+    }
+  };
+  await pipeline(res.body, counted, createWriteStream(out, { flags }));
   const secs = (performance.now() - t0) / 1000;
-  const got = (await stat(out)).size;
   if (got !== size) throw new Error(`pulled ${got} bytes, expected ${size}`);
-  await rm(out);
   return secs;
 }
 
@@ -103,6 +116,18 @@ async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of stat)
 }
+/** CPU seconds per GiB spent during `phase` by this process (the client), the server and the upstream. */
+async function cpuOf<T>(pids: { server?: number; upstream: number }, gib: number, phase: () => Promise<T>): Promise<[T, Cpu]> {
+  const read = async () => ({ client: process.cpuUsage(), server: pids.server ? await cpuSeconds(pids.server) : 0, upstream: await cpuSeconds(pids.upstream) });
+  const a = await read();
+  const out = await phase();
+  const b = await read();
+  const client = (b.client.user + b.client.system - a.client.user - a.client.system) / 1e6;
+  return [out, { client: client / gib, server: (b.server - a.server) / gib, upstream: (b.upstream - a.upstream) / gib }];
+}
+interface Cpu { client: number; server: number; upstream: number }
+const fmtCpu = (c: Cpu, withServer: boolean) => `CPU s/GiB client ${c.client.toFixed(2)}${withServer ? ` server ${c.server.toFixed(2)}` : ''} upstream ${c.upstream.toFixed(2)}`;
+
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Runs `phase` while sampling the process's RSS every 50 ms; returns its result and the highest sample. */
@@ -184,35 +209,34 @@ async function main(): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       // Baseline: the same client straight to the upstream distribution.
       settle();
-      const dPush = await push(up.url, `bench/direct${run}`, file, digest, size);
+      const [dPush, dPushCpu] = await cpuOf({ upstream: up.pid }, gib, () => push(up.url, `bench/direct${run}`, file, digest, size));
       settle();
-      const dPull = await pull(up.url, `bench/direct${run}`, digest, sink, size);
+      const [dPull, dPullCpu] = await cpuOf({ upstream: up.pid }, gib, () => pull(up.url, `bench/direct${run}`, digest, sink, size));
       direct.push({ push: mib(size, dPush), pull: mib(size, dPull) });
-      rows.push(`direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s   pull ${fmt(mib(size, dPull))} MiB/s`);
+      rows.push(`direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s (${fmtCpu(dPushCpu, false)})   pull ${fmt(mib(size, dPull))} MiB/s (${fmtCpu(dPullCpu, false)})`);
       for (const target of ['relay', ...modes] as Target[]) {
         const dataDir = join(work, `data-${target}-${run}`);
         const { url, child } = target === 'relay' ? await startRelay(up.url) : await startServer(target, up.url, dataDir, nodeOptions);
         try {
           const pid = child.pid!;
           const idle = await vmHwmMb(pid);
-          const c0 = await cpuSeconds(pid);
+          const pids = { server: pid, upstream: up.pid };
           settle();
-          const [fPush, pushRss] = await sampled(pid, () => push(url, `bench/${target}${run}`, file, digest, size));
-          const c1 = await cpuSeconds(pid);
+          const [[fPush, pushRss], pushCpu] = await cpuOf(pids, gib, () => sampled(pid, () => push(url, `bench/${target}${run}`, file, digest, size)));
           settle();
-          const [fPull, pullRss] = await sampled(pid, () => pull(url, `bench/${target}${run}`, digest, sink, size));
-          const c2 = await cpuSeconds(pid);
+          const [[fPull, pullRss], pullCpu] = await cpuOf(pids, gib, () => sampled(pid, () => pull(url, `bench/${target}${run}`, digest, sink, size)));
           const peak = await vmHwmMb(pid);
-          const x: Sample = { push: mib(size, fPush), pull: mib(size, fPull), pushRatio: dPush / fPush, pullRatio: dPull / fPull, cpuPush: (c1 - c0) / gib, cpuPull: (c2 - c1) / gib, ...(target === 'relay' ? {} : { peak }) };
+          const x: Sample = { push: mib(size, fPush), pull: mib(size, fPull), pushRatio: dPush / fPush, pullRatio: dPull / fPull, cpuPush: pushCpu.server, cpuPull: pullCpu.server, ...(target === 'relay' ? {} : { peak }) };
           samples.set(target, [...(samples.get(target) ?? []), x]);
           rows.push(
-            `${target.padEnd(8)} run ${run}: push ${fmt(x.push)} MiB/s (ratio ${x.pushRatio.toFixed(2)}, ${x.cpuPush.toFixed(2)} CPU s/GiB)   ` +
-              `pull ${fmt(x.pull)} MiB/s (ratio ${x.pullRatio.toFixed(2)}, ${x.cpuPull.toFixed(2)} CPU s/GiB)` +
+            `${target.padEnd(8)} run ${run}: push ${fmt(x.push)} MiB/s (ratio ${x.pushRatio.toFixed(2)}, ${fmtCpu(pushCpu, true)})   ` +
+              `pull ${fmt(x.pull)} MiB/s (ratio ${x.pullRatio.toFixed(2)}, ${fmtCpu(pullCpu, true)})` +
               (target === 'relay' ? '' : `   peak RSS ${peak.toFixed(0)} MB (VmHWM; after start-up ${idle.toFixed(0)}, during push ${pushRss.toFixed(0)}, during pull ${pullRss.toFixed(0)})`),
           );
         } finally {
           await stopServer(child);
-          await rm(dataDir, { recursive: true, force: true });
+          // The data directory stays until the end: freeing 1 GiB of page cache here would make the next
+          // target's push land on memory the host has just taken back (see pull()).
         }
       }
     }
@@ -227,8 +251,8 @@ async function main(): Promise<void> {
   for (const [target, xs] of samples) {
     const m = (k: keyof Sample) => median(xs.map((x) => x[k] ?? NaN));
     process.stdout.write(
-      `${target.padEnd(8)}: push ${fmt(m('push'))} MiB/s ratio ${m('pushRatio').toFixed(2)} (${m('cpuPush').toFixed(2)} CPU s/GiB)   ` +
-        `pull ${fmt(m('pull'))} MiB/s ratio ${m('pullRatio').toFixed(2)} (${m('cpuPull').toFixed(2)} CPU s/GiB)` +
+      `${target.padEnd(8)}: push ${fmt(m('push'))} MiB/s ratio ${m('pushRatio').toFixed(2)} (${m('cpuPush').toFixed(2)} server CPU s/GiB)   ` +
+        `pull ${fmt(m('pull'))} MiB/s ratio ${m('pullRatio').toFixed(2)} (${m('cpuPull').toFixed(2)} server CPU s/GiB)` +
         (target === 'relay' ? '' : `   peak RSS max ${Math.max(...xs.map((x) => x.peak ?? 0)).toFixed(0)} MB`) + '\n',
     );
   }

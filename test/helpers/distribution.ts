@@ -12,6 +12,8 @@ export interface Distribution {
   hostPort: string;
   /** The registry's storage root (and config file), removed by stop(). */
   rootDir: string;
+  /** The registry process (benchmarks read its CPU time from /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export async function startDistribution(bin = process.env.DOCKER_REGISTRY_BIN ??
     await stop();
     throw e;
   }
-  return { url, hostPort: `127.0.0.1:${port}`, rootDir, stop };
+  return { url, hostPort: `127.0.0.1:${port}`, rootDir, pid: child.pid!, stop };
 }
 
 /** Registries still running when this process exits (a test that crashed before stop()) go with it. */
