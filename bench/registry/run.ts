@@ -9,12 +9,13 @@
  *
  *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 3] [--node-options "<flags>"]
  *
- * `--node-options` sets NODE_OPTIONS for the server only, e.g. "--max-semi-space-size=1": V8's default
- * young generation (16 MiB semi-spaces) becomes resident under streaming load and is most of the RSS
- * growth a transfer causes (measured: peak 181 vs 216 MB upstream, 153 vs 193 MB embedded at 512 MiB).
+ * `--node-options` adds NODE_OPTIONS for the server only. `npm start` already runs node with
+ * --max-semi-space-size=1: V8's default young generation (16 MiB semi-spaces) becomes resident under
+ * streaming load and was most of the RSS growth a transfer caused (peak 181 vs 216 MB upstream at 512 MiB).
  *
- * The server runs as a child process (`node --import tsx server/main.ts`, what `npm start` runs) so its
- * memory is its own; the blob is streamed from and to disk on the client side with undici (never buffered).
+ * The server runs as a child process with `npm start`'s command line (the bundle its prestart builds) so
+ * its memory is its own; the blob is streamed from and to disk on the client side with undici (never
+ * buffered).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,10 +25,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
+import { buildServer } from '../../server/build.ts';
 import { startDistribution } from '../../test/helpers/distribution.ts';
 import { freePort } from '../../test/helpers/net.ts';
 
 type Mode = 'embedded' | 'upstream';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
 
 function args(): { size: number; modes: Mode[]; runs: number; nodeOptions?: string } {
   const a = process.argv.slice(2);
@@ -141,11 +145,19 @@ async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<[T, num
   }
 }
 
+/** `npm start`'s command line (after its `prestart` built the bundle), run directly so its pid is the server's. */
+async function npmStartArgv(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const argv = pkg.scripts.start!.split(/\s+/);
+  if (argv[0] !== 'node') throw new Error(`npm start runs ${argv[0]}, expected node`);
+  return argv.slice(1);
+}
+
 /** Starts the server as `npm start` does, with the given store, and waits for /healthz. */
 async function startServer(mode: Mode, upstreamUrl: string, dataDir: string, nodeOptions?: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: resolve(import.meta.dirname, '../..'),
+  const child = spawn(process.execPath, await npmStartArgv(), {
+    cwd: repoRoot,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AIBOMGEN_DATA_DIR: dataDir, AIBOMGEN_REGISTRY_STORE: mode, AIBOMGEN_UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -194,6 +206,7 @@ interface Sample { push: number; pull: number; pushRatio: number; pullRatio: num
 
 async function main(): Promise<void> {
   const { size, modes, runs, nodeOptions } = args();
+  await buildServer(); // npm start's prestart
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-bench-'));
   const up = await startDistribution();
   const rows: string[] = [];
@@ -243,7 +256,7 @@ async function main(): Promise<void> {
     await up.stop();
     await rm(work, { recursive: true, force: true });
   }
-  process.stdout.write(`registry bench: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ${runs} interleaved runs; ratio = front MiB/s / direct MiB/s in the same run (target >= 0.95), peak RSS target < 200 MB; server NODE_OPTIONS: ${nodeOptions ?? '(none, as npm start)'}\n`);
+  process.stdout.write(`registry bench: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ${runs} interleaved runs; ratio = front MiB/s / direct MiB/s in the same run (target >= 0.95), peak RSS target < 200 MB; server: npm start (${(await npmStartArgv()).join(' ')})${nodeOptions ? ` NODE_OPTIONS=${nodeOptions}` : ''}\n`);
   for (const r of rows) process.stdout.write(`${r}\n`);
   process.stdout.write(`medians over ${runs} runs:\n`);
   process.stdout.write(`direct  : push ${fmt(median(direct.map((d) => d.push)))} MiB/s   pull ${fmt(median(direct.map((d) => d.pull)))} MiB/s\n`);
