@@ -107,7 +107,8 @@ export function createPublisher(o: PublisherOptions): Publisher {
         modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) },
       };
       const cfg = await p.pushBlob(repo, Buffer.from(JSON.stringify(config)), MediaType.modelConfig);
-      const datasets = inputs.filter((i) => i.role !== 'model').map((i) => `${i.repository}@${i.digest}`);
+      // Datasets only: the definition (also pushed, and in the AIBoM) describes the dataset, no model was trained on it.
+      const datasets = inputs.filter((i) => i.role === 'dataset').map((i) => `${i.repository}@${i.digest}`);
       const base = inputs.find((i) => i.role === 'model');
       const mBytes = manifestBytes({
         schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: MediaType.modelManifestArtifact, config: cfg, layers,

@@ -60,7 +60,9 @@ function imageClaim(value: string, origin: Claim['origin']): Claim {
 export function publicationClaims(jobId: string, p: Publication): Claim[] {
   const out: Claim[] = [{ kind: 'job', value: jobId, origin: 'publication' }];
   for (const i of p.inputs) {
-    const kind = i.role === 'model' ? 'base-model' : i.role === 'dataset' || i.role === 'dataset_definition' ? 'dataset' : undefined;
+    // The dataset definition (columns, shapes) describes the dataset; it is an input of the job and in the
+    // AIBoM, but no model was trained on it: it is not a lineage dataset.
+    const kind = i.role === 'model' ? 'base-model' : i.role === 'dataset' ? 'dataset' : undefined;
     if (kind) out.push({ kind, repo: i.repository, digest: i.digest, value: `${i.repository}@${i.digest}`, origin: 'publication' });
   }
   return out;
@@ -94,6 +96,16 @@ function fromPurl(purl: string): { repo?: string; digest: string } | undefined {
   return repoUrl ? { repo: stripHost(repoUrl), digest } : { digest };
 }
 
+/**
+ * Our AIBoM lists every input of a job as a component with an `aibomgen:role` (dataset, dataset_definition,
+ * params, model); only `dataset` is data a model was trained on. A data component without that property
+ * (an AIBoM another tool wrote) counts as a dataset.
+ */
+function isTrainingData(c: CdxComponent): boolean {
+  const role = (c.properties ?? []).find((p) => p.name === 'aibomgen:role')?.value;
+  return role === undefined || role === 'dataset';
+}
+
 function sha256Of(c: CdxComponent): string | undefined {
   const h = c.hashes?.find((x) => (x.alg ?? '').toUpperCase() === 'SHA-256' && /^[a-f0-9]{64}$/.test(x.content ?? ''));
   return h ? `sha256:${h.content}` : undefined;
@@ -119,7 +131,7 @@ export function aibomFacts(doc: unknown): { claims: Claim[]; summary: AibomSumma
   for (const c of bom.components ?? []) {
     const r = refOf(c);
     const label = r ? (r.repo ? `${r.repo}@${r.digest}` : r.digest) : c.name ?? '';
-    if (c.type === 'data' && r) {
+    if (c.type === 'data' && r && isTrainingData(c)) {
       datasets.push(label);
       claims.push({ kind: 'dataset', ...r, value: label, origin: 'aibom' });
     } else if (c.type === 'machine-learning-model' && r) {

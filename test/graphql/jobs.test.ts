@@ -110,8 +110,8 @@ test('lineage(C, UPSTREAM) returns C → B → A with their jobs and the dataset
   assert.ok(chain, 'the chain test ran');
   const { a, b, c } = chain;
   await lineageOf(srv.services)!.idle();
-  const g = await gqlOk<{ lineage: { nodes: { id: string; kind: string }[]; edges: { from: string; to: string; kind: string }[] } }>(srv.url,
-    'query($r: String!) { lineage(ref: $r, direction: UPSTREAM, depth: 20) { nodes { id kind } edges { from to kind } } }', { r: c.modelVersion!.ref });
+  const g = await gqlOk<{ lineage: { nodes: { id: string; kind: string; label: string }[]; edges: { from: string; to: string; kind: string }[] } }>(srv.url,
+    'query($r: String!) { lineage(ref: $r, direction: UPSTREAM, depth: 20) { nodes { id kind label } edges { from to kind } } }', { r: c.modelVersion!.ref });
   const edges = g.lineage.edges.map((e) => `${e.from} ${e.kind} ${e.to}`);
   const [A, B, C] = [a, b, c].map((j) => j.modelVersion!.id) as [string, string, string];
   for (const e of [`${C} FINE_TUNED_FROM ${B}`, `${B} FINE_TUNED_FROM ${A}`, `${C} TRAINED_BY job:${c.id}`, `job:${b.id} PRODUCED ${B}`, `${A} TRAINED_BY job:${a.id}`]) {
@@ -119,6 +119,11 @@ test('lineage(C, UPSTREAM) returns C → B → A with their jobs and the dataset
   }
   const datasets = g.lineage.nodes.filter((n) => n.kind === 'DATASET').map((n) => n.id);
   assert.ok(edges.some((e) => e.startsWith(`${A} TRAINED_ON dataset:`)), 'A trained on the dataset');
+  // The one dataset the three jobs trained on; their dataset definition and params are inputs (in the AIBoM),
+  // not datasets.
+  const labels = g.lineage.nodes.filter((n) => n.kind === 'DATASET').map((n) => n.label);
+  assert.equal(labels.length, 1, `one dataset: ${labels.join(', ')}`);
+  assert.match(labels[0]!, /^datasets\/dataset\.csv@sha256:/);
   const datasetDigest = datasets.find((d) => edges.includes(`${A} TRAINED_ON ${d}`))!.slice('dataset:'.length);
   const impact = await gqlOk<{ impact: { id: string }[] }>(srv.url, 'query($d: String!) { impact(digest: $d) { id } }', { d: datasetDigest });
   for (const v of [A, B, C]) assert.ok(impact.impact.some((x) => x.id === v), `${v} in impact(dataset)`);
