@@ -80,3 +80,16 @@ export async function closeServices(s: Services): Promise<void> {
   await s.store.close();
   await s.db.destroy();
 }
+
+/** On the first SIGINT or SIGTERM: `first()` (stop listening), close the services, exit 0. Later signals wait for it. */
+export function closeOnSignals(s: Services, first?: () => void): void {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      first?.();
+      void closeServices(s).finally(() => process.exit(0));
+    });
+  }
+}

@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { closeServices, createApp, createServices } from './app.ts';
+import { closeOnSignals, createApp, createServices } from './app.ts';
 import { loadConfig } from './config.ts';
 
 /** `npm start`: the server with embedded defaults (data under ./data, SQLite, embedded registry store). */
@@ -11,12 +11,4 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   services.log.info({ url: `http://${config.host}:${info.port}`, store: config.registryStore, dataDir: config.dataDir }, 'aibomgen server listening');
 });
 
-let closing = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (closing) return;
-    closing = true;
-    server.close();
-    void closeServices(services).finally(() => process.exit(0));
-  });
-}
+closeOnSignals(services, () => server.close());

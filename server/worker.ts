@@ -1,4 +1,4 @@
-import { closeServices, createApp, createServices } from './app.ts';
+import { closeOnSignals, createApp, createServices } from './app.ts';
 import { loadConfig } from './config.ts';
 
 /**
@@ -12,11 +12,4 @@ const services = await createServices(config);
 createApp(services); // the in-process /v2/ front the publisher pushes through
 services.log.info({ dataDir: config.dataDir, db: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), store: config.registryStore }, 'aibomgen worker running jobs');
 
-let closing = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (closing) return;
-    closing = true;
-    void closeServices(services).finally(() => process.exit(0));
-  });
-}
+closeOnSignals(services);
