@@ -7,8 +7,8 @@
  * Isolation: jobs run in a container when a Docker API is reachable (AIBOMGEN_DOCKER_SOCKET, DOCKER_HOST, or a
  * podman CLI this script can start `podman system service` with); otherwise as a child process, said plainly.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -19,6 +19,7 @@ import { closeServices, createApp, createServices } from '../server/app.ts';
 import { KEY_FILES, keysDir } from '../server/attest/keys.ts';
 import { loadConfig } from '../server/config.ts';
 import type { JobEvent } from '../server/contracts.ts';
+import { startPodmanService, type PodmanService } from '../server/jobs/runners/podman-service.ts';
 import { readSse } from './sse.ts';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../trainer/samples/generate.ts';
 
@@ -50,21 +51,19 @@ async function portFree(port: number, host: string): Promise<boolean> {
 }
 
 /** A Docker-compatible API for isolated jobs: configured, or podman's service started on a private socket. */
-async function containerEngine(dataDir: string): Promise<{ socket?: string; child?: ChildProcess; note: string }> {
+async function containerEngine(dataDir: string): Promise<{ socket?: string; podman?: PodmanService; note: string }> {
   const configured = process.env.AIBOMGEN_DOCKER_SOCKET ?? (process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : undefined);
   if (configured) return { socket: configured, note: `container engine at ${configured}` };
   if (process.env.AIBOMGEN_RUNNER === 'process') return { note: 'process runner (AIBOMGEN_RUNNER=process): NOT container-isolated' };
   if (spawnSync('podman', ['--version'], { stdio: 'ignore' }).status !== 0) {
     return { note: 'no container engine found (install podman for isolated jobs): the job runs as a child process, NOT container-isolated' };
   }
-  const socket = join(dataDir, 'podman.sock');
-  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!existsSync(socket)) {
-    child.kill();
-    return { note: 'podman did not start its API service: the job runs as a child process, NOT container-isolated' };
+  try {
+    const podman = await startPodmanService(join(dataDir, 'podman.sock'), 10_000);
+    return { socket: podman.socketPath, podman, note: 'podman (Docker-compatible API): network none, read-only rootfs, no capabilities, non-root' };
+  } catch (e) {
+    return { note: `podman did not start its API service (${(e as Error).message.split('\n')[0]}): the job runs as a child process, NOT container-isolated` };
   }
-  return { socket, child, note: 'podman (Docker-compatible API): network none, read-only rootfs, no capabilities, non-root' };
 }
 
 async function followEvents(url: string, id: string, epochs: number): Promise<void> {
@@ -163,7 +162,7 @@ async function main(): Promise<number> {
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await closeServices(services);
-    engine.child?.kill('SIGTERM');
+    await engine.podman?.stop();
   }
   return code;
 }
