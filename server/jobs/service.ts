@@ -238,9 +238,12 @@ export class Jobs implements JobService {
     let last = 0;
     let replaying = true;
     const buffered: JobEvent[] = [];
+    let poll: NodeJS.Timeout | undefined;
     const deliver = (e: JobEvent): void => {
       if (e.seq <= last) return;
       last = e.seq;
+      // Nothing follows a terminal state: the table need not be watched any more.
+      if (e.type === 'state' && terminalJobStates.includes(e.state)) clearInterval(poll);
       onEvent(e);
     };
     const listener = (e: JobEvent): void => {
@@ -249,10 +252,11 @@ export class Jobs implements JobService {
       else deliver(e);
     };
     this.s.events.on('job.event', listener);
-    // Events written by another process (a worker) never reach this process's bus: poll the table too.
+    // Events written by another process (a worker) never reach this process's bus: poll the table too,
+    // except while this process runs the job (its events come on the bus).
     let polling = false;
-    const poll = setInterval(() => {
-      if (replaying || polling) return;
+    poll = setInterval(() => {
+      if (replaying || polling || this.running.has(id)) return;
       polling = true;
       void this.log
         .replay(id, last)
