@@ -53,9 +53,9 @@ export async function lineageGraph(db: Db, start: string, direction: Direction, 
  * The columns of a version that GraphQL's ModelVersion reads directly, plus the tag it was pushed under: what
  * `impact` lists by the thousand (each further column costs a property on every row).
  */
-export type VersionSummary = Pick<LineageVersionsTable, 'id' | 'repo' | 'digest' | 'created' | 'framework' | 'job_id'> & { primary_tag: string | null };
-
-const SUMMARY_COLUMNS = ['v.id', 'v.repo', 'v.digest', 'v.created', 'v.framework', 'v.job_id'] as const;
+const SUMMARY_FIELDS = ['id', 'repo', 'digest', 'created', 'framework', 'job_id'] as const;
+export type VersionSummary = Pick<LineageVersionsTable, (typeof SUMMARY_FIELDS)[number]> & { primary_tag: string | null };
+const SUMMARY_COLUMNS = SUMMARY_FIELDS.map((f) => `v.${f}` as const);
 
 /**
  * Every listed model version downstream of any of `starts` (no depth bound: `UNION` ends on cycles), oldest first.
