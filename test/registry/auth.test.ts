@@ -1,7 +1,7 @@
 /**
  * /v2/ with AIBOMGEN_TOKENS: push and delete need credentials (Basic <owner>:<token> as `oras -u/-p` and
  * `oras login` send, or Bearer), pull is open unless AIBOMGEN_ANONYMOUS_PULL=false; refusals are the spec's
- * UNAUTHORIZED with a Basic challenge and store nothing. Driven with the real oras CLI.
+ * UNAUTHORIZED with a Basic challenge and store nothing. Driven with the real oras and cosign CLIs.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,4 +81,37 @@ test('with AIBOMGEN_ANONYMOUS_PULL=false pulls need credentials too, and /v2/ it
   const authed = await oras(['pull', '--plain-http', '-u', 'alice', '-p', 's3cret-1', '-o', join(dir, 'authed'), `${closed.hostPort}/auth/private:v1`]);
   assert.equal(authed.code, 0, authed.out);
   assert.equal(await readFile(join(dir, 'authed', 'model.bin'), 'utf8'), payload);
+});
+
+/** cosign with `config` as its docker config: what `cosign login` writes, and the only credentials it reads. */
+function cosign(args: string[], cwd: string, config: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('cosign', args, { cwd, env: { ...process.env, DOCKER_CONFIG: config, COSIGN_PASSWORD: 'pw', HOME: cwd } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+  });
+}
+
+test('cosign: signing a model needs credentials (cosign login), verifying it does not', async () => {
+  const work = await mkdtemp(join(dir, 'cosign-'));
+  await writeFile(join(work, 'model.bin'), payload);
+  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/signed:v1`, 'model.bin'], work);
+  assert.equal(pushed.code, 0, pushed.out);
+  const head = await fetch(`${open.url}/v2/auth/signed/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const ref = `${open.hostPort}/auth/signed@${head.headers.get('docker-content-digest')}`;
+  const config = join(work, 'docker'); // no login yet (the oras tests above logged in with their own)
+  assert.equal((await cosign(['generate-key-pair'], work, config)).code, 0);
+  const sign = ['sign', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--allow-insecure-registry', '--yes', ref];
+  const anonymous = await cosign(sign, work, config);
+  assert.notEqual(anonymous.code, 0, 'an anonymous signature push is refused');
+  assert.match(anonymous.out, /UNAUTHORIZED|401|unauthorized/i, anonymous.out);
+  const refs = async () => ((await (await fetch(`${open.url}/v2/auth/signed/referrers/${head.headers.get('docker-content-digest')}`)).json()) as { manifests: unknown[] }).manifests.length;
+  assert.equal(await refs(), 0, 'the refused signature stored nothing');
+  const login = await cosign(['login', open.hostPort, '-u', 'alice', '-p', 's3cret-1'], work, config);
+  assert.equal(login.code, 0, login.out);
+  const signed = await cosign(sign, work, config);
+  assert.equal(signed.code, 0, signed.out);
+  assert.ok((await refs()) >= 1, 'the signature is a referrer of the model');
+  // Verification only pulls: open to anyone here (a fresh docker config, no login).
+  const verified = await cosign(['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog', '--allow-insecure-registry', ref], work, join(work, 'no-login'));
+  assert.equal(verified.code, 0, verified.out);
 });
