@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { JobResponse } from '../schema/api.ts';
 import { closeServices, createApp, createServices } from '../server/app.ts';
-import { KEY_FILES, keysDir } from '../server/attest/keys.ts';
+import { KEY_FILES } from '../server/attest/keys.ts';
 import { loadConfig } from '../server/config.ts';
 import type { JobEvent } from '../server/contracts.ts';
 import { startPodmanService, type PodmanService } from '../server/jobs/runners/podman-service.ts';
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     if (verify.code !== 0) throw new Error(`aibomgen verify exited ${verify.code}: ${verify.stderr.trim()}`);
 
     step(6, 'Published');
-    const pub = join(keysDir(dataDir), KEY_FILES.platformPub);
+    const pub = join(config.keysDir, KEY_FILES.platformPub);
     const rel = (p: string) => relative(process.cwd(), p) || p;
     say(`      model      ${bold(ref)}`);
     say(`      digest     ${done.publication.digest}`);

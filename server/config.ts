@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { keysDir } from './attest/keys.ts';
 
 /** Server configuration, read from the environment once at start-up. Every field has an embedded default. */
 export const ConfigSchema = z.object({
@@ -9,6 +10,8 @@ export const ConfigSchema = z.object({
   dataDir: z.string().default('./data'),
   /** `sqlite` file path or a `postgres://` URL. Defaults to `<dataDir>/aibomgen.db`. */
   databaseUrl: z.string().optional(),
+  /** The platform signing key, the layout root key and the signed layout. Defaults to `<dataDir>/keys`. */
+  keysDir: z.string().optional(),
   /** Registry store adapter: `embedded` (files on disk) or `upstream` (a CNCF distribution registry). */
   registryStore: z.enum(['embedded', 'upstream']).default('embedded'),
   /** Base URL of the upstream distribution registry, e.g. http://127.0.0.1:5000 (upstream mode only). */
@@ -50,7 +53,7 @@ export const ConfigSchema = z.object({
   /** With tokens on: may anyone pull from /v2/ (verifiers need no account), or only token holders? */
   anonymousPull: z.stringbool().default(true),
 });
-export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string };
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string; keysDir: string };
 
 /** Builds the configuration from environment variables (PORT, HOST, AIBOMGEN_*), then `overrides`. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof ConfigSchema>> = {}): Config {
@@ -58,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: env.HOST,
     port: env.PORT,
     dataDir: env.AIBOMGEN_DATA_DIR,
+    keysDir: env.AIBOMGEN_KEYS_DIR,
     databaseUrl: env.AIBOMGEN_DATABASE_URL,
     registryStore: env.AIBOMGEN_REGISTRY_STORE,
     upstreamUrl: env.AIBOMGEN_UPSTREAM_URL,
@@ -86,7 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (parsed.registryStore === 'upstream' && !parsed.upstreamUrl) {
     throw new Error('AIBOMGEN_UPSTREAM_URL is required when AIBOMGEN_REGISTRY_STORE=upstream');
   }
-  return { ...parsed, dataDir, databaseUrl: parsed.databaseUrl ?? resolve(dataDir, 'aibomgen.db') };
+  return { ...parsed, dataDir, databaseUrl: parsed.databaseUrl ?? resolve(dataDir, 'aibomgen.db'), keysDir: parsed.keysDir ? resolve(parsed.keysDir) : keysDir(dataDir) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

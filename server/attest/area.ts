@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Area, Services } from '../context.ts';
 import { mountVerifierRoutes } from '../verifier/routes.ts';
-import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from './keys.ts';
+import { initKeys, KEY_FILES, loadPrivateKey } from './keys.ts';
 import type { Layout } from './layout.ts';
 import { OciPusher } from './oci-push.ts';
 import { createPublisher } from './publisher.ts';
@@ -13,9 +13,9 @@ const INTERNAL = 'http://aibomgen.internal';
 
 /** Keys, evidence, publication and verification; registers `publisher` and `verifier`, mounts /verifier (owner: server/attest). */
 export async function setupAttest(s: Services): Promise<Area> {
-  const dir = keysDir(s.config.dataDir);
+  const dir = s.config.keysDir;
   // First start: the platform key, the layout root key and the signed layout are created when absent.
-  const created = await initKeys(s.config.dataDir);
+  const created = await initKeys(dir);
   if (created.length > 0) s.log.info({ dir, created }, 'attest: keys initialised');
 
   // selfFetch is set by createApp after the areas start, so it is looked up per request.

@@ -27,6 +27,7 @@ export const KEY_FILES = {
   layout: 'root.layout',
 } as const;
 
+/** Where keys live when AIBOMGEN_KEYS_DIR does not say (config.keysDir is the setting to use). */
 export function keysDir(dataDir: string): string {
   return join(dataDir, 'keys');
 }
@@ -95,11 +96,10 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /**
- * Creates the platform key, the layout root key and the signed layout when absent; returns what was created.
- * Existing keys are never overwritten (unless `force`).
+ * Creates the platform key, the layout root key and the signed layout in the keys directory `dir` when absent;
+ * returns what was created. Existing keys are never overwritten (unless `force`).
  */
-export async function initKeys(dataDir: string, opts: { force?: boolean; layoutExpiresDays?: number } = {}): Promise<string[]> {
-  const dir = keysDir(dataDir);
+export async function initKeys(dir: string, opts: { force?: boolean; layoutExpiresDays?: number } = {}): Promise<string[]> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
   if (opts.force || !(await exists(join(dir, KEY_FILES.platformKey)))) {

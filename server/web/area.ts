@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 import type { AppEnv, Area, Services } from '../context.ts';
-import { KEY_FILES, keysDir } from '../attest/keys.ts';
+import { KEY_FILES } from '../attest/keys.ts';
 import { loadStaticFiles, type StaticFile } from './static-files.ts';
 
 const staticDir = fileURLToPath(new URL('./static/', import.meta.url));
@@ -32,7 +32,7 @@ export async function setupWeb(s: Services): Promise<Area> {
       app.on('GET', ['/', '/index.html'], (c) => send(c, index));
       // The platform's public key, so the page's `cosign verify-attestation --key platform.pub` can be pasted as is.
       app.get('/web/keys/platform.pub', async (c) => {
-        const pem = await readFile(join(keysDir(s.config.dataDir), KEY_FILES.platformPub), 'utf8').catch(() => null);
+        const pem = await readFile(join(s.config.keysDir, KEY_FILES.platformPub), 'utf8').catch(() => null);
         if (pem === null) return c.json({ error: 'not_found', detail: 'the platform key has not been created yet (aibomgen keys init)' }, 404);
         c.header('Content-Type', 'application/x-pem-file');
         c.header('X-Content-Type-Options', 'nosniff');

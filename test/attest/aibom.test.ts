@@ -36,7 +36,7 @@ function outcome(root: string): JobOutcome {
 test('AIBoM: CycloneDX 1.6 with model card, data, formulation; validates (library and cyclonedx-python-lib); JSF signature binds it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attest-aibom-'));
   try {
-    await initKeys(dir);
+    await initKeys(keysDir(dir));
     const o = outcome(join(dir, 'job'));
     const ev = await collectEvidence(o);
     const doc = buildAibom({ outcome: o, evidence: ev, repository: 'models/iris', manifestDigest: `sha256:${'a'.repeat(64)}`, linkSha256: 'b'.repeat(64) });
@@ -57,7 +57,7 @@ test('AIBoM: CycloneDX 1.6 with model card, data, formulation; validates (librar
     const tampered: BomJson = JSON.parse(JSON.stringify(signed).replace('"0.93"', '"0.99"'));
     assert.deepEqual(verifyAibomSignature(tampered, pub), { ok: false, reason: 'AIBoM JSF signature does not verify' });
     const other = mkdtempSync(join(tmpdir(), 'attest-aibom-other-'));
-    await initKeys(other);
+    await initKeys(keysDir(other));
     assert.equal(verifyAibomSignature(signed, readFileSync(join(keysDir(other), KEY_FILES.platformPub), 'utf8')).reason, 'AIBoM signed by another key');
     rmSync(other, { recursive: true, force: true });
 

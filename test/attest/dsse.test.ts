@@ -11,8 +11,8 @@ test('DSSE statements in sigstore v0.3 bundles: verify offline with the platform
   const dir = mkdtempSync(join(tmpdir(), 'attest-dsse-'));
   const other = mkdtempSync(join(tmpdir(), 'attest-dsse-other-'));
   try {
-    await initKeys(dir);
-    await initKeys(other);
+    await initKeys(keysDir(dir));
+    await initKeys(keysDir(other));
     const key = await loadPrivateKey(keysDir(dir), KEY_FILES.platformKey);
     const pub = readFileSync(join(keysDir(dir), KEY_FILES.platformPub), 'utf8');
     const digest = `sha256:${'d'.repeat(64)}`;

@@ -56,13 +56,13 @@ test('canonical JSON: sorted keys, no whitespace, only backslash and quote escap
 test('keys init: private keys 0600, never overwritten, layout signed', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'attest-keys-'));
   try {
-    const created = await initKeys(dataDir);
+    const created = await initKeys(keysDir(dataDir));
     assert.ok(created.includes(KEY_FILES.platformKey) && created.includes(KEY_FILES.layout));
     for (const f of [KEY_FILES.platformKey, KEY_FILES.rootKey]) {
       assert.equal(statSync(join(keysDir(dataDir), f)).mode & 0o777, 0o600, f);
     }
     const before = readFileSync(join(keysDir(dataDir), KEY_FILES.platformPub), 'utf8');
-    assert.deepEqual(await initKeys(dataDir), []);
+    assert.deepEqual(await initKeys(keysDir(dataDir)), []);
     assert.equal(readFileSync(join(keysDir(dataDir), KEY_FILES.platformPub), 'utf8'), before);
     assert.match(before, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
   } finally {
@@ -86,7 +86,7 @@ for (const [label, bin] of [['Debian in-toto 1.3.1', DEBIAN], ['PyPI in-toto', P
   test(`${label}: in-toto-verify passes on the link with the layout, fails on tampering`, { skip: !existsSync(bin) && `${bin} missing` }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'attest-intoto-'));
     try {
-      await initKeys(dataDir);
+      await initKeys(keysDir(dataDir));
       const job = craftJob(join(dataDir, 'job'), 'A');
       const link = await makeLink(dataDir, job);
       const linkDir = join(dataDir, 'links');
@@ -124,7 +124,7 @@ for (const [label, bin] of [['Debian in-toto 1.3.1', DEBIAN], ['PyPI in-toto', P
       write(link);
       const other = mkdtempSync(join(tmpdir(), 'attest-other-'));
       try {
-        await initKeys(other);
+        await initKeys(keysDir(other));
         for (const f of [KEY_FILES.rootPub, KEY_FILES.rootInToto]) writeFileSync(join(keysDir(dataDir), f), readFileSync(join(keysDir(other), f)));
         const wrongRoot = runVerify(bin, dataDir, linkDir);
         assert.notEqual(wrongRoot.status, 0, 'layout under another root key must fail');

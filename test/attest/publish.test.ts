@@ -53,7 +53,7 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
   const dir = mkdtempSync(join(tmpdir(), 'attest-publish-'));
   const reg = await startRegistry(dir);
   try {
-    await initKeys(dir);
+    await initKeys(keysDir(dir));
     const publisher = createPublisher({
       pusher: new OciPusher(`http://${reg.host}`),
       registryHost: reg.host,

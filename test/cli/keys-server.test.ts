@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startTestServer } from '../helpers/server.ts';
 import { aibomgen, cliHome, deadUrl, json } from './run.ts';
 
 test('keys init creates the keys once (--json lists them), then reports them present; bad days is a usage error', async () => {
@@ -24,6 +25,25 @@ test('keys init creates the keys once (--json lists them), then reports them pre
   const bad = await aibomgen(['keys', 'init', '--data-dir', dir, '--layout-expires-days', '0'], { env });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^aibomgen: --layout-expires-days must be a positive integer, got 0\n$/);
+});
+
+test('keys live outside the data directory with --keys-dir / AIBOMGEN_KEYS_DIR (a mounted secret): made and used there', async () => {
+  const { env } = cliHome();
+  const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-data-'));
+  const secret = join(mkdtempSync(join(tmpdir(), 'aibomgen-secret-')), 'keys');
+  const made = json<{ dir: string; created: string[] }>(await aibomgen(['keys', 'init', '--data-dir', dataDir, '--keys-dir', secret, '--json'], { env }));
+  assert.equal(made.dir, secret);
+  assert.ok(made.created.includes('platform.key'));
+  assert.ok(!existsSync(join(dataDir, 'keys')), 'nothing written under the data directory');
+  // The server started with AIBOMGEN_KEYS_DIR uses those keys and makes none of its own.
+  const srv = await startTestServer({ dataDir, keysDir: secret });
+  try {
+    const served = await (await fetch(`${srv.url}/web/keys/platform.pub`)).text();
+    assert.equal(served, readFileSync(join(secret, 'platform.pub'), 'utf8'));
+    assert.ok(!existsSync(join(dataDir, 'keys')), 'the server made no keys under the data directory');
+  } finally {
+    await srv.close();
+  }
 });
 
 test('aibomgen server starts the platform (client commands reach it) and stops cleanly on SIGTERM', async () => {
