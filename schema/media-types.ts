@@ -24,6 +24,8 @@ export const MediaType = {
   inTotoLink: 'application/vnd.in-toto.link+json',
   inTotoLayout: 'application/vnd.in-toto.layout+json',
   cyclonedxJson: 'application/vnd.cyclonedx+json',
+  // A job's input files on their way from the API node that received them to the worker that runs the job.
+  jobInputsArtifact: 'application/vnd.aibomgen.job.inputs.v1',
 } as const;
 export type MediaTypeName = keyof typeof MediaType;
 

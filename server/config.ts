@@ -48,6 +48,11 @@ export const ConfigSchema = z.object({
   role: z.enum(['all', 'api', 'worker']).default('all'),
   /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
   workerId: z.string().min(1).max(255).optional(),
+  /**
+   * `shared`: workers read a job's inputs from the data directory the API node wrote them to (one host, or a
+   * shared volume). `registry`: the API node pushes them to the registry and a worker without them pulls them.
+   */
+  jobInputs: z.enum(['shared', 'registry']).default('shared'),
   /** Auth: `owner:token[,owner:token…]`. Unset: no auth, every job is owned by "anonymous". */
   tokens: z.string().optional(),
   /** With tokens on: may anyone pull from /v2/ (verifiers need no account), or only token holders? */
@@ -77,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobLogBytes: env.AIBOMGEN_JOB_LOG_BYTES,
     jobOutputBytes: env.AIBOMGEN_JOB_OUTPUT_BYTES,
     requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
+    jobInputs: env.AIBOMGEN_JOB_INPUTS,
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,
     maxGraphqlBytes: env.AIBOMGEN_MAX_GRAPHQL_BYTES,

@@ -13,6 +13,7 @@ import { ProcessRunner } from './runners/process.ts';
 import { mountJobRoutes } from './routes.ts';
 import { mountOpenApi } from './openapi.ts';
 import { Jobs } from './service.ts';
+import { OciClient } from '../oci/client.ts';
 
 /** Docker API sockets looked for when AIBOMGEN_RUNNER=auto and none is configured. */
 const KNOWN_SOCKETS = ['/var/run/docker.sock', '/run/podman/podman.sock'];
@@ -74,6 +75,16 @@ export async function setupJobs(s: Services): Promise<Area> {
     requeueInterrupted: s.config.requeueInterrupted,
     role: s.config.role,
     workerId: s.config.workerId ?? hostname(),
+    // The in-process /v2/ front on the store every node shares. selfFetch is set once the app exists, which
+    // is just after the areas start: a job queued before a worker started can be claimed in between.
+    inputsVia: new OciClient('http://aibomgen.internal', {
+      fetch: async (req) => {
+        for (let i = 0; !s.selfFetch && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
+        if (!s.selfFetch) throw new Error('jobs: the app was not created within 10 s (selfFetch unset)');
+        return s.selfFetch(req);
+      },
+    }),
+    pushInputs: s.config.jobInputs === 'registry',
   });
   s.jobs = jobs;
   await jobs.start();

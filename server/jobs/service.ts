@@ -5,8 +5,9 @@
  * (job_events), then goes out on the event bus — SSE and GraphQL subscriptions replay + follow it.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { progressLineSchema } from '../../schema/trainer.ts';
 import type { Services } from '../context.ts';
 import {
@@ -24,8 +25,11 @@ import {
 import type { Selectable } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import { JobEventLog, type JobEventBody } from './event-log.ts';
+import { HttpError } from '../api-error.ts';
 import { readJsonObject, readTail } from '../bounded-read.ts';
 import { guardOutput, outputBytes } from './output-guard.ts';
+import { dropJobInputs, pullJobInputs, pushJobInputs } from './input-transfer.ts';
+import type { OciClient } from '../oci/client.ts';
 import type { Runner } from './runners/port.ts';
 import { assertMove, interruptedStates } from './state-machine.ts';
 
@@ -57,6 +61,10 @@ export interface JobServiceOptions {
   /** `api`: never runs jobs (workers do); `worker`/`all`: claims and runs them. */
   role: 'all' | 'api' | 'worker';
   workerId: string;
+  /** The registry (in process) a worker pulls inputs from when its data dir lacks them (input-transfer.ts). */
+  inputsVia?: OciClient;
+  /** AIBOMGEN_JOB_INPUTS=registry: push each job's inputs there when it is submitted. */
+  pushInputs?: boolean;
 }
 
 /** How often a node looks for work queued by other processes and for cancel requests on its jobs. */
@@ -67,6 +75,13 @@ const ORPHAN_AGE_MS = 24 * 3600 * 1000;
 /** Where a job's files live: `<dataDir>/jobs/<id>/{input,output,uploads,stdout.log,stderr.log}`. */
 export function jobDir(dataDir: string, id: string): string {
   return join(dataDir, 'jobs', id);
+}
+
+/** Where a recorded input path (absolute, on the node that took the job) is under this node's job dir. */
+function localPath(recorded: string, id: string, dir: string): string {
+  if (existsSync(recorded)) return recorded;
+  const at = recorded.lastIndexOf(`${sep}${id}${sep}`);
+  return at < 0 ? recorded : join(dir, recorded.slice(at + id.length + 2));
 }
 
 const JOB_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -167,6 +182,14 @@ export class Jobs implements JobService {
       ...(input.command ? { command: input.command } : {}),
       ...(input.gpu ? { gpu: true } : {}),
     };
+    // Pushed before the job is queued: a worker on another host may claim it at once.
+    if (this.o.pushInputs && this.o.inputsVia) {
+      try {
+        await pushJobInputs(this.o.inputsVia, this.dir(id), id);
+      } catch (e) {
+        throw new HttpError(503, 'registry_unavailable', `the job's inputs could not be stored in the registry for the workers: ${(e as Error).message}`);
+      }
+    }
     await this.s.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('jobs')
@@ -306,6 +329,7 @@ export class Jobs implements JobService {
             this.running.set(pick.id, entry);
             entry.done = this.execute(pick.id, now, abort.signal)
               .catch((err: unknown) => this.s.log.error({ err, job: pick.id }, 'jobs: execution crashed'))
+              .then(() => this.dropInputs(pick.id))
               .finally(() => {
                 this.running.delete(pick.id);
                 this.pump();
@@ -324,10 +348,20 @@ export class Jobs implements JobService {
   private async execute(id: string, startedAt: string, signal: AbortSignal): Promise<void> {
     const row = await this.s.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const spec = JSON.parse(row.spec_json) as Spec;
-    const inputs = (await this.s.db.selectFrom('job_inputs').selectAll().where('job_id', '=', id).execute()).map(
-      (i): JobInputFile => ({ role: i.role as JobInputFile['role'], name: i.name, path: i.path, digest: i.digest, size: Number(i.size) }),
-    );
     const dir = this.dir(id);
+    // Inputs written on another host (AIBOMGEN_JOB_INPUTS=registry there) come from the registry; their
+    // recorded paths are the API node's, so each is found at the same place under this node's job dir.
+    if (!existsSync(join(dir, 'input'))) {
+      try {
+        if (!this.o.inputsVia) throw new Error(`no input directory at ${join(dir, 'input')} (a worker on another host needs AIBOMGEN_JOB_INPUTS=registry)`);
+        await pullJobInputs(this.o.inputsVia, dir, id);
+      } catch (err) {
+        return this.finish(id, 'running', 'failed', `inputs unavailable: ${(err as Error).message}`);
+      }
+    }
+    const inputs = (await this.s.db.selectFrom('job_inputs').selectAll().where('job_id', '=', id).execute()).map(
+      (i): JobInputFile => ({ role: i.role as JobInputFile['role'], name: i.name, path: localPath(i.path, id, dir), digest: i.digest, size: Number(i.size) }),
+    );
     const outputDir = join(dir, 'output');
     await rm(outputDir, { recursive: true, force: true });
     await mkdir(outputDir, { recursive: true });
@@ -434,6 +468,13 @@ export class Jobs implements JobService {
       await steps.catch(() => undefined);
       await this.finish(id, state, 'failed', `publication failed: ${(err as Error).message}`);
     }
+  }
+
+  /** The job's inputs artifact is not needed once the job ended (the publisher pushed what it keeps). */
+  private async dropInputs(id: string): Promise<void> {
+    if (!this.o.inputsVia) return;
+    // Cheap where nothing was pushed (one in-process manifest lookup): workers do not know the API's setting.
+    await dropJobInputs(this.o.inputsVia, id).catch((err: unknown) => this.s.log.warn({ err, job: id }, 'jobs: could not delete the job inputs artifact'));
   }
 
   /** Trainer stdout: JSON progress lines become epoch/batch events; anything else is a log line. */
