@@ -2,7 +2,7 @@
  * The seed's developer API (/developer/*): submit by model+data or by image, status, paged list, cancel,
  * artifacts (listed and streamed), logs, and live events over Server-Sent Events.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { lstat, realpath, rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { ArtifactListResponse, JobListResponse, JobResponse } from '../../schema/api.ts';
+import { Annotation } from '../../schema/media-types.ts';
 import { HttpError } from '../api-error.ts';
 import { listFiles, sha256File } from '../attest/hash.ts';
 import type { Auth } from '../auth.ts';
@@ -44,6 +45,21 @@ async function listArtifacts(root: string): Promise<{ name: string; path: string
       return { name, path, size: (await lstat(path)).size };
     }),
   );
+}
+
+/**
+ * The output files of a job this node did not run (a worker on another host did): every output file is a
+ * layer of the model it published, titled with its path. Undefined when the job published nothing.
+ */
+async function publishedArtifacts(s: Services, job: JobView): Promise<{ name: string; size: number; digest: string }[] | undefined> {
+  const p = job.publication;
+  const m = p ? await s.store.getManifest(p.repository, p.digest) : null;
+  if (!p || !m) return undefined;
+  const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers?: { digest: string; size: number; annotations?: Record<string, string> }[] };
+  return (doc.layers ?? []).flatMap((l) => {
+    const name = l.annotations?.[Annotation.title];
+    return name ? [{ name, size: l.size, digest: l.digest }] : [];
+  });
 }
 
 const digestCache = new Map<string, string>();
@@ -135,6 +151,8 @@ export function mountJobRoutes(app: Hono<AppEnv>, s: Services, jobs: Jobs, auth:
   route.get('/job_artifacts/:id', async (c) => {
     const job = await needJob(c.req.param('id'));
     const root = join(jobDir(s.config.dataDir, job.id), 'output');
+    const remote = existsSync(root) ? undefined : await publishedArtifacts(s, job);
+    if (remote) return c.json({ job_id: job.id, artifacts: remote } satisfies ArtifactListResponse);
     // Artifacts of a run in progress are not final (and of a cut-off run are gone): only settled states list.
     const files = terminalJobStates.includes(job.state) || job.state === 'attesting' || job.state === 'publishing' ? await listArtifacts(root) : [];
     const body: ArtifactListResponse = { job_id: job.id, artifacts: await Promise.all(files.map(async (f) => ({ name: f.name, size: f.size, digest: await fileDigest(f.path) }))) };
@@ -146,13 +164,24 @@ export function mountJobRoutes(app: Hono<AppEnv>, s: Services, jobs: Jobs, auth:
     const name = decodeURIComponent(c.req.path.slice(`/developer/job_artifacts/${job.id}/`.length));
     const root = join(jobDir(s.config.dataDir, job.id), 'output');
     if (!name || name.split('/').some((p) => p === '..' || p === '' || p.startsWith('.'))) throw new HttpError(400, 'invalid_request', `invalid artifact name "${name}"`);
+    const disposition = `attachment; filename="${name.split('/').pop()!.replace(/"/g, '')}"`;
+    if (!existsSync(root)) {
+      // Run on another node: the file as the published model holds it.
+      const layer = (await publishedArtifacts(s, job))?.find((a) => a.name === name);
+      const blob = layer && job.publication ? await s.store.readBlob(job.publication.repository, layer.digest) : null;
+      if (!blob) throw new HttpError(404, 'not_found', `job ${job.id} has no artifact ${name}`);
+      c.header('Content-Type', 'application/octet-stream');
+      c.header('Content-Length', String(blob.size));
+      c.header('Content-Disposition', disposition);
+      return c.body(Readable.toWeb(blob.body) as ReadableStream);
+    }
     const path = join(root, ...name.split('/'));
     const st = await lstat(path).catch(() => undefined);
     // No symlinks: a job could point one at a host file. The real path must stay inside the output dir.
     if (!st?.isFile() || !(await realpath(path)).startsWith((await realpath(root)) + sep)) throw new HttpError(404, 'not_found', `job ${job.id} has no artifact ${name}`);
     c.header('Content-Type', 'application/octet-stream');
     c.header('Content-Length', String(st.size));
-    c.header('Content-Disposition', `attachment; filename="${name.split('/').pop()!.replace(/"/g, '')}"`);
+    c.header('Content-Disposition', disposition);
     return c.body(Readable.toWeb(createReadStream(path)) as ReadableStream);
   });
 
@@ -165,6 +194,11 @@ export function mountJobRoutes(app: Hono<AppEnv>, s: Services, jobs: Jobs, auth:
       if (st?.isFile()) parts.push(join(dir, f));
     }
     c.header('Content-Type', 'text/plain; charset=utf-8');
+    if (parts.length === 0 && job.state !== 'queued') {
+      // Run by another node (a worker on another host): its log files are there; the lines it stored as events are here.
+      const lines = await jobs.storedLogLines(job.id);
+      return c.text([`[aibomgen: no log files of job ${job.id} on this node (another node ran it): its log lines as stored in the job's events]`, ...lines, ''].join('\n'));
+    }
     const stream = Readable.from(
       (async function* () {
         for (const p of parts) for await (const chunk of createReadStream(p)) yield chunk as Buffer;

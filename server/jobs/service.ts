@@ -257,6 +257,11 @@ export class Jobs implements JobService {
     return this.get(id);
   }
 
+  /** The log lines stored as events (at most MAX_LOG_EVENTS): what any node can show of a job another node ran. */
+  async storedLogLines(id: string): Promise<string[]> {
+    return (await this.log.replay(id)).flatMap((e) => (e.type === 'log' ? [e.line] : []));
+  }
+
   subscribe(id: string, onEvent: (e: JobEvent) => void): () => void {
     let last = 0;
     let replaying = true;

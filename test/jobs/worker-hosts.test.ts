@@ -3,7 +3,8 @@
  * share only the database, the registry (a real distribution behind both fronts) and the keys directory
  * (AIBOMGEN_KEYS_DIR, a mounted secret in a real install). With AIBOMGEN_JOB_INPUTS=registry on the API node
  * the inputs travel through the registry: the worker pulls them into its own data directory, runs the job,
- * publishes, and the artifact is deleted afterwards. Without it, the worker fails the job saying why.
+ * publishes, and the artifact is deleted afterwards; the API node lists and serves the job's output files from the
+ * published model and its log lines from the events. Without it, the worker fails the job saying why.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listFiles } from '../../server/attest/hash.ts';
 import { jobDir } from '../../server/jobs/service.ts';
 import { startDistribution } from '../helpers/distribution.ts';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
@@ -61,6 +63,21 @@ test('a worker with its own data directory pulls the inputs from the registry, r
   // Signed with the shared keys: the API node verifies what the worker published.
   const verify = await fetch(`${api.url}/verifier/verify/models/far-model:1.0.0`);
   assert.equal(verify.status, 200, await verify.text());
+  // Its outputs and logs are on the worker's host: the API node answers from the published model and the events.
+  const outDir = join(jobDir(workerData, body.job_id), 'output');
+  assert.ok(!existsSync(join(jobDir(api.dataDir, body.job_id), 'output')), 'no output on the API node');
+  const listed = (await (await fetch(`${api.url}/developer/job_artifacts/${body.job_id}`)).json()) as { artifacts: { name: string; size: number; digest: string }[] };
+  const names = listed.artifacts.map((a) => a.name).sort();
+  assert.deepEqual(names, await listFiles(outDir), 'every file the worker wrote to /output');
+  assert.ok(names.includes('model/model.json'), names.join(', '));
+  for (const a of listed.artifacts) assert.equal(a.digest, `sha256:${await sha256(join(outDir, a.name))}`, `${a.name} listed with the worker's file digest`);
+  const got = await fetch(`${api.url}/developer/job_artifacts/${body.job_id}/metrics.json`);
+  assert.equal(got.status, 200);
+  assert.equal(await got.text(), await readFile(join(outDir, 'metrics.json'), 'utf8'), 'downloaded byte-identical');
+  assert.equal((await fetch(`${api.url}/developer/job_artifacts/${body.job_id}/nothing.bin`)).status, 404);
+  const logs = await (await fetch(`${api.url}/developer/jobs/${body.job_id}/logs`)).text();
+  assert.match(logs, /another node ran it/);
+  assert.match(logs, /"type":"start"/, 'the trainer\'s start line, stored as a log event');
   const left = await fetch(`${api.url}/v2/aibomgen/job-inputs/manifests/${body.job_id}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(left.status, 404, 'the inputs artifact is deleted once the job ended');
   await rm(work, { recursive: true, force: true });
