@@ -15,13 +15,14 @@ interface ComposeService {
   volumes?: string[];
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
 }
 
 // No Docker engine here: the compose file is checked for shape and for agreeing with the configs it mounts.
-test('docker-compose.yml parses and wires server (upstream mode, Postgres) → distribution (S3 on MinIO)', async () => {
+test('docker-compose.yml parses and wires server (upstream mode, Postgres) → distribution (S3 on MinIO), and workers', async () => {
   const compose = (await yamlOf('docker-compose.yml')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
   const s = compose.services;
-  assert.deepEqual(Object.keys(s).sort(), ['aibomgen', 'minio', 'minio-bucket', 'postgres', 'registry']);
+  assert.deepEqual(Object.keys(s).sort(), ['aibomgen', 'minio', 'minio-bucket', 'postgres', 'registry', 'worker']);
   for (const [name, svc] of Object.entries(s)) {
     assert.ok(svc.image, `${name} has an image`);
     for (const dep of Object.keys(svc.depends_on ?? {})) assert.ok(s[dep], `${name} depends on a defined service ${dep}`);
@@ -38,6 +39,20 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   assert.equal(new URL(cfg.upstreamUrl!).hostname, 'registry');
   assert.deepEqual(s.aibomgen!.ports, ['8080:8080'], 'only the server is published');
   for (const name of ['registry', 'postgres', 'minio']) assert.equal(s[name]!.ports, undefined, `${name} is not published`);
+
+  // Workers share with the server what a worker on another host would — database, registry, keys — and no
+  // data directory: the server serves only and sends job inputs through the registry.
+  assert.equal(cfg.role, 'api');
+  assert.equal(cfg.jobInputs, 'registry');
+  const w = s.worker!;
+  const wcfg = loadConfig(w.environment!, { role: 'worker' });
+  assert.deepEqual([wcfg.databaseUrl, wcfg.upstreamUrl, wcfg.registryStore, wcfg.keysDir, wcfg.publicUrl], [cfg.databaseUrl, cfg.upstreamUrl, cfg.registryStore, cfg.keysDir, cfg.publicUrl]);
+  const mounts = (svc: ComposeService) => new Map((svc.volumes ?? []).map((v) => [v.split(':')[1]!, v.split(':')[0]!]));
+  assert.equal(mounts(w).get(wcfg.keysDir), mounts(s.aibomgen!).get(cfg.keysDir), 'the same keys volume');
+  assert.equal(mounts(w).get(wcfg.dataDir), undefined, "the worker's data directory is its own");
+  assert.deepEqual(w.command, ['node', 'cli/bin.js', 'worker']);
+  assert.equal(w.depends_on?.aibomgen?.condition, 'service_healthy', "workers start once the server's npm ci is done");
+  assert.match(s.aibomgen!.healthcheck!.test.join(' '), /healthz/);
 
   // The registry runs registry-config/s3.yml, mounted from the repository.
   const reg = s.registry!;
