@@ -45,3 +45,18 @@ export interface Area {
   /** Stops timers, workers and connections; called in reverse start order. */
   close?(): Promise<void>;
 }
+
+/** Base URL of requests made in process through `selfFetch`. */
+export const INTERNAL_BASE_URL = 'http://aibomgen.internal';
+
+/**
+ * `selfFetch` for an area that builds a client before the app exists: `createApp` sets it just after the
+ * areas start, and work can begin in between (a worker claims a queued job at once), so a call waits for it.
+ */
+export function internalFetch(s: Services, area: string): (req: Request) => Promise<Response> {
+  return async (req) => {
+    for (let i = 0; !s.selfFetch && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
+    if (!s.selfFetch) throw new Error(`${area}: the app was not created within 10 s (selfFetch unset)`);
+    return s.selfFetch(req);
+  };
+}

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Area, Services } from '../context.ts';
+import { internalFetch, INTERNAL_BASE_URL, type Area, type Services } from '../context.ts';
 import { mountVerifierRoutes } from '../verifier/routes.ts';
 import { initKeys, KEY_FILES, loadPrivateKey } from './keys.ts';
 import type { Layout } from './layout.ts';
@@ -8,8 +8,6 @@ import { OciPusher } from './oci-push.ts';
 import { createPublisher } from './publisher.ts';
 import { createVerifier } from './verify-chain.ts';
 
-/** Base URL the publisher uses to reach the server's own /v2/ front in-process (no port involved). */
-const INTERNAL = 'http://aibomgen.internal';
 
 /** Keys, evidence, publication and verification; registers `publisher` and `verifier`, mounts /verifier (owner: server/attest). */
 export async function setupAttest(s: Services): Promise<Area> {
@@ -18,11 +16,7 @@ export async function setupAttest(s: Services): Promise<Area> {
   const created = await initKeys(dir);
   if (created.length > 0) s.log.info({ dir, created }, 'attest: keys initialised');
 
-  // selfFetch is set by createApp after the areas start, so it is looked up per request.
-  const pusher = new OciPusher(INTERNAL, (req) => {
-    if (!s.selfFetch) throw new Error('attest: the app is not created yet (selfFetch unset)');
-    return s.selfFetch(req);
-  });
+  const pusher = new OciPusher(INTERNAL_BASE_URL, internalFetch(s, 'attest'));
   // Read per publication: with PORT=0 the real port is known only once the server listens (main.ts sets it).
   const publicHost = (): string => (s.config.publicUrl ? new URL(s.config.publicUrl).host : `${s.config.host}:${s.config.port}`);
   const layout = async (): Promise<Layout> => JSON.parse(await readFile(join(dir, KEY_FILES.layout), 'utf8')) as Layout;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { ensureTrainerBundle } from '../../trainer/build.ts';
 import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
 import { authOf } from '../auth.ts';
-import type { Area, Services } from '../context.ts';
+import { internalFetch, INTERNAL_BASE_URL, type Area, type Services } from '../context.ts';
 import { DockerRunner } from './runners/docker.ts';
 import type { Runner } from './runners/port.ts';
 import { ProcessRunner } from './runners/process.ts';
@@ -75,15 +75,8 @@ export async function setupJobs(s: Services): Promise<Area> {
     requeueInterrupted: s.config.requeueInterrupted,
     role: s.config.role,
     workerId: s.config.workerId ?? hostname(),
-    // The in-process /v2/ front on the store every node shares. selfFetch is set once the app exists, which
-    // is just after the areas start: a job queued before a worker started can be claimed in between.
-    inputsVia: new OciClient('http://aibomgen.internal', {
-      fetch: async (req) => {
-        for (let i = 0; !s.selfFetch && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
-        if (!s.selfFetch) throw new Error('jobs: the app was not created within 10 s (selfFetch unset)');
-        return s.selfFetch(req);
-      },
-    }),
+    // The in-process /v2/ front on the store every node shares.
+    inputsVia: new OciClient(INTERNAL_BASE_URL, { fetch: internalFetch(s, 'jobs') }),
     pushInputs: s.config.jobInputs === 'registry',
   });
   s.jobs = jobs;

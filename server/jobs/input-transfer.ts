@@ -4,6 +4,7 @@ import { dirname, join, posix } from 'node:path';
 import pMap from 'p-map';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
 import { listFiles } from '../attest/hash.ts';
+import { parseManifest } from '../lineage/manifest.ts';
 import type { OciClient } from '../oci/client.ts';
 
 /**
@@ -16,13 +17,6 @@ import type { OciClient } from '../oci/client.ts';
 export const JOB_INPUTS_REPO = 'aibomgen/job-inputs';
 const PARTS = ['input', 'uploads'] as const;
 const EMPTY_JSON = Buffer.from('{}');
-
-interface Layer {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-}
 
 export async function pushJobInputs(oci: OciClient, dir: string, jobId: string): Promise<string> {
   const files: string[] = [];
@@ -45,14 +39,14 @@ function safeTitle(title: string | undefined): string | undefined {
 export async function pullJobInputs(oci: OciClient, dir: string, jobId: string): Promise<number> {
   const m = await oci.getManifest(JOB_INPUTS_REPO, jobId);
   if (!m) throw new Error(`the job's inputs are neither in this node's data directory nor in the registry (${JOB_INPUTS_REPO}:${jobId}); the API node that took the job needs AIBOMGEN_JOB_INPUTS=registry`);
-  const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { artifactType?: string; layers?: Layer[] };
-  if (doc.artifactType !== MediaType.jobInputsArtifact) throw new Error(`${JOB_INPUTS_REPO}:${jobId} is not a job-inputs artifact (${doc.artifactType ?? 'no artifactType'})`);
+  const doc = parseManifest(m.bytes);
+  if (doc?.artifactType !== MediaType.jobInputsArtifact) throw new Error(`${JOB_INPUTS_REPO}:${jobId} is not a job-inputs artifact (${doc?.artifactType ?? 'no artifactType'})`);
   const layers = doc.layers ?? [];
-  for (const l of layers) if (!safeTitle(l.annotations?.[Annotation.title])) throw new Error(`${JOB_INPUTS_REPO}:${jobId} names a file outside input/ and uploads/: ${JSON.stringify(l.annotations?.[Annotation.title])}`);
+  for (const l of layers) if (!safeTitle(l.annotations?.[Annotation.title]) || !l.digest) throw new Error(`${JOB_INPUTS_REPO}:${jobId} names a file outside input/ and uploads/: ${JSON.stringify(l.annotations?.[Annotation.title])}`);
   await pMap(layers, async (l) => {
     const path = join(dir, safeTitle(l.annotations?.[Annotation.title])!);
     await mkdir(dirname(path), { recursive: true });
-    await oci.pullBlobToFile(JOB_INPUTS_REPO, l.digest, path);
+    await oci.pullBlobToFile(JOB_INPUTS_REPO, l.digest!, path);
   }, { concurrency: 4 });
   return layers.length;
 }

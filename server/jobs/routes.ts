@@ -13,6 +13,7 @@ import type { ArtifactListResponse, JobListResponse, JobResponse } from '../../s
 import { Annotation } from '../../schema/media-types.ts';
 import { HttpError } from '../api-error.ts';
 import { listFiles, sha256File } from '../attest/hash.ts';
+import { parseManifest } from '../lineage/manifest.ts';
 import type { Auth } from '../auth.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { terminalJobStates, type JobEvent, type JobState, type JobView } from '../contracts.ts';
@@ -55,10 +56,9 @@ async function publishedArtifacts(s: Services, job: JobView): Promise<{ name: st
   const p = job.publication;
   const m = p ? await s.store.getManifest(p.repository, p.digest) : null;
   if (!p || !m) return undefined;
-  const doc = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { layers?: { digest: string; size: number; annotations?: Record<string, string> }[] };
-  return (doc.layers ?? []).flatMap((l) => {
+  return (parseManifest(m.bytes)?.layers ?? []).flatMap((l) => {
     const name = l.annotations?.[Annotation.title];
-    return name ? [{ name, size: l.size, digest: l.digest }] : [];
+    return name && l.digest ? [{ name, size: l.size ?? 0, digest: l.digest }] : [];
   });
 }
 

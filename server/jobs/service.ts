@@ -94,6 +94,8 @@ export class Jobs implements JobService {
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Log-line events stored per running job: a chatty job's lines beyond the cap stay in its log file only. */
   private readonly logLines = new Map<string, number>();
+  /** Jobs whose inputs this node pulled from the registry: their inputs artifact is deleted when they end. */
+  private readonly pulledInputs = new Set<string>();
   private pumping = false;
   private poller?: NodeJS.Timeout;
   private repump = false;
@@ -360,6 +362,7 @@ export class Jobs implements JobService {
       try {
         if (!this.o.inputsVia) throw new Error(`no input directory at ${join(dir, 'input')} (a worker on another host needs AIBOMGEN_JOB_INPUTS=registry)`);
         await pullJobInputs(this.o.inputsVia, dir, id);
+        this.pulledInputs.add(id);
       } catch (err) {
         return this.finish(id, 'running', 'failed', `inputs unavailable: ${(err as Error).message}`);
       }
@@ -475,10 +478,13 @@ export class Jobs implements JobService {
     }
   }
 
-  /** The job's inputs artifact is not needed once the job ended (the publisher pushed what it keeps). */
+  /**
+   * The job's inputs artifact is not needed once the job ended (the publisher pushed what it keeps). It exists
+   * when this node pulled it, or pushed it itself (AIBOMGEN_JOB_INPUTS=registry on a node that also runs jobs).
+   */
   private async dropInputs(id: string): Promise<void> {
-    if (!this.o.inputsVia) return;
-    // Cheap where nothing was pushed (one in-process manifest lookup): workers do not know the API's setting.
+    const pulled = this.pulledInputs.delete(id);
+    if (!this.o.inputsVia || !(pulled || this.o.pushInputs)) return;
     await dropJobInputs(this.o.inputsVia, id).catch((err: unknown) => this.s.log.warn({ err, job: id }, 'jobs: could not delete the job inputs artifact'));
   }
 

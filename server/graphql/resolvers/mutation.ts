@@ -2,11 +2,11 @@ import type { JobResponse, ApiError } from '../../../schema/api.ts';
 import { nodeId } from '../../lineage/ids.ts';
 import { isEvidenceTag } from '../../lineage/manifest.ts';
 import type { GqlContext } from '../context.ts';
+import { INTERNAL_BASE_URL } from '../../context.ts';
 import { badInput, forbidden, gqlError, notFound, unavailable } from '../errors.ts';
 import { jobParent } from './views.ts';
 
 type Ctx = GqlContext;
-const INTERNAL = 'http://aibomgen.internal';
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DIGEST = /^sha(256|512):[a-f0-9]+$/;
 
@@ -80,7 +80,7 @@ export const Mutation = {
       if (v !== null && v !== undefined) form.set(k, typeof v === 'string' ? v : JSON.stringify(v));
     }
     // All validation lives in the REST endpoint: one place, one set of messages.
-    const res = await self(ctx, new Request(`${INTERNAL}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form, headers: forwardHeaders(ctx.request) }));
+    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form, headers: forwardHeaders(ctx.request) }));
     if (!res.ok) throw await restError(res, 'submitTrainingJob');
     return jobParent((await res.json()) as JobResponse);
   },
@@ -110,7 +110,7 @@ export const Mutation = {
     if (ownDigest && ownDigest !== target.digest) throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${ownDigest}; an alias cannot move a version tag`);
     const m = await ctx.s.store.getManifest(a.model, target.digest);
     if (!m) throw notFound(`the manifest of ${a.model}@${target.digest} is gone from the registry`);
-    const res = await self(ctx, new Request(`${INTERNAL}/v2/${a.model}/manifests/${a.alias}`, {
+    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/v2/${a.model}/manifests/${a.alias}`, {
       method: 'PUT', body: Buffer.from(m.bytes), headers: (() => { const h = forwardHeaders(ctx.request); h.set('content-type', m.mediaType); return h; })(),
     }));
     if (res.status !== 201) throw await restError(res, 'setAlias');
@@ -123,7 +123,7 @@ export const Mutation = {
     const tag = (await ctx.loaders.tagsOfRepo.load(a.model)).find((t) => t.tag === a.alias);
     if (!tag) throw notFound(`model "${a.model}" has no alias "${a.alias}"`);
     if ((await versionTags(ctx, a.model)).has(a.alias)) throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${tag.digest}, not an alias`);
-    const res = await self(ctx, new Request(`${INTERNAL}/v2/${a.model}/manifests/${a.alias}`, { method: 'DELETE', headers: forwardHeaders(ctx.request) }));
+    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/v2/${a.model}/manifests/${a.alias}`, { method: 'DELETE', headers: forwardHeaders(ctx.request) }));
     if (res.status !== 202) throw await restError(res, 'removeAlias');
     return settled(ctx, a.model);
   },
