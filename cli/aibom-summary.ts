@@ -24,7 +24,14 @@ export interface AibomSummary {
   baseModels: { name: string; sha256?: string; purl?: string; source?: string }[];
   trainerImage?: { name: string; sha256?: string };
   runner: { kind?: string; isolated?: boolean; runtime?: string };
-  training: { jobId?: string; started?: string; finished?: string; params: Record<string, unknown>; command?: string; exitCode?: string };
+  training: {
+    jobId?: string;
+    started?: string;
+    finished?: string;
+    params: Record<string, unknown>;
+    command?: string;
+    exitCode?: string;
+  };
   metrics: Record<string, string>;
   libraries: { name: string; version?: string }[];
   signer: {
@@ -79,7 +86,9 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
   let selfConsistent = false;
   if (sig?.publicKey) {
     try {
-      const pem = createPublicKey({ key: sig.publicKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+      const pem = createPublicKey({ key: sig.publicKey, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
       keyId = keyIds(pem).modern;
       selfConsistent = verifyAibomSignature(doc, pem).ok;
     } catch {
@@ -96,7 +105,15 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
       version: str(comp.version),
       description: str(comp.description),
       author: str(comp.author),
-      licenses: arr(comp.licenses).map((l) => str((l.license as Json | undefined)?.name) ?? str((l.license as Json | undefined)?.id) ?? str(l.expression) ?? '').filter(Boolean),
+      licenses: arr(comp.licenses)
+        .map(
+          (l) =>
+            str((l.license as Json | undefined)?.name) ??
+            str((l.license as Json | undefined)?.id) ??
+            str(l.expression) ??
+            '',
+        )
+        .filter(Boolean),
       purl: str(comp.purl),
       task: card.modelParameters?.task,
       architecture: card.modelParameters?.architectureFamily,
@@ -104,10 +121,23 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
       limitations: card.considerations?.technicalLimitations ?? [],
       ethicalConsiderations: (card.considerations?.ethicalConsiderations ?? []).map((e) => e.name),
     },
-    datasets: components.filter((c) => c.type === 'data').map((c) => ({ name: str(c.name) ?? '', sha256: sha(c), purl: str(c.purl) })),
-    baseModels: components.filter((c) => c.type === 'machine-learning-model').map((c) => ({ name: str(c.name) ?? '', sha256: sha(c), purl: str(c.purl), source: prop(c, 'aibomgen:base_model_source') })),
+    datasets: components
+      .filter((c) => c.type === 'data')
+      .map((c) => ({ name: str(c.name) ?? '', sha256: sha(c), purl: str(c.purl) })),
+    baseModels: components
+      .filter((c) => c.type === 'machine-learning-model')
+      .map((c) => ({
+        name: str(c.name) ?? '',
+        sha256: sha(c),
+        purl: str(c.purl),
+        source: prop(c, 'aibomgen:base_model_source'),
+      })),
     ...(image ? { trainerImage: { name: str(image.name) ?? '', sha256: sha(image) } } : {}),
-    runner: { kind: env('runner_kind'), ...(isolated !== undefined ? { isolated: isolated === 'true' } : {}), runtime: env('runtime') },
+    runner: {
+      kind: env('runner_kind'),
+      ...(isolated !== undefined ? { isolated: isolated === 'true' } : {}),
+      runtime: env('runtime'),
+    },
     training: {
       jobId: str(workflow.uid),
       started: str(workflow.timeStart),
@@ -117,7 +147,9 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
       exitCode: str(wfProps.find((p) => p.name === 'aibomgen:exit_code')?.value),
     },
     metrics: Object.fromEntries((card.quantitativeAnalysis?.performanceMetrics ?? []).map((m) => [m.type, m.value])),
-    libraries: components.filter((c) => c.type === 'library').map((c) => ({ name: str(c.name) ?? '', version: str(c.version) })),
+    libraries: components
+      .filter((c) => c.type === 'library')
+      .map((c) => ({ name: str(c.name) ?? '', version: str(c.version) })),
     signer: {
       algorithm: sig?.algorithm,
       keyId,

@@ -49,7 +49,8 @@ export function readConfig(path = configPath()): CliConfig | undefined {
     throw new CliError(`${path} is not valid JSON; run aibomgen login again`);
   }
   const cfg = checkConfig(raw);
-  if (typeof cfg === 'string') throw new CliError(`${path} is not an aibomgen config (${cfg}); run aibomgen login again`);
+  if (typeof cfg === 'string')
+    throw new CliError(`${path} is not an aibomgen config (${cfg}); run aibomgen login again`);
   return cfg;
 }
 

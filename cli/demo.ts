@@ -15,7 +15,8 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { JobResponse } from '../schema/api.ts';
-import { closeServices, createApp, createServices } from '../server/app.ts';
+import { createApp } from '../server/app.ts';
+import { compose } from '../server/compose.ts';
 import { KEY_FILES } from '../server/attest/keys.ts';
 import { loadConfig } from '../server/config.ts';
 import type { JobEvent } from '../server/contracts.ts';
@@ -30,7 +31,7 @@ const bold = paint(1);
 const dim = paint(2);
 const green = paint(32);
 const red = paint(31);
-const say = (s = ''): void => void process.stdout.write(s + '\n');
+const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 const step = (n: number, s: string): void => say(`${bold(`[${n}/6]`)} ${s}`);
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -46,23 +47,36 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
 
 async function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((r) => {
-    const srv = createServer().once('error', () => r(false)).listen(port, host, () => srv.close(() => r(true)));
+    const srv = createServer()
+      .once('error', () => r(false))
+      .listen(port, host, () => srv.close(() => r(true)));
   });
 }
 
 /** A Docker-compatible API for isolated jobs: configured, or podman's service started on a private socket. */
 async function containerEngine(dataDir: string): Promise<{ socket?: string; podman?: PodmanService; note: string }> {
-  const configured = process.env.AIBOMGEN_DOCKER_SOCKET ?? (process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : undefined);
+  const configured =
+    process.env.AIBOMGEN_DOCKER_SOCKET ??
+    (process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : undefined);
   if (configured) return { socket: configured, note: `container engine at ${configured}` };
-  if (process.env.AIBOMGEN_RUNNER === 'process') return { note: 'process runner (AIBOMGEN_RUNNER=process): NOT container-isolated' };
+  if (process.env.AIBOMGEN_RUNNER === 'process')
+    return { note: 'process runner (AIBOMGEN_RUNNER=process): NOT container-isolated' };
   if (spawnSync('podman', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    return { note: 'no container engine found (install podman for isolated jobs): the job runs as a child process, NOT container-isolated' };
+    return {
+      note: 'no container engine found (install podman for isolated jobs): the job runs as a child process, NOT container-isolated',
+    };
   }
   try {
     const podman = await startPodmanService(join(dataDir, 'podman.sock'), 10_000);
-    return { socket: podman.socketPath, podman, note: 'podman (Docker-compatible API): network none, read-only rootfs, no capabilities, non-root' };
+    return {
+      socket: podman.socketPath,
+      podman,
+      note: 'podman (Docker-compatible API): network none, read-only rootfs, no capabilities, non-root',
+    };
   } catch (e) {
-    return { note: `podman did not start its API service (${(e as Error).message.split('\n')[0]}): the job runs as a child process, NOT container-isolated` };
+    return {
+      note: `podman did not start its API service (${(e as Error).message.split('\n')[0]}): the job runs as a child process, NOT container-isolated`,
+    };
   }
 }
 
@@ -71,11 +85,16 @@ async function followEvents(url: string, id: string, epochs: number): Promise<vo
   if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
   for await (const m of readSse(res.body)) {
     const e = JSON.parse(m.data) as JobEvent;
-    if (e.type === 'state') say(`      ${dim('state')} ${e.state === 'failed' ? red(e.state) : e.state === 'succeeded' ? green(e.state) : e.state}${e.reason ? ` — ${e.reason}` : ''}`);
+    if (e.type === 'state')
+      say(
+        `      ${dim('state')} ${e.state === 'failed' ? red(e.state) : e.state === 'succeeded' ? green(e.state) : e.state}${e.reason ? ` — ${e.reason}` : ''}`,
+      );
     if (e.type === 'epoch') {
       const l = e.logs;
       const f = (k: string) => (l[k] !== undefined ? `${k}=${l[k]!.toFixed(4)}` : '');
-      say(`      epoch ${String(e.epoch).padStart(2)}/${epochs}  ${[f('loss'), f('acc'), f('val_loss'), f('val_acc')].filter(Boolean).join('  ')}`);
+      say(
+        `      epoch ${String(e.epoch).padStart(2)}/${epochs}  ${[f('loss'), f('acc'), f('val_loss'), f('val_acc')].filter(Boolean).join('  ')}`,
+      );
     }
   }
 }
@@ -89,12 +108,24 @@ async function main(): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
   const epochs = Number(process.env.DEMO_EPOCHS ?? 10);
 
-  step(1, 'Starting the platform (embedded: SQLite + content-addressed registry in ' + (relative(process.cwd(), dataDir) || '.') + ')');
+  step(
+    1,
+    'Starting the platform (embedded: SQLite + content-addressed registry in ' +
+      (relative(process.cwd(), dataDir) || '.') +
+      ')',
+  );
   const engine = await containerEngine(dataDir);
-  const config = loadConfig(process.env, { dataDir, host, port, ...(engine.socket ? { runner: 'docker', dockerSocket: engine.socket } : { runner: process.env.AIBOMGEN_RUNNER === 'docker' ? 'docker' : 'process' }) });
+  const config = loadConfig(process.env, {
+    dataDir,
+    host,
+    port,
+    ...(engine.socket
+      ? { runner: 'docker', dockerSocket: engine.socket }
+      : { runner: process.env.AIBOMGEN_RUNNER === 'docker' ? 'docker' : 'process' }),
+  });
   const pino = (await import('pino')).default;
-  const services = await createServices(config, pino({ level: process.env.LOG_LEVEL ?? 'warn' }));
-  const app = createApp(services);
+  const platform = await compose(config, pino({ level: process.env.LOG_LEVEL ?? 'warn' }));
+  const app = createApp(platform);
   const server = await new Promise<ReturnType<typeof serve>>((r) => {
     const s = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
       config.port = info.port;
@@ -119,9 +150,27 @@ async function main(): Promise<number> {
     const form = new FormData();
     form.set('model', new Blob([await readFile(join(inputs, 'model.json'))]), 'model.json');
     form.set('dataset', new Blob([await readFile(join(inputs, 'dataset.csv'))]), 'dataset.csv');
-    form.set('dataset_definition', new Blob([await readFile(join(inputs, 'dataset_definition.json'))]), 'dataset_definition.json');
+    form.set(
+      'dataset_definition',
+      new Blob([await readFile(join(inputs, 'dataset_definition.json'))]),
+      'dataset_definition.json',
+    );
     const version = `1.0.${Math.floor(Date.now() / 1000)}`;
-    for (const [k, v] of Object.entries({ framework: 'TensorFlow 2.16.1', epochs: String(epochs), batch_size: '32', validation_split: '0.2', seed: '42', model_name: 'demo-classifier', model_version: version, model_description: 'Binary classifier on the seed-style 13-feature tabular sample', author: 'AIBoMGen demo', model_type: 'classification', intended_use: 'demonstration of trusted training', license_name: 'Apache-2.0' })) form.set(k, v);
+    for (const [k, v] of Object.entries({
+      framework: 'TensorFlow 2.16.1',
+      epochs: String(epochs),
+      batch_size: '32',
+      validation_split: '0.2',
+      seed: '42',
+      model_name: 'demo-classifier',
+      model_version: version,
+      model_description: 'Binary classifier on the seed-style 13-feature tabular sample',
+      author: 'AIBoMGen demo',
+      model_type: 'classification',
+      intended_use: 'demonstration of trusted training',
+      license_name: 'Apache-2.0',
+    }))
+      form.set(k, v);
     const res = await fetch(`${url}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form });
     const job = (await res.json()) as JobResponse & { detail?: string };
     if (res.status !== 202) throw new Error(`submit failed (${res.status}): ${job.detail}`);
@@ -130,7 +179,8 @@ async function main(): Promise<number> {
     step(4, 'Training (live progress from GET /developer/jobs/{id}/events)');
     await followEvents(url, job.job_id, epochs);
     const done = (await (await fetch(`${url}/developer/job_status/${job.job_id}`)).json()) as JobResponse;
-    if (done.status !== 'succeeded' || !done.publication) throw new Error(`the job ${done.status}: ${done.reason ?? 'no reason given'}`);
+    if (done.status !== 'succeeded' || !done.publication)
+      throw new Error(`the job ${done.status}: ${done.reason ?? 'no reason given'}`);
     const ref = done.publication.ref;
 
     step(5, `Verifying ${ref} with aibomgen verify`);
@@ -146,10 +196,14 @@ async function main(): Promise<number> {
     say(`      digest     ${done.publication.digest}`);
     say(`      attached   ${done.publication.attestations.map((a) => a.kind).join(', ')}`);
     say();
-    say(`  Serve it again with ${bold(`PORT=${config.port} npm start`)}${process.env.AIBOMGEN_DATA_DIR ? ` (AIBOMGEN_DATA_DIR=${process.env.AIBOMGEN_DATA_DIR})` : ""}, then:`);
+    say(
+      `  Serve it again with ${bold(`PORT=${config.port} npm start`)}${process.env.AIBOMGEN_DATA_DIR ? ` (AIBOMGEN_DATA_DIR=${process.env.AIBOMGEN_DATA_DIR})` : ''}, then:`,
+    );
     say(`    oras pull --plain-http -o ./pulled ${ref}`);
     say(`    oras discover --plain-http ${ref}`);
-    say(`    cosign verify-attestation --key ${rel(pub)} --type cyclonedx --insecure-ignore-tlog --allow-insecure-registry --new-bundle-format ${ref}`);
+    say(
+      `    cosign verify-attestation --key ${rel(pub)} --type cyclonedx --insecure-ignore-tlog --allow-insecure-registry --new-bundle-format ${ref}`,
+    );
     say(`    node cli/bin.js --server ${url} verify ${ref}`);
     say(`    dashboard: ${url}/   GraphQL: ${url}/graphql   API docs: ${url}/docs`);
     say();
@@ -161,7 +215,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${red('demo failed:')} ${(e as Error).message}\n`);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
-    await closeServices(services);
+    await platform.close();
     await engine.podman?.stop();
   }
   return code;

@@ -1,5 +1,5 @@
-import type { JobEvent, JobState } from '../server/contracts.ts';
-import { terminalJobStates } from '../server/contracts.ts';
+import { terminalJobStates, type JobState } from '../schema/job-states.ts';
+import type { JobEvent } from '../schema/jobs.ts';
 import { CliError, ExitCode } from './errors.ts';
 import { apiError, type PlatformClient } from './platform.ts';
 import { readSse } from './sse.ts';
@@ -9,7 +9,11 @@ import { readSse } from './sse.ts';
  * Past events are replayed first, so a caller sees the whole story; a dropped connection is resumed with
  * Last-Event-ID (a few tries), so no event is seen twice.
  */
-export async function followJobEvents(client: PlatformClient, jobId: string, onEvent: (e: JobEvent) => void): Promise<{ state: JobState; reason?: string }> {
+export async function followJobEvents(
+  client: PlatformClient,
+  jobId: string,
+  onEvent: (e: JobEvent) => void,
+): Promise<{ state: JobState; reason?: string }> {
   let lastId: string | undefined;
   let failures = 0;
   for (;;) {
@@ -29,13 +33,15 @@ export async function followJobEvents(client: PlatformClient, jobId: string, onE
         }
         failures = 0;
         onEvent(e);
-        if (e.type === 'state' && terminalJobStates.includes(e.state)) return { state: e.state, ...(e.reason ? { reason: e.reason } : {}) };
+        if (e.type === 'state' && terminalJobStates.includes(e.state))
+          return { state: e.state, ...(e.reason ? { reason: e.reason } : {}) };
       }
     } catch (e) {
       if (e instanceof CliError) throw e;
       // A reset connection: fall through to resume.
     }
-    if (++failures > 5) throw new CliError(`the event stream of job ${jobId} ended before the job finished`, ExitCode.failure);
+    if (++failures > 5)
+      throw new CliError(`the event stream of job ${jobId} ended before the job finished`, ExitCode.failure);
     await new Promise((r) => setTimeout(r, 200 * failures));
   }
 }

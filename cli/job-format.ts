@@ -1,8 +1,10 @@
 import type { JobResponse } from '../schema/api.ts';
-import type { JobEvent, JobState } from '../server/contracts.ts';
+import type { JobEvent } from '../schema/jobs.ts';
+import { jobStates as allJobStates, type JobState } from '../schema/job-states.ts';
 import { formatLogs, numericOnly, type Colors } from './output.ts';
 
-export const jobStates: readonly JobState[] = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
+/** The states `jobs list --state` accepts: the server's own list (schema/job-states.ts), not a copy. */
+export const jobStates: readonly JobState[] = allJobStates;
 
 export function colorState(state: JobState, c: Colors): string {
   if (state === 'succeeded') return c.green(state);
@@ -21,15 +23,35 @@ export function formatJob(j: JobResponse, c: Colors): string {
     ['created', j.createdAt],
     ['started', j.startedAt],
     ['finished', j.finishedAt],
-    ['runner', j.runner ? `${j.runner.kind}${j.runner.isolated ? ' (isolated)' : ' (NOT isolated)'}${j.runner.image ? ` ${j.runner.image}` : ''}` : undefined],
-    ['params', Object.keys(j.params ?? {}).length ? Object.entries(j.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : undefined],
-    ['model', j.metadata?.model_name ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}` : undefined],
+    [
+      'runner',
+      j.runner
+        ? `${j.runner.kind}${j.runner.isolated ? ' (isolated)' : ' (NOT isolated)'}${j.runner.image ? ` ${j.runner.image}` : ''}`
+        : undefined,
+    ],
+    [
+      'params',
+      Object.keys(j.params ?? {}).length
+        ? Object.entries(j.params)
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join(' ')
+        : undefined,
+    ],
+    [
+      'model',
+      j.metadata?.model_name
+        ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}`
+        : undefined,
+    ],
     ['inputs', j.inputs?.length ? j.inputs.map((i) => `${i.role}:${i.name}`).join(', ') : undefined],
     ['metrics', Object.keys(numericOnly(j.metrics)).length ? formatLogs(numericOnly(j.metrics)) : undefined],
     ['published', j.publication?.ref],
     ['digest', j.publication?.digest],
   ];
-  return lines.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n');
+  return lines
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k.padEnd(10)} ${v}`)
+    .join('\n');
 }
 
 /** One line per event for live progress (non-terminal output, `jobs logs -f`). */

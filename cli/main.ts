@@ -53,7 +53,20 @@ export function program(): Command {
     .option('--server <url>', 'platform URL', process.env.AIBOMGEN_SERVER ?? DEFAULT_SERVER)
     .showSuggestionAfterError()
     .addHelpText('after', rootHelp);
-  for (const c of [serverCommand(), workerCommand(), keysCommand(), loginCommand(), submitCommand(), jobsCommand(), modelsCommand(), pullCommand(), verifyCommand(), lineageCommand(), bomCommand()]) p.addCommand(c);
+  for (const c of [
+    serverCommand(),
+    workerCommand(),
+    keysCommand(),
+    loginCommand(),
+    submitCommand(),
+    jobsCommand(),
+    modelsCommand(),
+    pullCommand(),
+    verifyCommand(),
+    lineageCommand(),
+    bomCommand(),
+  ])
+    p.addCommand(c);
   throwInsteadOfExit(p);
   return p;
 }
@@ -71,7 +84,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version "errors" are successes; every other commander error is a usage error.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? ExitCode.ok : ExitCode.usage;
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version'
+        ? ExitCode.ok
+        : ExitCode.usage;
     }
     const code = e instanceof CliError ? e.exitCode : ExitCode.failure;
     const msg = e instanceof Error ? e.message : String(e);

@@ -35,10 +35,20 @@ export async function postMultipart(
     if (!st?.isFile()) throw usageError(`--${f.field.replace(/_/g, '-')} ${f.path} is not a readable file`);
     sizes.push(st.size);
   }
-  const fieldParts = Object.entries(fields).map(([k, v]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${q(k)}"\r\n\r\n${v}\r\n`));
-  const fileHeads = files.map((f) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${q(f.field)}"; filename="${q(basename(f.path))}"\r\nContent-Type: ${f.contentType ?? 'application/octet-stream'}\r\n\r\n`));
+  const fieldParts = Object.entries(fields).map(([k, v]) =>
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${q(k)}"\r\n\r\n${v}\r\n`),
+  );
+  const fileHeads = files.map((f) =>
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${q(f.field)}"; filename="${q(basename(f.path))}"\r\nContent-Type: ${f.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+    ),
+  );
   const tail = Buffer.from(`--${boundary}--\r\n`);
-  const total = fieldParts.reduce((n, b) => n + b.length, 0) + fileHeads.reduce((n, b) => n + b.length + 2, 0) + sizes.reduce((n, s) => n + s, 0) + tail.length;
+  const total =
+    fieldParts.reduce((n, b) => n + b.length, 0) +
+    fileHeads.reduce((n, b) => n + b.length + 2, 0) +
+    sizes.reduce((n, s) => n + s, 0) +
+    tail.length;
   let sent = 0;
   const tick = (n: number): void => {
     sent += n;
@@ -66,7 +76,11 @@ export async function postMultipart(
   try {
     const res = await request(`${client.baseUrl}${path}`, {
       method: 'POST',
-      headers: client.headers({ 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(total), accept: 'application/json' }),
+      headers: client.headers({
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(total),
+        accept: 'application/json',
+      }),
       body: Readable.from(body()),
     });
     return { status: res.statusCode, body: await res.body.text() };

@@ -102,7 +102,14 @@ export class PlatformClient {
     const first = doc.errors?.[0];
     if (first) {
       const code = first.extensions?.code;
-      throw new CliError(first.message, code === 'NOT_FOUND' ? ExitCode.notFound : code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED' ? ExitCode.usage : ExitCode.failure);
+      throw new CliError(
+        first.message,
+        code === 'NOT_FOUND'
+          ? ExitCode.notFound
+          : code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED'
+            ? ExitCode.usage
+            : ExitCode.failure,
+      );
     }
     if (!doc.data) throw new CliError(`/graphql at ${this.baseUrl} answered ${res.status} with no data`);
     return doc.data;
@@ -112,7 +119,9 @@ export class PlatformClient {
 export function unreachable(baseUrl: string, e: unknown): CliError {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const why = cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
-  return new CliError(`cannot reach the platform at ${baseUrl} (${why}); is the server running? (aibomgen server, or --server <url>)`);
+  return new CliError(
+    `cannot reach the platform at ${baseUrl} (${why}); is the server running? (aibomgen server, or --server <url>)`,
+  );
 }
 
 /** Builds the CliError for a failed REST answer: the ApiError detail plus any failing fields. */
@@ -128,10 +137,12 @@ export function apiErrorFromText(status: number, text: string, what: string): Cl
     // Name the failing fields, unless the sentence already says what each one does wrong.
     const extra = (body.fields ?? []).filter((f) => !detail.includes(f.message));
     if (extra.length) detail += ` (${extra.map((f) => `${f.field}: ${f.message}`).join('; ')})`;
-    else if (body.fields?.length && !body.fields.every((f) => detail.includes(f.field))) detail += ` (${body.fields.map((f) => f.field).join(', ')})`;
+    else if (body.fields?.length && !body.fields.every((f) => detail.includes(f.field)))
+      detail += ` (${body.fields.map((f) => f.field).join(', ')})`;
   } catch {
     detail = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
   }
-  if (status === 401 || status === 403) return new CliError(`${detail || `${what} was refused (${status})`}; run aibomgen login with a valid token`);
+  if (status === 401 || status === 403)
+    return new CliError(`${detail || `${what} was refused (${status})`}; run aibomgen login with a valid token`);
   return new CliError(detail || `${what} answered ${status}`, exitCodeForStatus(status));
 }

@@ -29,7 +29,8 @@ export class ProgressBar {
     const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 40));
     const frac = this.total > 0 ? Math.min(1, current / this.total) : 1;
     const filled = Math.round(frac * width);
-    const amount = this.unit === 'bytes' ? `${humanBytes(current)}/${humanBytes(this.total)}` : `${current}/${this.total}`;
+    const amount =
+      this.unit === 'bytes' ? `${humanBytes(current)}/${humanBytes(this.total)}` : `${current}/${this.total}`;
     const line = `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${amount}`;
     // Padding to the previous length erases what a longer earlier line left behind.
     this.stream.write(`\r${line.padEnd(this.drawn)}`);

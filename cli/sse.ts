@@ -9,7 +9,9 @@ export interface SseMessage {
  * Parses a text/event-stream body (WHATWG HTML §9.2): `event`, `id`, `data` (multi-line joined by "\n"),
  * comments ignored, a blank line dispatches. Messages with no data are skipped, as browsers do.
  */
-export async function* readSse(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<SseMessage> {
+export async function* readSse(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   let buf = '';
   let event = '';
@@ -18,7 +20,8 @@ export async function* readSse(body: ReadableStream<Uint8Array> | AsyncIterable<
   const lineBreak = /\r\n|\n|\r/;
   const take = function* (line: string): Generator<SseMessage> {
     if (line === '') {
-      if (data.length > 0) yield { event: event || 'message', ...(id !== undefined ? { id } : {}), data: data.join('\n') };
+      if (data.length > 0)
+        yield { event: event || 'message', ...(id !== undefined ? { id } : {}), data: data.join('\n') };
       event = '';
       data = [];
       return;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Layout } from '../server/attest/layout.ts';
 import type { VerificationReport } from '../server/contracts.ts';
+import { OciClient } from '../server/oci/client.ts';
 import { CliError, ExitCode, usageError } from './errors.ts';
 import type { Colors } from './output.ts';
 import { apiError, type PlatformClient } from './platform.ts';
@@ -29,20 +30,27 @@ export async function verifyRef(client: PlatformClient, ref: ModelRef, trust: Tr
   if (!!trust.layout !== !!trust.layoutKey) throw usageError('--layout and --layout-key go together');
   if (trust.key) {
     const platformPem = readFlagFile('--key', trust.key);
-    const layout = trust.layout && trust.layoutKey ? { layout: JSON.parse(readFlagFile('--layout', trust.layout)) as Layout, rootPem: readFlagFile('--layout-key', trust.layoutKey) } : {};
+    const layout =
+      trust.layout && trust.layoutKey
+        ? {
+            layout: JSON.parse(readFlagFile('--layout', trust.layout)) as Layout,
+            rootPem: readFlagFile('--layout-key', trust.layoutKey),
+          }
+        : {};
     // Loaded on demand: the verifier pulls in the CycloneDX and sigstore libraries (slow to start).
-    const [{ OciPusher }, { verifyModel }] = await Promise.all([import('../server/attest/oci-push.ts'), import('../server/attest/verify-chain.ts')]);
-    const pusher = new OciPusher(ref.registry, (req) => {
-      if (ref.onPlatform) for (const [k, v] of Object.entries(client.headers())) req.headers.set(k, v);
-      return fetch(req);
-    });
+    const { verifyModel } = await import('../server/attest/verify-chain.ts');
+    // The platform token goes only to the platform's own registry.
+    const oci = new OciClient(ref.registry, { headers: ref.onPlatform ? client.headers() : {} });
     try {
-      return await verifyModel(pusher, ref.short, { platformPem, ...layout });
+      return await verifyModel(oci, ref.short, { platformPem, ...layout });
     } catch (e) {
       throw new CliError(`verification of ${ref.short} could not run: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  if (!ref.onPlatform) throw usageError(`${ref.registry} is not the platform at ${client.baseUrl}; pass --key <platform.pub> to verify it with public keys`);
+  if (!ref.onPlatform)
+    throw usageError(
+      `${ref.registry} is not the platform at ${client.baseUrl}; pass --key <platform.pub> to verify it with public keys`,
+    );
   if (trust.layout) throw usageError('--layout needs --key (the platform verifier uses its own layout)');
   const res = await client.fetch(`/verifier/verify/${ref.short}`, { headers: { accept: 'application/json' } });
   if (res.status !== 200 && res.status !== 422) throw await apiError(res, `verification of ${ref.short}`);
@@ -50,9 +58,13 @@ export async function verifyRef(client: PlatformClient, ref: ModelRef, trust: Tr
 }
 
 /** 3 when the model is not there at all, else 4. */
-export function failedVerificationExit(report: VerificationReport): typeof ExitCode.notFound | typeof ExitCode.verificationFailed {
+export function failedVerificationExit(
+  report: VerificationReport,
+): typeof ExitCode.notFound | typeof ExitCode.verificationFailed {
   const manifest = report.checks.find((c) => c.name === 'manifest');
-  return manifest && !manifest.passed && /not found/i.test(manifest.reason ?? '') ? ExitCode.notFound : ExitCode.verificationFailed;
+  return manifest && !manifest.passed && /not found/i.test(manifest.reason ?? '')
+    ? ExitCode.notFound
+    : ExitCode.verificationFailed;
 }
 
 export function failedVerificationError(report: VerificationReport): CliError {
@@ -60,10 +72,19 @@ export function failedVerificationError(report: VerificationReport): CliError {
   const code = failedVerificationExit(report);
   if (code === ExitCode.notFound) return new CliError(`${report.ref} not found`, code);
   const first = failed[0];
-  return new CliError(`${report.ref} did not verify: ${failed.length} check${failed.length === 1 ? '' : 's'} failed${first ? ` (first: ${first.name}${first.reason ? ` — ${first.reason}` : ''})` : ''}`, code);
+  return new CliError(
+    `${report.ref} did not verify: ${failed.length} check${failed.length === 1 ? '' : 's'} failed${first ? ` (first: ${first.name}${first.reason ? ` — ${first.reason}` : ''})` : ''}`,
+    code,
+  );
 }
 
 export function formatReport(report: VerificationReport, c: Colors): string {
   const head = `${report.verified ? c.green('VERIFIED') : c.red('FAILED')} ${report.ref}${report.digest ? ` (${report.digest})` : ''}`;
-  return [head, ...report.checks.map((k) => `  ${k.passed ? c.green('ok  ') : c.red('FAIL')} ${k.name}${k.reason && !k.passed ? ` — ${k.reason}` : ''}`)].join('\n');
+  return [
+    head,
+    ...report.checks.map(
+      (k) =>
+        `  ${k.passed ? c.green('ok  ') : c.red('FAIL')} ${k.name}${k.reason && !k.passed ? ` — ${k.reason}` : ''}`,
+    ),
+  ].join('\n');
 }

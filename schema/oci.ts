@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { digestPattern, sha256DigestPattern } from './reference.ts';
 
-/** Grammar from the OCI distribution-spec v1.1 ("Pulling manifests"). */
-export const repositoryNamePattern =
-  /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
-export const tagPattern = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-/** OCI image-spec digest grammar; only sha256 and sha512 are registered algorithms. */
-export const digestPattern = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-export const sha256DigestPattern = /^sha256:[a-f0-9]{64}$/;
+// The grammar lives beside the reference parser (which must load without zod); re-exported for schema users.
+export {
+  digestPattern,
+  registeredDigestPattern,
+  repositoryNamePattern,
+  sha256DigestPattern,
+  tagPattern,
+} from './reference.ts';
 
 export const Digest = z.string().regex(sha256DigestPattern, 'expected sha256:<64 hex>');
 export type Digest = z.infer<typeof Digest>;
@@ -21,6 +23,7 @@ export const Descriptor = z.object({
   artifactType: z.string().optional(),
   platform: z.record(z.string(), z.unknown()).optional(),
 });
+/** The one descriptor type: `OciDescriptor` (server/oci/target.ts) is this type. */
 export type Descriptor = z.infer<typeof Descriptor>;
 
 /** OCI image manifest (also accepts Docker schema2, which has the same shape). */

@@ -51,7 +51,12 @@ export const paramsSchema = z
     steps_per_epoch: positiveInt.optional(),
     validation_steps: positiveInt.optional(),
     validation_freq: positiveInt.default(1),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(42),
     /** Used only when the model carries no training config. */
     optimizer: z.string().min(1).optional(),
     learning_rate: z.number().positive().optional(),
@@ -65,7 +70,7 @@ export type TrainParams = z.infer<typeof paramsSchema>;
 /** Formats a zod error as `field.path: message; ...` so every message names the field. */
 export function describeZodError(err: z.ZodError): { message: string; field?: string } {
   const first = err.issues[0];
-  const field = first && first.path.length ? first.path.map(String).join('.') : undefined;
+  const field = first?.path.length ? first.path.map(String).join('.') : undefined;
   const message = err.issues
     .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
     .join('; ');

@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from './api-error.ts';
 import type { Config } from './config.ts';
+import type { AppEnv } from './context.ts';
+import { ANONYMOUS, type Caller, userCaller } from './identity.ts';
 
 /**
  * Bearer-token auth for the REST and GraphQL APIs. With `AIBOMGEN_TOKENS=alice:s3cret,bob:…` every request
@@ -52,18 +54,28 @@ export class Auth {
   ownerOf(c: Context): string {
     if (!this.enabled) return 'anonymous';
     const m = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
-    if (!m) throw new HttpError(401, 'unauthorized', 'this server requires a token: send Authorization: Bearer <token> (aibomgen login)');
+    if (!m)
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'this server requires a token: send Authorization: Bearer <token> (aibomgen login)',
+      );
     const owner = this.ownerOfToken(m[1]!.trim());
     if (!owner) throw new HttpError(401, 'unauthorized', 'the token is not valid on this server');
     return owner;
   }
 }
 
-const auths = new WeakMap<object, Auth>();
-
-/** The platform's one Auth (its tokens parsed once), shared by /developer, /graphql and /v2/. */
-export function authOf(s: { config: Pick<Config, 'tokens'> }): Auth {
-  let a = auths.get(s);
-  if (!a) auths.set(s, (a = new Auth(s.config)));
-  return a;
+/**
+ * Sets `c.var.caller` once per request from its credentials (Bearer or Basic): a user, else anonymous. What an
+ * anonymous caller may do is each surface's decision: /v2/ asks the registry's access check, REST and GraphQL
+ * refuse it when auth is on (`ownerOf`).
+ */
+export function identify(auth: Auth): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const owner = auth.enabled ? auth.ownerOfCredentials(c.req.header('authorization')) : undefined;
+    const caller: Caller = owner ? userCaller(owner) : ANONYMOUS;
+    c.set('caller', caller);
+    await next();
+  };
 }

@@ -46,7 +46,10 @@ export async function buildServer(outfile = serverBundle): Promise<void> {
             const source = await readFile(args.path, 'utf8');
             const rel = relative(outDir, args.path).split('\\').join('/');
             // esbuild renames this per module (__moduleUrl2, ...), and `define` binds each use to its own.
-            return { loader: 'ts', contents: `const __moduleUrl = new URL(${JSON.stringify(rel)}, __bundleUrl).href;\n${source}` };
+            return {
+              loader: 'ts',
+              contents: `const __moduleUrl = new URL(${JSON.stringify(rel)}, __bundleUrl).href;\n${source}`,
+            };
           });
         },
       },

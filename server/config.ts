@@ -17,7 +17,11 @@ export const ConfigSchema = z.object({
   /** Base URL of the upstream distribution registry, e.g. http://127.0.0.1:5000 (upstream mode only). */
   upstreamUrl: z.string().url().optional(),
   /** Largest manifest accepted on PUT (the spec suggests at least 4 MiB). */
-  maxManifestBytes: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  maxManifestBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** Public base URL used in Location headers and printed references; derived from host:port when unset. */
   publicUrl: z.string().url().optional(),
 
@@ -30,20 +34,44 @@ export const ConfigSchema = z.object({
   jobConcurrency: z.coerce.number().int().min(1).max(64).optional(),
   /** Wall-clock limit of one training run. */
   jobTimeoutSeconds: z.coerce.number().int().min(1).default(3600),
-  jobMemoryBytes: z.coerce.number().int().min(64 * 1024 * 1024).default(4 * 1024 ** 3),
+  jobMemoryBytes: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024 * 1024)
+    .default(4 * 1024 ** 3),
   jobCpus: z.coerce.number().min(0.1).default(2),
   jobPids: z.coerce.number().int().min(16).default(256),
   /** Each of a job's stdout and stderr logs is kept up to this size (the rest is dropped, with a marker line). */
-  jobLogBytes: z.coerce.number().int().min(4096).default(64 * 1024 ** 2),
+  jobLogBytes: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(64 * 1024 ** 2),
   /** Most a job may write to /output; a job over it is stopped and fails. */
-  jobOutputBytes: z.coerce.number().int().min(1024 * 1024).default(10 * 1024 ** 3),
+  jobOutputBytes: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(10 * 1024 ** 3),
   /** On start, re-queue jobs a crash left running instead of failing them with reason "interrupted". */
   requeueInterrupted: z.stringbool().default(false),
   /** Largest single uploaded file, and all files of one request together. */
-  maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
-  maxRequestBytes: z.coerce.number().int().positive().default(4 * 1024 ** 3),
+  maxUploadBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  maxRequestBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 ** 3),
   /** Largest /graphql request (yoga reads multipart uploads into memory; big uploads go to the REST routes, which stream). */
-  maxGraphqlBytes: z.coerce.number().int().positive().default(256 * 1024 ** 2),
+  maxGraphqlBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 ** 2),
   /** `all` serves and runs jobs; `api` only serves (jobs run on workers); `worker` only runs jobs. */
   role: z.enum(['all', 'api', 'worker']).default('all'),
   /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
@@ -61,7 +89,10 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string; keysDir: string };
 
 /** Builds the configuration from environment variables (PORT, HOST, AIBOMGEN_*), then `overrides`. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof ConfigSchema>> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<z.input<typeof ConfigSchema>> = {},
+): Config {
   const parsed = ConfigSchema.parse({
     host: env.HOST,
     port: env.PORT,
@@ -73,7 +104,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxManifestBytes: env.AIBOMGEN_MAX_MANIFEST_BYTES,
     publicUrl: env.AIBOMGEN_PUBLIC_URL,
     runner: env.AIBOMGEN_RUNNER,
-    dockerSocket: env.AIBOMGEN_DOCKER_SOCKET ?? (env.DOCKER_HOST?.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined),
+    dockerSocket:
+      env.AIBOMGEN_DOCKER_SOCKET ??
+      (env.DOCKER_HOST?.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined),
     jobConcurrency: env.AIBOMGEN_JOB_CONCURRENCY,
     jobTimeoutSeconds: env.AIBOMGEN_JOB_TIMEOUT_SECONDS,
     jobMemoryBytes: env.AIBOMGEN_JOB_MEMORY_BYTES,
@@ -96,7 +129,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (parsed.registryStore === 'upstream' && !parsed.upstreamUrl) {
     throw new Error('AIBOMGEN_UPSTREAM_URL is required when AIBOMGEN_REGISTRY_STORE=upstream');
   }
-  return { ...parsed, dataDir, databaseUrl: parsed.databaseUrl ?? resolve(dataDir, 'aibomgen.db'), keysDir: parsed.keysDir ? resolve(parsed.keysDir) : keysDir(dataDir) };
+  return {
+    ...parsed,
+    dataDir,
+    databaseUrl: parsed.databaseUrl ?? resolve(dataDir, 'aibomgen.db'),
+    keysDir: parsed.keysDir ? resolve(parsed.keysDir) : keysDir(dataDir),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

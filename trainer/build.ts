@@ -111,7 +111,11 @@ export async function buildTrainer(outDir: string = defaultOutDir): Promise<Buil
     await copyWasmBinaries(staging);
     const names = (await readdir(staging)).sort();
     const files = await Promise.all(names.map((n) => describe(staging, n)));
-    const tfjsVersion = (JSON.parse(await readFile(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), 'utf8')) as { version: string }).version;
+    const tfjsVersion = (
+      JSON.parse(
+        await readFile(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), 'utf8'),
+      ) as { version: string }
+    ).version;
     const manifest: Manifest = {
       builtWith: { esbuild: esbuildVersion, node: process.versions.node, 'tfjs-core': tfjsVersion },
       files,
@@ -150,7 +154,8 @@ export async function staleReason(outDir: string = defaultOutDir): Promise<strin
   } catch {
     return 'no build yet';
   }
-  if (existsSync(trainerEntry) && !manifest.files.some((f) => f.name === 'trainer.mjs')) return 'trainer/main.ts appeared since the last build';
+  if (existsSync(trainerEntry) && !manifest.files.some((f) => f.name === 'trainer.mjs'))
+    return 'trainer/main.ts appeared since the last build';
   for (const input of manifest.inputs ?? []) {
     const st = await stat(join(repoRoot, input)).catch(() => undefined);
     if (!st) return `${input} was removed`;
@@ -179,7 +184,9 @@ async function main(): Promise<void> {
   const r = await buildTrainer(outDir);
   for (const f of r.files) console.log(`${f.name.padEnd(36)} ${String(f.size).padStart(10)}  sha256:${f.sha256}`);
   if (!r.trainerBuilt) {
-    console.error(`build:trainer: ${trainerEntry} does not exist yet — built only probe.mjs and the wasm binaries in ${r.outDir}`);
+    console.error(
+      `build:trainer: ${trainerEntry} does not exist yet — built only probe.mjs and the wasm binaries in ${r.outDir}`,
+    );
     process.exit(1);
   }
   console.log(`build:trainer: ${r.outDir}`);

@@ -27,22 +27,35 @@ import { parseCli } from './cli.ts';
 const BATCH_LINE_INTERVAL_MS = 500;
 
 function emit(line: ProgressLine): void {
-  process.stdout.write(JSON.stringify(line) + '\n');
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 /** Model vs definition, checked before the dataset is read so a mismatch fails fast. */
 function checkShapes(model: tf.LayersModel, inputShape: number[], outputSize: number): void {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new TrainerError('shape_mismatch', `model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; expected 1 and 1`, 'model');
+    throw new TrainerError(
+      'shape_mismatch',
+      `model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; expected 1 and 1`,
+      'model',
+    );
   }
-  const fits = (have: (number | null)[], want: number[]) => have.length === want.length && have.every((d, i) => d === null || d === want[i]);
+  const fits = (have: (number | null)[], want: number[]) =>
+    have.length === want.length && have.every((d, i) => d === null || d === want[i]);
   const inShape = model.inputs[0]!.shape.slice(1);
   const outShape = model.outputs[0]!.shape.slice(1);
   if (!fits(inShape, inputShape)) {
-    throw new TrainerError('shape_mismatch', `model input shape [${inShape}] does not match the definition's input_shape [${inputShape}]`, 'input_shape');
+    throw new TrainerError(
+      'shape_mismatch',
+      `model input shape [${inShape}] does not match the definition's input_shape [${inputShape}]`,
+      'input_shape',
+    );
   }
   if (!fits(outShape, [outputSize])) {
-    throw new TrainerError('shape_mismatch', `model output shape [${outShape}] does not match the definition's output_shape [${outputSize}]`, 'output_shape');
+    throw new TrainerError(
+      'shape_mismatch',
+      `model output shape [${outShape}] does not match the definition's output_shape [${outputSize}]`,
+      'output_shape',
+    );
   }
 }
 
@@ -52,7 +65,7 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
   const log = (s: string) => {
     const line = `${new Date().toISOString()} ${s}`;
     logLines.push(line);
-    process.stderr.write(line + '\n');
+    process.stderr.write(`${line}\n`);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -88,7 +101,14 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
     checkMemoryBudget(model.countParams(), ds, memoryBudgetBytes(backend.name));
     compileModel(model, params, ds.outputSize, fromModel);
 
-    emit({ type: 'start', backend: backend.name, seed: params.seed, epochs: params.epochs, samples: ds.n, params: model.countParams() });
+    emit({
+      type: 'start',
+      backend: backend.name,
+      seed: params.seed,
+      epochs: params.epochs,
+      samples: ds.n,
+      params: model.countParams(),
+    });
     let lastBatchLine = 0;
     const result = await train(model, ds, params, {
       log,
@@ -100,7 +120,11 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
       },
       onEpoch(epoch, logs) {
         emit({ type: 'epoch', epoch, logs });
-        log(`epoch ${epoch}: ${Object.entries(logs).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ')}`);
+        log(
+          `epoch ${epoch}: ${Object.entries(logs)
+            .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+            .join(' ')}`,
+        );
       },
     });
     const samplesPerSecond = result.seconds > 0 ? result.samplesSeen / result.seconds : 0;
@@ -115,13 +139,20 @@ export async function runTraining(inputDir: string, outputDir: string): Promise<
       backend: backend.name,
       seed: params.seed,
       versions: { ...backend.versions, 'tfjs-layers': tf.version_layers },
-      dataset: { kind: ds.kind, samples: ds.n, train_samples: result.trainSamples, validation_samples: result.validationSamples },
+      dataset: {
+        kind: ds.kind,
+        samples: ds.n,
+        train_samples: result.trainSamples,
+        validation_samples: result.validationSamples,
+      },
       model: { format: modelSrc.format, param_count: model.countParams(), layers: model.layers.length },
       params: { ...params },
     };
-    await writeFile(join(staging.dir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-    log(`done: ${result.history.length} epochs in ${result.seconds.toFixed(2)} s, ${samplesPerSecond.toFixed(0)} samples/s`);
-    await writeFile(join(staging.dir, 'logs.txt'), logLines.join('\n') + '\n');
+    await writeFile(join(staging.dir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    log(
+      `done: ${result.history.length} epochs in ${result.seconds.toFixed(2)} s, ${samplesPerSecond.toFixed(0)} samples/s`,
+    );
+    await writeFile(join(staging.dir, 'logs.txt'), `${logLines.join('\n')}\n`);
     await staging.commit();
     emit({ type: 'done', epochs: result.history.length, final: result.final, samples_per_second: samplesPerSecond });
     return 0;
@@ -144,7 +175,7 @@ try {
   exitCode = opts ? await runTraining(opts.input, opts.output) : 0;
 } catch (e) {
   // Only argument errors get here (commander has already printed them).
-  process.stdout.write(JSON.stringify({ type: 'error', code: 'bad_params', message: (e as Error).message }) + '\n');
+  process.stdout.write(`${JSON.stringify({ type: 'error', code: 'bad_params', message: (e as Error).message })}\n`);
   exitCode = 1;
 }
 process.exit(exitCode);

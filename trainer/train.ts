@@ -47,23 +47,43 @@ function gather(src: Float32Array, width: number, idx: ArrayLike<number>, from: 
 const toNumbers = (logs: tf.Logs | undefined): Logs =>
   Object.fromEntries(Object.entries(logs ?? {}).map(([k, v]) => [k, typeof v === 'number' ? v : Number(v)]));
 
-export async function train(model: tf.LayersModel, ds: LoadedDataset, p: TrainParams, hooks: TrainHooks): Promise<TrainResult> {
+export async function train(
+  model: tf.LayersModel,
+  ds: LoadedDataset,
+  p: TrainParams,
+  hooks: TrainHooks,
+): Promise<TrainResult> {
   const width = ds.xs.length / ds.n;
   const order = permutation(ds.n);
   const nVal = Math.floor(ds.n * p.validation_split);
   const nTrain = ds.n - nVal;
-  if (nTrain < 1) throw new TrainerError('empty_dataset', `no training samples left after validation_split ${p.validation_split} of ${ds.n}`, 'validation_split');
+  if (nTrain < 1)
+    throw new TrainerError(
+      'empty_dataset',
+      `no training samples left after validation_split ${p.validation_split} of ${ds.n}`,
+      'validation_split',
+    );
   if (p.validation_split > 0 && nVal < 1) {
-    throw new TrainerError('empty_dataset', `validation_split ${p.validation_split} of ${ds.n} samples leaves no validation samples`, 'validation_split');
+    throw new TrainerError(
+      'empty_dataset',
+      `validation_split ${p.validation_split} of ${ds.n} samples leaves no validation samples`,
+      'validation_split',
+    );
   }
   const xTrainData = gather(ds.xs, width, order, 0, nTrain);
   const yTrainData = gather(ds.ys, ds.outputSize, order, 0, nTrain);
   const valCount = p.validation_steps ? Math.min(nVal, p.validation_steps * p.batch_size) : nVal;
-  const xVal = nVal ? tf.tensor(gather(ds.xs, width, order, nTrain, nTrain + valCount), [valCount, ...ds.inputShape]) : undefined;
-  const yVal = nVal ? tf.tensor(gather(ds.ys, ds.outputSize, order, nTrain, nTrain + valCount), [valCount, ds.outputSize]) : undefined;
+  const xVal = nVal
+    ? tf.tensor(gather(ds.xs, width, order, nTrain, nTrain + valCount), [valCount, ...ds.inputShape])
+    : undefined;
+  const yVal = nVal
+    ? tf.tensor(gather(ds.ys, ds.outputSize, order, nTrain, nTrain + valCount), [valCount, ds.outputSize])
+    : undefined;
   const fullX = tf.tensor(xTrainData, [nTrain, ...ds.inputShape]);
   const fullY = tf.tensor(yTrainData, [nTrain, ds.outputSize]);
-  hooks.log(`train ${nTrain} samples, validate ${valCount} of ${nVal}, batch ${p.batch_size}, epochs ${p.initial_epoch}..${p.epochs}`);
+  hooks.log(
+    `train ${nTrain} samples, validate ${valCount} of ${nVal}, batch ${p.batch_size}, epochs ${p.initial_epoch}..${p.epochs}`,
+  );
 
   const history: TrainResult['history'] = [];
   let samplesSeen = 0;
@@ -144,6 +164,9 @@ export function checkMemoryBudget(paramCount: number, ds: LoadedDataset, budget:
   const estimate = 2 * (ds.xs.byteLength + ds.ys.byteLength) + paramCount * 4 * 4;
   if (estimate > budget) {
     const mib = (b: number) => `${Math.ceil(b / 1024 / 1024)} MiB`;
-    throw new TrainerError('out_of_memory', `out of memory: this run needs about ${mib(estimate)} (dataset + ${paramCount} parameters with optimizer state), the budget is ${mib(budget)}`);
+    throw new TrainerError(
+      'out_of_memory',
+      `out of memory: this run needs about ${mib(estimate)} (dataset + ${paramCount} parameters with optimizer state), the budget is ${mib(budget)}`,
+    );
   }
 }

@@ -6,6 +6,7 @@
  * node, the N+1 pattern the CTE replaces) runs on the same data as the in-process baseline.
  * Prints p50/p95 against the targets (lineage p95 < 25 ms, impact p95 < 250 ms) and peak RSS.
  * Run: node --import tsx bench/lineage/run.ts   (BENCH_VERSIONS=100000, BENCH_RUNS=200)
+ *      node --import tsx bench/lineage/run.ts --smoke   # 300 versions, a few runs: the whole path, no meaningful figures
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,24 +15,32 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pino from 'pino';
 import { loadConfig } from '../../server/config.ts';
-import type { Services } from '../../server/context.ts';
+import { compose } from '../../server/compose.ts';
+import { PLATFORM } from '../../server/identity.ts';
 import { openDatabase, type Db } from '../../server/db/connect.ts';
-import { createEventBus } from '../../server/events.ts';
 import { createGraphqlServer } from '../../server/graphql/area.ts';
 import { nodeId } from '../../server/lineage/ids.ts';
-import { createStore } from '../../server/registry/store/index.ts';
 
-const TOTAL = Number(process.env.BENCH_VERSIONS ?? 100_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 200);
-const IMPACT_RUNS = Number(process.env.BENCH_IMPACT_RUNS ?? 30);
+// --smoke (test/bench): same generator, server and queries on a tiny graph (one impact tree of 100, 3 chains).
+const SMOKE = process.argv.includes('--smoke');
+const TOTAL = Number(process.env.BENCH_VERSIONS ?? (SMOKE ? 300 : 100_000));
+const RUNS = Number(process.env.BENCH_RUNS ?? (SMOKE ? 5 : 200));
+const IMPACT_RUNS = Number(process.env.BENCH_IMPACT_RUNS ?? (SMOKE ? 2 : 30));
+const WARMUP = SMOKE ? 2 : 20;
 const dir = mkdtempSync(join(tmpdir(), 'bench-lineage-'));
 const dbPath = join(dir, 'aibomgen.db');
 
 const digestOf = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
-interface Shape { rootDataset: string; chainTails: string[]; versions: number; edges: number }
+interface Shape {
+  rootDataset: string;
+  chainTails: string[];
+  versions: number;
+  edges: number;
+}
 
 /** Chains (depth 60, for lineage depth 50), a ~10k-descendant forest under one dataset (for impact), filler trees. */
 function generate(path: string): Shape {
@@ -40,11 +49,13 @@ function generate(path: string): Shape {
   sq.pragma('synchronous = OFF');
   const insNode = sq.prepare('insert into lineage_nodes (id, kind, label, digest, ref) values (?, ?, ?, ?, ?)');
   const insEdge = sq.prepare('insert into lineage_edges (owner, up_id, down_id, kind) values (?, ?, ?, ?)');
-  const insVersion = sq.prepare(`insert into lineage_versions (id, repo, digest, media_type, artifact_type, created, framework, name, author, license, task, job_id)
+  const insVersion =
+    sq.prepare(`insert into lineage_versions (id, repo, digest, media_type, artifact_type, created, framework, name, author, license, task, job_id)
     values (?, ?, ?, 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.cncf.model.manifest.v1+json', ?, 'tfjs', ?, 'bench', 'MIT', 'classification', ?)`);
   const insTag = sq.prepare('insert into lineage_tags (repo, tag, digest, created_at) values (?, ?, ?, ?)');
   const images = Array.from({ length: 5 }, (_, i) => digestOf(`image-${i}`));
-  for (const d of images) insNode.run(nodeId.image(`trainers/tfjs@${d}`, d), 'TRAINER_IMAGE', 'trainers/tfjs', d, `trainers/tfjs@${d}`);
+  for (const d of images)
+    insNode.run(nodeId.image(`trainers/tfjs@${d}`, d), 'TRAINER_IMAGE', 'trainers/tfjs', d, `trainers/tfjs@${d}`);
   let n = 0;
   let edges = 0;
   const dataset = (name: string): string => {
@@ -109,7 +120,11 @@ async function naiveWalk(db: Db, start: string, up: boolean, depth: number): Pro
       const rows = up
         ? await db.selectFrom('lineage_edges').select('up_id as id').where('down_id', '=', id).execute()
         : await db.selectFrom('lineage_edges').select('down_id as id').where('up_id', '=', id).execute();
-      for (const r of rows) if (!seen.has(r.id)) { seen.add(r.id); next.push(r.id); }
+      for (const r of rows)
+        if (!seen.has(r.id)) {
+          seen.add(r.id);
+          next.push(r.id);
+        }
     }
     frontier = next;
   }
@@ -122,21 +137,33 @@ try {
   await setup.destroy();
   const shape = generate(dbPath);
   const genS = (performance.now() - t0) / 1000;
-  console.log(`generated ${shape.versions} versions, ${shape.edges} edges, ${shape.chainTails.length} chains in ${genS.toFixed(1)} s`);
+  console.log(
+    `${SMOKE ? 'smoke (too small to time): ' : ''}generated ${shape.versions} versions, ${shape.edges} edges, ${shape.chainTails.length} chains in ${genS.toFixed(1)} s`,
+  );
 
   const config = loadConfig({}, { dataDir: dir, databaseUrl: dbPath });
-  const db = await openDatabase(dbPath);
-  const s: Services = { config, db, store: await createStore(config, db), log: pino({ level: 'silent' }), events: createEventBus() };
-  const yoga = createGraphqlServer(s);
+  // The platform as the server composes it, serving only (no job runs); its db is the generated one.
+  const platform = await compose({ ...config, role: 'api' }, pino({ level: 'silent' }));
+  const db = platform.db;
+  const yoga = createGraphqlServer(platform);
   // Wall time, and this process's CPU time (user+system): on a shared machine the second shows the work itself.
   const cpu: Record<string, number[]> = { lineage: [], impact: [] };
   /** One POST /graphql, timed until the whole JSON response was read. */
-  const run = async (query: string, variables: Record<string, unknown>, cpuOf?: number[]): Promise<{ ms: number; data: Record<string, unknown> }> => {
+  const run = async (
+    query: string,
+    variables: Record<string, unknown>,
+    cpuOf?: number[],
+  ): Promise<{ ms: number; data: Record<string, unknown> }> => {
     const start = performance.now();
     const c0 = process.cpuUsage();
-    const res = await yoga.fetch(new Request('http://bench/graphql', {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query, variables }),
-    }));
+    const res = await yoga.fetch(
+      new Request('http://bench/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      }),
+      { caller: PLATFORM },
+    );
     const text = await res.text();
     const took = performance.now() - start;
     const c = process.cpuUsage(c0);
@@ -146,15 +173,20 @@ try {
     return { ms: took, data: r.data };
   };
 
-  const lineageDoc = 'query($ref: String!) { lineage(ref: $ref, direction: UPSTREAM, depth: 50) { nodes { id kind label digest ref } edges { from to kind } } }';
+  const lineageDoc =
+    'query($ref: String!) { lineage(ref: $ref, direction: UPSTREAM, depth: 50) { nodes { id kind label digest ref } edges { from to kind } } }';
   const impactDoc = 'query($d: String!) { impact(digest: $d) { id ref digest created framework } }';
 
   // Warm-up (page cache, statement cache, JIT).
-  for (let i = 0; i < 20; i++) await run(lineageDoc, { ref: shape.chainTails[i % shape.chainTails.length]! });
+  for (let i = 0; i < WARMUP; i++) await run(lineageDoc, { ref: shape.chainTails[i % shape.chainTails.length]! });
   const first = await run(lineageDoc, { ref: shape.chainTails[0]! });
   const g = first.data.lineage as { nodes: unknown[]; edges: unknown[] };
+  // A chain's tail sees its 60 versions (depth 50 reaches 50 of them), their jobs and images, and its dataset.
+  if (g.nodes.length < 50 || g.edges.length < 50)
+    throw new Error(`lineage(depth: 50) of a chain tail returned ${g.nodes.length} nodes, ${g.edges.length} edges`);
   const lin: number[] = [];
-  for (let i = 0; i < RUNS; i++) lin.push((await run(lineageDoc, { ref: shape.chainTails[(i * 7919) % shape.chainTails.length]! }, cpu.lineage)).ms);
+  for (let i = 0; i < RUNS; i++)
+    lin.push((await run(lineageDoc, { ref: shape.chainTails[(i * 7919) % shape.chainTails.length]! }, cpu.lineage)).ms);
 
   await run(impactDoc, { d: shape.rootDataset });
   const imp: number[] = [];
@@ -164,6 +196,9 @@ try {
     imp.push(r.ms);
     impactCount = (r.data.impact as unknown[]).length;
   }
+  const expectedImpact = Math.max(1, Math.min(100, Math.floor(TOTAL / 1000))) * 100;
+  if (impactCount !== expectedImpact)
+    throw new Error(`impact(root dataset) returned ${impactCount} versions, the generator made ${expectedImpact}`);
 
   // Baseline: the same walks, one query per node.
   const naiveLin: number[] = [];
@@ -182,14 +217,24 @@ try {
   const line = (name: string, xs: number[], target: number, base: number[]): string =>
     `${name}: p50 ${ms(pct(xs, 50))}, p95 ${ms(pct(xs, 95))} (target p95 < ${target} ms: ${pct(xs, 95) < target ? 'PASS' : 'FAIL'}); ` +
     `baseline N+1 walk (one SELECT per node, ids only, no GraphQL) p50 ${ms(pct(base, 50))}, ratio baseline/resolver ${(pct(base, 50) / pct(xs, 50)).toFixed(2)}`;
-  console.log(`lineage(depth: 50, UPSTREAM) returns ${g.nodes.length} nodes, ${g.edges.length} edges; impact(root dataset) returns ${impactCount} versions`);
+  console.log(
+    `lineage(depth: 50, UPSTREAM) returns ${g.nodes.length} nodes, ${g.edges.length} edges; impact(root dataset) returns ${impactCount} versions`,
+  );
   console.log(line('lineage depth 50', lin, 25, naiveLin));
   console.log(line('impact 10k       ', imp, 250, naiveImp));
-  console.log(`CPU time per query (this process): lineage p50 ${ms(pct(cpu.lineage!, 50))} p95 ${ms(pct(cpu.lineage!, 95))}; impact p50 ${ms(pct(cpu.impact!, 50))} p95 ${ms(pct(cpu.impact!, 95))}`);
-  console.log(`load average during the run: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs`);
-  console.log(`runs: ${lin.length} lineage, ${imp.length} impact; database ${dbPath.endsWith('.db') ? 'SQLite (file, WAL)' : dbPath}; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-  await s.store.close();
-  await db.destroy();
+  console.log(
+    `CPU time per query (this process): lineage p50 ${ms(pct(cpu.lineage!, 50))} p95 ${ms(pct(cpu.lineage!, 95))}; impact p50 ${ms(pct(cpu.impact!, 50))} p95 ${ms(pct(cpu.impact!, 95))}`,
+  );
+  console.log(
+    `load average during the run: ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${(await import('node:os')).cpus().length} CPUs`,
+  );
+  console.log(
+    `runs: ${lin.length} lineage, ${imp.length} impact; database ${dbPath.endsWith('.db') ? 'SQLite (file, WAL)' : dbPath}; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+  );
+  await platform.close();
 } finally {
   if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
   else console.log(`kept ${dbPath}`);

@@ -11,13 +11,25 @@ const up = new URL(upstream);
 const self = `http://127.0.0.1:${port}`;
 const agent = new http.Agent({ keepAlive: true });
 
-http.createServer((req, res) => {
-  const out = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: { ...req.headers, host: up.host }, agent }, (r) => {
-    const headers = { ...r.headers };
-    if (headers.location?.startsWith(upstream)) headers.location = self + headers.location.slice(upstream.length);
-    res.writeHead(r.statusCode ?? 502, headers);
-    r.pipe(res);
-  });
-  out.on('error', () => res.destroy());
-  req.pipe(out);
-}).listen(Number(port), '127.0.0.1', () => process.send?.('ready'));
+http
+  .createServer((req, res) => {
+    const out = http.request(
+      {
+        host: up.hostname,
+        port: up.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: up.host },
+        agent,
+      },
+      (r) => {
+        const headers = { ...r.headers };
+        if (headers.location?.startsWith(upstream)) headers.location = self + headers.location.slice(upstream.length);
+        res.writeHead(r.statusCode ?? 502, headers);
+        r.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  })
+  .listen(Number(port), '127.0.0.1', () => process.send?.('ready'));

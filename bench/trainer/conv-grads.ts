@@ -33,11 +33,21 @@ const cases: Case[] = [
 ];
 
 /** ms per call of one kernel on the current backend (after warm-up calls). */
-function time(kernel: KernelConfig | string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>, n = reps): number {
+function time(
+  kernel: KernelConfig | string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown>,
+  n = reps,
+): number {
   const call = (): void => {
-    const out = typeof kernel === 'string'
-      ? (tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor)
-      : kernel.kernelFunc({ inputs: inputs as unknown as Record<string, TensorInfo>, backend: tf.backend(), attrs: attrs as never });
+    const out =
+      typeof kernel === 'string'
+        ? (tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor)
+        : kernel.kernelFunc({
+            inputs: inputs as unknown as Record<string, TensorInfo>,
+            backend: tf.backend(),
+            attrs: attrs as never,
+          });
     if (out instanceof tf.Tensor) out.dispose();
     else tf.backend().disposeData((out as TensorInfo).dataId);
   };
@@ -56,8 +66,14 @@ if (!stockInput) throw new Error('wasm has no stock Conv2DBackpropInput');
 const stock: KernelConfig = { ...stockInput };
 registerWasmConvGradients();
 
-console.log(`conv gradient kernels: ${reps} reps, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine)`);
-const rows: string[][] = [['shape', 'kernel', 'cpu ms', 'wasm stock ms', 'wasm ours ms', 'ours vs cpu', 'ours vs stock']];
+console.log(
+  `conv gradient kernels: ${reps} reps, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (shared machine)`,
+);
+const rows: string[][] = [
+  ['shape', 'kernel', 'cpu ms', 'wasm stock ms', 'wasm ours ms', 'ours vs cpu', 'ours vs stock'],
+];
 for (const c of cases) {
   const results: Record<string, number> = {};
   for (const b of ['cpu', 'wasm'] as const) {
@@ -76,9 +92,28 @@ for (const c of cases) {
   }
   const f = (n: number | undefined) => (n === undefined ? 'n/a' : n.toFixed(2));
   const r = (a: number | undefined, b: number | undefined) => (a && b ? `${(b / a).toFixed(1)}× faster` : 'n/a');
-  rows.push([c.name, 'dx', f(results['cpu-dx']), f(results['stock-dx']), f(results['wasm-dx']), r(results['wasm-dx'], results['cpu-dx']), r(results['wasm-dx'], results['stock-dx'])]);
-  rows.push([c.name, 'dW', f(results['cpu-dw']), 'missing', f(results['wasm-dw']), r(results['wasm-dw'], results['cpu-dw']), 'n/a']);
+  rows.push([
+    c.name,
+    'dx',
+    f(results['cpu-dx']),
+    f(results['stock-dx']),
+    f(results['wasm-dx']),
+    r(results['wasm-dx'], results['cpu-dx']),
+    r(results['wasm-dx'], results['stock-dx']),
+  ]);
+  rows.push([
+    c.name,
+    'dW',
+    f(results['cpu-dw']),
+    'missing',
+    f(results['wasm-dw']),
+    r(results['wasm-dw'], results['cpu-dw']),
+    'n/a',
+  ]);
 }
 const widths = rows[0]!.map((_, k) => Math.max(...rows.map((row) => (row[k] as string).length)));
-for (const row of rows) console.log(row.map((cell, k) => (k < 2 ? cell.padEnd(widths[k] as number) : cell.padStart(widths[k] as number))).join('  '));
+for (const row of rows)
+  console.log(
+    row.map((cell, k) => (k < 2 ? cell.padEnd(widths[k] as number) : cell.padStart(widths[k] as number))).join('  '),
+  );
 console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -13,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { bundle, copyWasmBinaries } from '../../trainer/build.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const modules = execFileSync(join(root, 'trainer/image/build-tfjs-node.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const modules = execFileSync(join(root, 'trainer/image/build-tfjs-node.sh'), {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+}).trim();
 const outDir = join(dirname(modules), 'bench');
 mkdirSync(outDir, { recursive: true });
 await bundle(join(root, 'bench/trainer/run.ts'), join(outDir, 'run.mjs'));

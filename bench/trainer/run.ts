@@ -4,6 +4,7 @@
  * ratios against the pure-JS cpu backend measured in the same run and each backend's peak RSS.
  *
  *   npx tsx bench/trainer/run.ts [--backends cpu,wasm,tensorflow] [--seconds 6]
+ *   npx tsx bench/trainer/run.ts --smoke   # a few batches per model and backend: the whole path, no meaningful figures
  *
  * Each backend runs in its own child process (one backend per process, as in a job; RSS stays separate).
  * The native backend is measured where @tensorflow/tfjs-node resolves; from source it does not here, so bundle
@@ -26,6 +27,8 @@ interface ChildResult {
 }
 
 const TARGET = { mlp: 15_000, cnn: 500 };
+/** --smoke (test/bench): a fraction of a second of training per model; a child that crashes fails the run. */
+const SMOKE = process.argv.includes('--smoke');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,7 +41,13 @@ function arg(name: string, fallback: string): string {
  * counted. Timing is per epoch, not per batch: a per-batch callback makes fit read the loss back every batch,
  * which itself costs 15–25% on the tiny MLP (measured); yielding to the event loop ('auto') costs about as much.
  */
-async function throughput(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, batchSize: number, seconds: number): Promise<number> {
+async function throughput(
+  build: () => tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  batchSize: number,
+  seconds: number,
+): Promise<number> {
   const model = build();
   const fitOpts = { batchSize, shuffle: true, verbose: 0, yieldEvery: 'never' } as const;
   const calX = tf.slice(x, 0, 2 * batchSize);
@@ -48,7 +57,10 @@ async function throughput(build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tenso
   await model.fit(calX, calY, { ...fitOpts, epochs: 1 });
   const roughRate = (2 * batchSize) / ((performance.now() - t) / 1000);
   tf.dispose([calX, calY]);
-  const batches = Math.max(1, Math.min(Math.floor(x.shape[0] / batchSize), Math.round((roughRate * seconds) / 6 / batchSize)));
+  const batches = Math.max(
+    1,
+    Math.min(Math.floor(x.shape[0] / batchSize), Math.round((roughRate * seconds) / 6 / batchSize)),
+  );
   const ex = tf.slice(x, 0, batches * batchSize);
   const ey = tf.slice(y, 0, batches * batchSize);
   const warmupMs = (seconds * 1000) / 4;
@@ -118,7 +130,8 @@ async function child(backend: BackendName, seconds: number): Promise<void> {
   const mlpRate = await throughput(mlp, mx, my, 32, seconds);
   const cx = tf.randomUniform([1024, 28, 28, 1]);
   const cy = tf.oneHot(tf.randomUniform([1024], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const cnnRate = await throughput(cnn, cx, cy, 64, seconds);
+  // Smoke: batches of 8 (the pure-JS cpu backend takes ~7 s per CNN batch of 64 here).
+  const cnnRate = await throughput(cnn, cx, cy, SMOKE ? 8 : 64, seconds);
   const result: ChildResult = {
     backend,
     mlp: mlpRate,
@@ -135,20 +148,34 @@ function fmt(n: number, digits = 0): string {
 
 async function parent(): Promise<void> {
   const wanted = arg('backends', 'cpu,wasm,tensorflow').split(',') as BackendName[];
-  const seconds = Number(arg('seconds', '6'));
+  const seconds = Number(arg('seconds', SMOKE ? '0.2' : '6'));
   const self = fileURLToPath(import.meta.url);
-  console.log(`trainer bench: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine)`);
+  console.log(
+    `trainer bench${SMOKE ? ' (smoke: too short to time)' : ''}: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (shared machine)`,
+  );
   const results: ChildResult[] = [];
+  const crashed: string[] = [];
   for (const b of wanted) {
     if (!(backendNames as readonly string[]).includes(b)) throw new Error(`unknown backend ${b}`);
     // execArgv carries `--import tsx` when run from source, nothing when run as an esbuild bundle.
-    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', b, '--seconds', String(seconds)], {
-      encoding: 'utf8',
-      timeout: 20 * 60_000,
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [...process.execArgv, self, '--child', b, '--seconds', String(seconds), ...(SMOKE ? ['--smoke'] : [])],
+      {
+        encoding: 'utf8',
+        timeout: 20 * 60_000,
+        env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+      },
+    );
     const line = r.stdout.trim().split('\n').at(-1) ?? '';
-    const parsed = line.startsWith('{') ? (JSON.parse(line) as ChildResult | { error: string }) : { error: r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}` };
+    const parsed = line.startsWith('{')
+      ? (JSON.parse(line) as ChildResult | { error: string })
+      : { error: r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}` };
+    // A backend that is not installed answers {error} and exits 0; anything else is the bench failing.
+    if (r.status !== 0 || !line.startsWith('{'))
+      crashed.push(`${b}: exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
     if ('error' in parsed) {
       console.log(`${b}: not measured (${parsed.error})`);
       continue;
@@ -159,7 +186,14 @@ async function parent(): Promise<void> {
   const ratio = (v: number, b: number | undefined) => (b ? `${fmt(v / b, 1)}×` : 'n/a');
   const rows = [['backend', 'MLP samples/s', 'MLP vs cpu', 'CNN samples/s', 'CNN vs cpu', 'peak RSS MB']];
   for (const r of results) {
-    rows.push([r.backend, fmt(r.mlp), ratio(r.mlp, base?.mlp), fmt(r.cnn, 1), ratio(r.cnn, base?.cnn), fmt(r.peakRssMb)]);
+    rows.push([
+      r.backend,
+      fmt(r.mlp),
+      ratio(r.mlp, base?.mlp),
+      fmt(r.cnn, 1),
+      ratio(r.cnn, base?.cnn),
+      fmt(r.peakRssMb),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
   for (const row of rows) console.log(row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
@@ -168,6 +202,10 @@ async function parent(): Promise<void> {
     `targets: MLP ≥ ${fmt(TARGET.mlp)} → best ${fmt(best.mlp)} ${best.mlp >= TARGET.mlp ? 'MET' : 'MISSED'}; ` +
       `CNN ≥ ${fmt(TARGET.cnn)} → best ${fmt(best.cnn, 1)} ${best.cnn >= TARGET.cnn ? 'MET' : 'MISSED'}`,
   );
+  if (crashed.length || results.length === 0 || results.some((r) => !(r.mlp > 0 && r.cnn > 0))) {
+    console.error(`trainer bench failed: ${crashed.join('; ') || 'no backend measured a positive rate'}`);
+    process.exitCode = 1;
+  }
 }
 
 const childIdx = process.argv.indexOf('--child');

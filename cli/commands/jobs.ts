@@ -18,13 +18,16 @@ function clientOf(cmd: Command): PlatformClient {
 /** `aibomgen jobs ls|show|logs|cancel`. */
 export function jobsCommand(): Command {
   const jobs = new Command('jobs').description('list, inspect, follow and cancel training jobs');
-  jobs.addHelpText('after', `
+  jobs.addHelpText(
+    'after',
+    `
 Examples:
   aibomgen jobs ls --state running
   aibomgen jobs show 0193a0c4-...
   aibomgen jobs logs -f 0193a0c4-...
   aibomgen jobs cancel 0193a0c4-...
-`);
+`,
+  );
 
   jobs
     .command('ls')
@@ -34,28 +37,48 @@ Examples:
     .option('--limit <n>', 'at most n jobs (1..200)', '50')
     .option('--after <cursor>', 'continue after this cursor (the "next" of a previous page)')
     .option('--json', 'print the JobListResponse {items, next} as JSON')
-    .addHelpText('after', '\nExamples:\n  aibomgen jobs ls\n  aibomgen jobs ls --owner alice --state failed --limit 10\n  aibomgen jobs ls --json | jq -r \'.items[].id\'\n')
-    .action(async (opts: { owner?: string; state?: string; limit: string; after?: string; json?: boolean }, cmd: Command) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw usageError(`--limit must be an integer from 1 to 200, got ${opts.limit}`);
-      const q = new URLSearchParams({ limit: String(limit) });
-      if (opts.owner) q.set('owner', opts.owner);
-      if (opts.state) q.set('state', opts.state);
-      if (opts.after) q.set('after', opts.after);
-      const list = await clientOf(cmd).json<JobListResponse>('GET', `/developer/jobs?${q}`);
-      if (opts.json) return printJson(list);
-      const c = colors();
-      if (list.items.length === 0) return out('no jobs');
-      out(table(['ID', 'STATE', 'OWNER', 'CREATED', 'MODEL'], list.items.map((j) => [j.id, colorState(j.state, c), j.owner, j.createdAt, j.publication?.ref ?? (j.metadata?.model_name ?? '')])));
-      if (list.next) process.stderr.write(`more: aibomgen jobs ls --after ${list.next}\n`);
-    });
+    .addHelpText(
+      'after',
+      "\nExamples:\n  aibomgen jobs ls\n  aibomgen jobs ls --owner alice --state failed --limit 10\n  aibomgen jobs ls --json | jq -r '.items[].id'\n",
+    )
+    .action(
+      async (opts: { owner?: string; state?: string; limit: string; after?: string; json?: boolean }, cmd: Command) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+          throw usageError(`--limit must be an integer from 1 to 200, got ${opts.limit}`);
+        const q = new URLSearchParams({ limit: String(limit) });
+        if (opts.owner) q.set('owner', opts.owner);
+        if (opts.state) q.set('state', opts.state);
+        if (opts.after) q.set('after', opts.after);
+        const list = await clientOf(cmd).json<JobListResponse>('GET', `/developer/jobs?${q}`);
+        if (opts.json) return printJson(list);
+        const c = colors();
+        if (list.items.length === 0) return out('no jobs');
+        out(
+          table(
+            ['ID', 'STATE', 'OWNER', 'CREATED', 'MODEL'],
+            list.items.map((j) => [
+              j.id,
+              colorState(j.state, c),
+              j.owner,
+              j.createdAt,
+              j.publication?.ref ?? j.metadata?.model_name ?? '',
+            ]),
+          ),
+        );
+        if (list.next) process.stderr.write(`more: aibomgen jobs ls --after ${list.next}\n`);
+      },
+    );
 
   jobs
     .command('show')
     .description('show one job: state, runner, params, inputs, metrics and where it was published')
     .argument('<id>', 'job id')
     .option('--json', 'print the JobResponse as JSON')
-    .addHelpText('after', '\nExamples:\n  aibomgen jobs show 0193a0c4-...\n  aibomgen jobs show 0193a0c4-... --json | jq -r .publication.ref\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  aibomgen jobs show 0193a0c4-...\n  aibomgen jobs show 0193a0c4-... --json | jq -r .publication.ref\n',
+    )
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const job = await clientOf(cmd).json<JobResponse>('GET', jobPath(id, 'status'));
       if (opts.json) printJson(job);
@@ -68,7 +91,10 @@ Examples:
     .argument('<id>', 'job id')
     .option('-f, --follow', 'stream log lines and progress until the job reaches a final state')
     .option('--json', 'one JobEvent JSON object per line (with -f), or {job_id, logs}')
-    .addHelpText('after', '\nExit status with -f: 0 when the job succeeded, 1 when it failed or was cancelled.\n\nExamples:\n  aibomgen jobs logs 0193a0c4-...\n  aibomgen jobs logs -f 0193a0c4-...\n')
+    .addHelpText(
+      'after',
+      '\nExit status with -f: 0 when the job succeeded, 1 when it failed or was cancelled.\n\nExamples:\n  aibomgen jobs logs 0193a0c4-...\n  aibomgen jobs logs -f 0193a0c4-...\n',
+    )
     .action(async (id: string, opts: { follow?: boolean; json?: boolean }, cmd: Command) => {
       const client = clientOf(cmd);
       if (!opts.follow) {
@@ -85,7 +111,8 @@ Examples:
         const line = formatEvent(e, c);
         if (line !== undefined) out(line);
       });
-      if (end.state !== 'succeeded') throw new CliError(`job ${id} ${end.state}${end.reason ? `: ${end.reason}` : ''}`, ExitCode.failure);
+      if (end.state !== 'succeeded')
+        throw new CliError(`job ${id} ${end.state}${end.reason ? `: ${end.reason}` : ''}`, ExitCode.failure);
     });
 
   jobs

@@ -55,14 +55,27 @@ const BIG_UPLOAD = 1024 * 1024;
 /** `aibomgen submit`: upload model + dataset + definition, then follow the job live until it is published. */
 export function submitCommand(): Command {
   const cmd = new Command('submit')
-    .description('submit a training job (model + dataset + dataset definition, or a trainer image), follow it live, print the published model')
+    .description(
+      'submit a training job (model + dataset + dataset definition, or a trainer image), follow it live, print the published model',
+    )
     .option('--model <file>', 'model to train: .keras, a TF.js model.json, or a zip of model.json + weight files')
     .option('--dataset <file>', 'dataset: CSV, a zip of PNG class folders, or TFRecord')
     .option('--definition <file>', 'dataset definition (JSON)')
-    .option('--image <ref>', 'instead of --model/--definition: a trainer image in this platform\'s registry, run with --command (needs the docker runner)')
+    .option(
+      '--image <ref>',
+      "instead of --model/--definition: a trainer image in this platform's registry, run with --command (needs the docker runner)",
+    )
     .option('--command <cmd>', 'with --image: the command, as a JSON array of strings or words split on spaces')
-    .option('--input <file>', 'with --image: another input file, mounted read-only at /input/<name> (repeatable)', collect, [])
-    .option('--framework <name>', 'framework of the model (tensorflow, tfjs, keras; with --image any name, default "any")');
+    .option(
+      '--input <file>',
+      'with --image: another input file, mounted read-only at /input/<name> (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--framework <name>',
+      'framework of the model (tensorflow, tfjs, keras; with --image any name, default "any")',
+    );
   for (const [flag, , help] of metadataFlags) cmd.option(`--${flag} <value>`, help);
   for (const [flag, , help] of paramFlags) cmd.option(`--${flag} <n>`, help);
   cmd
@@ -70,7 +83,9 @@ export function submitCommand(): Command {
     .option('--param <key=value>', 'another training parameter (repeatable)', collect, [])
     .option('-d, --detach', 'print the job id and return at once')
     .option('--json', 'print the final JobResponse (with --detach: the accepted one) as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Progress (upload bar, states, epochs) goes to stderr; stdout gets only the result: the published model
 reference (or the job id with --detach), so scripts can capture it. Exit 0 only when the job succeeded;
 1 when it failed or was cancelled; 2 for invalid flags or input the server rejected.
@@ -80,45 +95,67 @@ Examples:
   ref=$(aibomgen submit --model m.keras --dataset d.csv --definition def.json --epochs 1)
   aibomgen submit --model m.keras --dataset d.csv --definition def.json --detach --json | jq -r .job_id
   aibomgen submit --image 127.0.0.1:8080/trainers/mine:1 --command '["python","train.py"]' --dataset d.csv --input cfg.yaml --name mine
-`)
+`,
+    )
     .action(async (opts: Record<string, string | string[] | boolean | undefined>, command: Command) => {
       // The server's own schemas, loaded here only (zod is slow to load for every other command).
-      const { failingFields, modelMetadataFields, normalizeFramework, trainingParams } = await import('../../schema/api.ts');
+      const { failingFields, modelMetadataFields, normalizeFramework, trainingParams } = await import(
+        '../../schema/api.ts'
+      );
       const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
       const image = str('image');
       const extra = opts.input as string[];
       if (image) {
-        if (str('definition')) throw usageError('--definition is for model + dataset jobs; an --image job gets its files with --dataset, --model and --input');
+        if (str('definition'))
+          throw usageError(
+            '--definition is for model + dataset jobs; an --image job gets its files with --dataset, --model and --input',
+          );
       } else {
         const missing = ['model', 'dataset', 'definition'].filter((k) => !str(k));
-        if (missing.length) throw usageError(`missing ${missing.map((k) => `--${k}`).join(', ')} (or name a trainer image with --image)`);
+        if (missing.length)
+          throw usageError(`missing ${missing.map((k) => `--${k}`).join(', ')} (or name a trainer image with --image)`);
         if (str('command') || extra.length) throw usageError('--command and --input go with --image');
       }
       const framework = str('framework') ?? (image ? 'any' : 'tensorflow');
-      if (!image && !normalizeFramework(framework)) throw usageError(`--framework ${framework} is not supported (use tensorflow, tfjs or keras)`);
+      if (!image && !normalizeFramework(framework))
+        throw usageError(`--framework ${framework} is not supported (use tensorflow, tfjs or keras)`);
       const metadata: Record<string, string> = keyValues(opts.meta as string[], '--meta');
-      for (const [flag, field] of metadataFlags) if (str(camel(flag)) !== undefined) metadata[field] = str(camel(flag))!;
+      for (const [flag, field] of metadataFlags)
+        if (str(camel(flag)) !== undefined) metadata[field] = str(camel(flag))!;
       const params: Record<string, string> = keyValues(opts.param as string[], '--param');
       for (const [flag, field] of paramFlags) if (str(camel(flag)) !== undefined) params[field] = str(camel(flag))!;
-      if (image && Object.keys(params).length) throw usageError('training parameters go to the platform\'s trainer; an --image job takes its own in --command or an --input file');
+      if (image && Object.keys(params).length)
+        throw usageError(
+          "training parameters go to the platform's trainer; an --image job takes its own in --command or an --input file",
+        );
       // The same schemas the server applies: bad values fail here, before any upload.
       const badMeta = modelMetadataFields.strict().safeParse(metadata);
-      if (!badMeta.success) throw usageError(`invalid metadata: ${failingFields(badMeta.error).map((f) => `${f.field}: ${f.message}`).join('; ')}`);
+      if (!badMeta.success)
+        throw usageError(
+          `invalid metadata: ${failingFields(badMeta.error)
+            .map((f) => `${f.field}: ${f.message}`)
+            .join('; ')}`,
+        );
       const badParams = trainingParams.safeParse(params);
-      if (!badParams.success) throw usageError(`invalid training parameters: ${failingFields(badParams.error).map((f) => `${f.field}: ${f.message}`).join('; ')}`);
+      if (!badParams.success)
+        throw usageError(
+          `invalid training parameters: ${failingFields(badParams.error)
+            .map((f) => `${f.field}: ${f.message}`)
+            .join('; ')}`,
+        );
 
       const client = new PlatformClient(resolvePlatform(command));
       const files: FilePart[] = image
         ? [
-          ...(str('model') ? [{ field: 'model', path: str('model')! }] : []),
-          ...(str('dataset') ? [{ field: 'dataset', path: str('dataset')! }] : []),
-          ...extra.map((path) => ({ field: 'input', path })),
-        ]
+            ...(str('model') ? [{ field: 'model', path: str('model')! }] : []),
+            ...(str('dataset') ? [{ field: 'dataset', path: str('dataset')! }] : []),
+            ...extra.map((path) => ({ field: 'input', path })),
+          ]
         : [
-          { field: 'model', path: str('model')! },
-          { field: 'dataset', path: str('dataset')! },
-          { field: 'dataset_definition', path: str('definition')!, contentType: 'application/json' },
-        ];
+            { field: 'model', path: str('model')! },
+            { field: 'dataset', path: str('dataset')! },
+            { field: 'dataset_definition', path: str('definition')!, contentType: 'application/json' },
+          ];
       const fields: Record<string, string> = image
         ? { image, framework, ...(str('command') ? { command: str('command')! } : {}), ...metadata }
         : { framework, ...metadata, ...params };
@@ -129,7 +166,8 @@ Examples:
         bar?.update(sent);
       });
       bar?.finish();
-      if (res.status !== 202 && res.status !== 200 && res.status !== 201) throw apiErrorFromText(res.status, res.body, 'job submission');
+      if (res.status !== 202 && res.status !== 200 && res.status !== 201)
+        throw apiErrorFromText(res.status, res.body, 'job submission');
       const job = JSON.parse(res.body) as JobResponse;
       if (opts.detach) {
         if (opts.json) printJson(job);
@@ -145,7 +183,9 @@ Examples:
       // Ctrl-C stops watching, not the job: say how to pick it up again.
       const onInt = (): void => {
         epochBar?.clear();
-        err(`\nstopped following; job ${job.id} goes on (aibomgen jobs logs -f ${job.id}, aibomgen jobs cancel ${job.id})`);
+        err(
+          `\nstopped following; job ${job.id} goes on (aibomgen jobs logs -f ${job.id}, aibomgen jobs cancel ${job.id})`,
+        );
         process.exit(130);
       };
       process.once('SIGINT', onInt);
@@ -168,7 +208,11 @@ Examples:
       epochBar?.finish();
       const final = await client.json<JobResponse>('GET', `/developer/job_status/${encodeURIComponent(job.id)}`);
       if (opts.json) printJson(final);
-      if (end.state !== 'succeeded') throw new CliError(`job ${job.id} ${end.state}${end.reason ? `: ${end.reason}` : ''} (aibomgen jobs logs ${job.id})`, ExitCode.failure);
+      if (end.state !== 'succeeded')
+        throw new CliError(
+          `job ${job.id} ${end.state}${end.reason ? `: ${end.reason}` : ''} (aibomgen jobs logs ${job.id})`,
+          ExitCode.failure,
+        );
       if (!final.publication) throw new CliError(`job ${job.id} succeeded but reports no publication`);
       if (!opts.json) out(final.publication.ref);
     });

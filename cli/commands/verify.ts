@@ -14,7 +14,9 @@ export function verifyCommand(): Command {
     .option('--layout-key <file>', 'layout root public key (PEM), with --layout')
     .option('--plain-http', 'talk http to the registry (default: http for 127.0.0.1/localhost, else https)')
     .option('--json', 'print the VerificationReport as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without --key the platform's verifier (GET /verifier/verify/<ref>) checks the chain with its keys; with
 --key the CLI checks it itself with public keys only and trusts nothing the server says.
 Exit codes: 0 verified, 3 no such model, 4 not verified.
@@ -23,12 +25,19 @@ Examples:
   aibomgen verify models/iris:1.0.0
   aibomgen verify 127.0.0.1:8080/models/mnist:1.0.0 --key data/keys/platform.pub --layout data/keys/root.layout --layout-key data/keys/root.pub
   aibomgen verify models/iris:1.0.0 --json | jq '.checks[] | select(.passed | not)'
-`)
-    .action(async (ref: string, opts: { key?: string; layout?: string; layoutKey?: string; plainHttp?: boolean; json?: boolean }, cmd: Command) => {
-      const client = new PlatformClient(resolvePlatform(cmd));
-      const report = await verifyRef(client, parseModelRef(ref, client.baseUrl, opts.plainHttp), opts);
-      if (opts.json) printJson(report);
-      else out(formatReport(report, colors()));
-      if (!report.verified) throw failedVerificationError(report);
-    });
+`,
+    )
+    .action(
+      async (
+        ref: string,
+        opts: { key?: string; layout?: string; layoutKey?: string; plainHttp?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const client = new PlatformClient(resolvePlatform(cmd));
+        const report = await verifyRef(client, parseModelRef(ref, client.baseUrl, opts.plainHttp), opts);
+        if (opts.json) printJson(report);
+        else out(formatReport(report, colors()));
+        if (!report.verified) throw failedVerificationError(report);
+      },
+    );
 }

@@ -4,8 +4,15 @@ import { Command } from 'commander';
 export function workerCommand(): Command {
   return new Command('worker')
     .description('run training jobs queued by API nodes (shared database, data directory and registry store)')
-    .option('--data-dir <dir>', 'data directory shared with the API nodes (env AIBOMGEN_DATA_DIR)', process.env.AIBOMGEN_DATA_DIR ?? './data')
-    .option('--id <id>', 'worker id; a restart recovers only this id\'s jobs (env AIBOMGEN_WORKER_ID, default the host name)')
+    .option(
+      '--data-dir <dir>',
+      'data directory shared with the API nodes (env AIBOMGEN_DATA_DIR)',
+      process.env.AIBOMGEN_DATA_DIR ?? './data',
+    )
+    .option(
+      '--id <id>',
+      "worker id; a restart recovers only this id's jobs (env AIBOMGEN_WORKER_ID, default the host name)",
+    )
     .addHelpText(
       'after',
       [

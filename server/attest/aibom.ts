@@ -65,7 +65,9 @@ function ociPurl(repository: string, digest: string): string {
 
 /** Numeric training metrics (from metrics.json) as model-card performance metrics. */
 function performanceMetrics(metrics: Record<string, unknown>): { type: string; value: string }[] {
-  return Object.entries(metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => ({ type: k, value: String(v) }));
+  return Object.entries(metrics)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => ({ type: k, value: String(v) }));
 }
 
 /** Builds the AIBoM (library object model + typed ML parts), unsigned. */
@@ -75,7 +77,9 @@ export function buildAibom(a: AibomInput): BomJson {
   const bom = new CDX.Models.Bom();
   bom.serialNumber = `urn:uuid:${crypto.randomUUID()}`;
   bom.metadata.timestamp = new Date(o.finishedAt);
-  bom.metadata.tools.components.add(new CDX.Models.Component(CDX.Enums.ComponentType.Application, 'aibomgen-ts', { version: '0.1.0' }));
+  bom.metadata.tools.components.add(
+    new CDX.Models.Component(CDX.Enums.ComponentType.Application, 'aibomgen-ts', { version: '0.1.0' }),
+  );
 
   const model = new CDX.Models.Component(CDX.Enums.ComponentType.MachineLearningModel, md.model_name ?? o.jobId, {
     bomRef: 'model',
@@ -84,8 +88,15 @@ export function buildAibom(a: AibomInput): BomJson {
     author: md.author,
   });
   model.purl = ociPurl(a.repository, a.manifestDigest) as unknown as CDX.Models.Component['purl'];
-  for (const [path, h] of Object.entries(ev.products)) model.properties.add(new CDX.Models.Property(`aibomgen:product:${path}`, `sha256:${h.sha256}`));
-  model.externalReferences.add(new CDX.Models.ExternalReference(`urn:in-toto:link:sha256:${a.linkSha256}`, CDX.Enums.ExternalReferenceType.Attestation, { comment: 'in-toto link for step train', hashes: sha(a.linkSha256) }));
+  for (const [path, h] of Object.entries(ev.products))
+    model.properties.add(new CDX.Models.Property(`aibomgen:product:${path}`, `sha256:${h.sha256}`));
+  model.externalReferences.add(
+    new CDX.Models.ExternalReference(
+      `urn:in-toto:link:sha256:${a.linkSha256}`,
+      CDX.Enums.ExternalReferenceType.Attestation,
+      { comment: 'in-toto link for step train', hashes: sha(a.linkSha256) },
+    ),
+  );
   if (md.license_name) model.licenses.add(new CDX.Models.NamedLicense(md.license_name));
   bom.metadata.component = model;
 
@@ -93,28 +104,52 @@ export function buildAibom(a: AibomInput): BomJson {
   for (const f of o.inputs) {
     const h = ev.materials[`inputs/${f.name}`]?.sha256 ?? '';
     const isModel = f.role === 'model';
-    const c = new CDX.Models.Component(isModel ? CDX.Enums.ComponentType.MachineLearningModel : CDX.Enums.ComponentType.Data, f.name, { bomRef: `input:${f.name}`, hashes: sha(h) });
+    const c = new CDX.Models.Component(
+      isModel ? CDX.Enums.ComponentType.MachineLearningModel : CDX.Enums.ComponentType.Data,
+      f.name,
+      { bomRef: `input:${f.name}`, hashes: sha(h) },
+    );
     const ref = a.inputRefs?.[f.name];
     if (ref) c.purl = ociPurl(ref.repository, ref.digest) as unknown as CDX.Models.Component['purl'];
     c.properties.add(new CDX.Models.Property('aibomgen:role', f.role));
-    if (isModel && md.base_model_source) c.properties.add(new CDX.Models.Property('aibomgen:base_model_source', md.base_model_source));
+    if (isModel && md.base_model_source)
+      c.properties.add(new CDX.Models.Property('aibomgen:base_model_source', md.base_model_source));
     bom.components.add(c);
     if (!isModel) dataRefs.push(`input:${f.name}`);
   }
   if (o.runner.image) {
-    const img = new CDX.Models.Component(CDX.Enums.ComponentType.Container, o.runner.image, { bomRef: 'trainer-image' });
-    if (o.runner.imageDigest) img.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], o.runner.imageDigest.replace(/^sha256:/, ''));
+    const img = new CDX.Models.Component(CDX.Enums.ComponentType.Container, o.runner.image, {
+      bomRef: 'trainer-image',
+    });
+    if (o.runner.imageDigest)
+      img.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], o.runner.imageDigest.replace(/^sha256:/, ''));
     bom.components.add(img);
   }
-  for (const lib of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu']) {
-    bom.components.add(new CDX.Models.Component(CDX.Enums.ComponentType.Library, lib, { bomRef: `lib:${lib}`, version: pkgVersion(lib) }));
+  for (const lib of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-layers',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-cpu',
+  ]) {
+    bom.components.add(
+      new CDX.Models.Component(CDX.Enums.ComponentType.Library, lib, {
+        bomRef: `lib:${lib}`,
+        version: pkgVersion(lib),
+      }),
+    );
   }
 
   const ser = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
-  const doc = JSON.parse(ser.serialize(bom, { sortLists: false })) as BomJson & { metadata: { component: Record<string, unknown> } };
+  const doc = JSON.parse(ser.serialize(bom, { sortLists: false })) as BomJson & {
+    metadata: { component: Record<string, unknown> };
+  };
 
   const card: ModelCard = {
-    modelParameters: { ...(md.model_type ? { task: md.model_type } : {}), architectureFamily: o.framework, datasets: dataRefs.map((ref) => ({ ref })) },
+    modelParameters: {
+      ...(md.model_type ? { task: md.model_type } : {}),
+      architectureFamily: o.framework,
+      datasets: dataRefs.map((ref) => ({ ref })),
+    },
     quantitativeAnalysis: { performanceMetrics: performanceMetrics(ev.metrics) },
     considerations: {
       ...(md.intended_use ? { useCases: [md.intended_use] } : {}),
@@ -126,34 +161,39 @@ export function buildAibom(a: AibomInput): BomJson {
   for (const c of doc.components ?? []) {
     if (c.type === 'data') c.data = [{ type: 'dataset', name: String(c.name) }];
   }
-  const formulation: Formulation[] = [{
-    'bom-ref': 'formulation',
-    workflows: [{
-      'bom-ref': 'workflow:train',
-      uid: o.jobId,
-      name: 'train',
-      taskTypes: ['build'],
-      timeStart: o.startedAt,
-      timeEnd: o.finishedAt,
-      inputs: o.inputs.map((f) => ({ resource: { ref: `input:${f.name}` } })),
-      outputs: [{ resource: { ref: 'model' } }],
-      properties: [
-        ...Object.entries(o.params).map(([k, v]) => ({ name: `aibomgen:param:${k}`, value: JSON.stringify(v) })),
-        ...Object.entries(ev.environment).map(([k, v]) => ({ name: `aibomgen:env:${k}`, value: v })),
-        { name: 'aibomgen:command', value: o.runner.command.join(' ') },
-        { name: 'aibomgen:exit_code', value: String(o.exitCode) },
-        { name: 'aibomgen:stdout_sha256', value: ev.byproductHashes.stdout },
-        { name: 'aibomgen:stderr_sha256', value: ev.byproductHashes.stderr },
+  const formulation: Formulation[] = [
+    {
+      'bom-ref': 'formulation',
+      workflows: [
+        {
+          'bom-ref': 'workflow:train',
+          uid: o.jobId,
+          name: 'train',
+          taskTypes: ['build'],
+          timeStart: o.startedAt,
+          timeEnd: o.finishedAt,
+          inputs: o.inputs.map((f) => ({ resource: { ref: `input:${f.name}` } })),
+          outputs: [{ resource: { ref: 'model' } }],
+          properties: [
+            ...Object.entries(o.params).map(([k, v]) => ({ name: `aibomgen:param:${k}`, value: JSON.stringify(v) })),
+            ...Object.entries(ev.environment).map(([k, v]) => ({ name: `aibomgen:env:${k}`, value: v })),
+            { name: 'aibomgen:command', value: o.runner.command.join(' ') },
+            { name: 'aibomgen:exit_code', value: String(o.exitCode) },
+            { name: 'aibomgen:stdout_sha256', value: ev.byproductHashes.stdout },
+            { name: 'aibomgen:stderr_sha256', value: ev.byproductHashes.stderr },
+          ],
+        },
       ],
-    }],
-  }];
+    },
+  ];
   doc.formulation = formulation;
   return doc;
 }
 
 /** One validator per process: it compiles the CycloneDX schemas on first use and keeps them (~0.3 s per compile). */
 let validator: InstanceType<typeof CDX.Validation.JsonStrictValidator> | undefined;
-const aibomValidator = (): InstanceType<typeof CDX.Validation.JsonStrictValidator> => (validator ??= new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6));
+const aibomValidator = (): InstanceType<typeof CDX.Validation.JsonStrictValidator> =>
+  (validator ??= new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6));
 
 /** Compiles the schemas now (the first validation otherwise pays for it). */
 export async function warmAibomValidator(): Promise<void> {
@@ -170,13 +210,20 @@ export function jcs(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(jcs).join(',')}]`;
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${jcs(o[k])}`).join(',')}}`;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${jcs(o[k])}`)
+    .join(',')}}`;
 }
 
 /** JSF in-document signature (ES256 over the JCS form of the document with the signature minus `value`). */
 export function signAibom(doc: BomJson, key: KeyObject): BomJson {
   const jwk = createPublicKey(key).export({ format: 'jwk' }) as { x: string; y: string };
-  const signature: Omit<JsfSignature, 'value'> = { algorithm: 'ES256', publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } };
+  const signature: Omit<JsfSignature, 'value'> = {
+    algorithm: 'ES256',
+    publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y },
+  };
   const { signature: _old, ...body } = doc;
   void _old;
   const bytes = Buffer.from(jcs({ ...body, signature }), 'utf8');
@@ -189,10 +236,16 @@ export function verifyAibomSignature(doc: BomJson, pubPem: string): { ok: boolea
   const sig = doc.signature;
   if (!sig) return { ok: false, reason: 'AIBoM carries no JSF signature' };
   const jwk = createPublicKey(pubPem).export({ format: 'jwk' }) as { x: string; y: string };
-  if (sig.publicKey?.x !== jwk.x || sig.publicKey?.y !== jwk.y) return { ok: false, reason: 'AIBoM signed by another key' };
+  if (sig.publicKey?.x !== jwk.x || sig.publicKey?.y !== jwk.y)
+    return { ok: false, reason: 'AIBoM signed by another key' };
   const { value, ...rest } = sig;
   const { signature: _s, ...body } = doc;
   void _s;
-  const ok = verify('sha256', Buffer.from(jcs({ ...body, signature: rest }), 'utf8'), { key: createPublicKey(pubPem), dsaEncoding: 'ieee-p1363' }, Buffer.from(value, 'base64url'));
+  const ok = verify(
+    'sha256',
+    Buffer.from(jcs({ ...body, signature: rest }), 'utf8'),
+    { key: createPublicKey(pubPem), dsaEncoding: 'ieee-p1363' },
+    Buffer.from(value, 'base64url'),
+  );
   return ok ? { ok } : { ok, reason: 'AIBoM JSF signature does not verify' };
 }

@@ -1,42 +1,69 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { internalFetch, INTERNAL_BASE_URL, type Area, type Services } from '../context.ts';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { AppEnv } from '../context.ts';
+import type { ModelVerifier, Publisher } from '../contracts.ts';
+import type { OciTarget } from '../oci/target.ts';
 import { mountVerifierRoutes } from '../verifier/routes.ts';
 import { initKeys, KEY_FILES, loadPrivateKey } from './keys.ts';
 import type { Layout } from './layout.ts';
-import { OciPusher } from './oci-push.ts';
 import { createPublisher } from './publisher.ts';
 import { createVerifier } from './verify-chain.ts';
 
+export interface AttestDeps {
+  config: Config;
+  log: Logger;
+  /** The registry in process, acting as the platform: the publisher writes through it, the verifier reads. */
+  registry: OciTarget;
+}
 
-/** Keys, evidence, publication and verification; registers `publisher` and `verifier`, mounts /verifier (owner: server/attest). */
-export async function setupAttest(s: Services): Promise<Area> {
-  const dir = s.config.keysDir;
+export interface AttestArea {
+  readonly publisher: Publisher;
+  readonly verifier: ModelVerifier;
+  /** /verifier/*, answering with `verifier` (the counted one the composition root hands out). */
+  mount(app: Hono<AppEnv>, verifier?: ModelVerifier): void;
+}
+
+/** Keys, evidence, publication and verification (owner: server/attest). */
+export async function createAttestArea(d: AttestDeps): Promise<AttestArea> {
+  const { config } = d;
+  const dir = config.keysDir;
   // First start: the platform key, the layout root key and the signed layout are created when absent.
   const created = await initKeys(dir);
-  if (created.length > 0) s.log.info({ dir, created }, 'attest: keys initialised');
+  if (created.length > 0) d.log.info({ dir, created }, 'attest: keys initialised');
 
-  const pusher = new OciPusher(INTERNAL_BASE_URL, internalFetch(s, 'attest'));
   // Read per publication: with PORT=0 the real port is known only once the server listens (main.ts sets it).
-  const publicHost = (): string => (s.config.publicUrl ? new URL(s.config.publicUrl).host : `${s.config.host}:${s.config.port}`);
+  const publicHost = (): string =>
+    config.publicUrl ? new URL(config.publicUrl).host : `${config.host}:${config.port}`;
   const layout = async (): Promise<Layout> => JSON.parse(await readFile(join(dir, KEY_FILES.layout), 'utf8')) as Layout;
   const rootPem = async (): Promise<string> => readFile(join(dir, KEY_FILES.rootPub), 'utf8');
-  s.publisher = createPublisher({ pusher, registryHost: publicHost, loadKey: () => loadPrivateKey(dir, KEY_FILES.platformKey) });
-  s.verifier = createVerifier(pusher, async () => ({
-    platformPem: await readFile(join(dir, KEY_FILES.platformPub), 'utf8'),
+  const platformPem = async (): Promise<string> => readFile(join(dir, KEY_FILES.platformPub), 'utf8');
+  const publisher = createPublisher({
+    target: d.registry,
+    registryHost: publicHost,
+    loadKey: () => loadPrivateKey(dir, KEY_FILES.platformKey),
+  });
+  const verifier = createVerifier(d.registry, async () => ({
+    platformPem: await platformPem(),
     rootPem: await rootPem(),
     layout: await layout(),
   }));
-  const verifier = s.verifier;
   return {
-    name: 'attest',
-    mount(app) {
-      mountVerifierRoutes(app, { layout, rootPem, platformPem: async () => readFile(join(dir, KEY_FILES.platformPub), 'utf8'), verifyRef: (ref) => verifier.verify(ref) });
+    publisher,
+    verifier,
+    mount(app, served = verifier) {
+      mountVerifierRoutes(app, { layout, rootPem, platformPem, verifyRef: (ref) => served.verify(ref) });
       // ref may contain '/' and ':' (e.g. models/mnist:1.0.0 or models/mnist@sha256:...).
       app.get('/verifier/verify/*', async (c) => {
         const ref = decodeURIComponent(c.req.path.slice('/verifier/verify/'.length));
-        if (!ref) return c.json({ error: 'invalid_request', detail: 'a model reference is required: /verifier/verify/<repo>:<tag>' }, 400);
-        const report = await verifier.verify(ref);
+        if (!ref)
+          return c.json(
+            { error: 'invalid_request', detail: 'a model reference is required: /verifier/verify/<repo>:<tag>' },
+            400,
+          );
+        const report = await served.verify(ref);
         return c.json(report, report.verified ? 200 : 422);
       });
     },

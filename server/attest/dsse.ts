@@ -17,13 +17,25 @@ export interface Statement {
 }
 
 /** in-toto Statement v1 about one OCI manifest (subject digest = the manifest digest, so replays fail). */
-export function statement(subjectName: string, manifestDigest: string, predicateType: string, predicate: unknown): Statement {
-  return { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: subjectName, digest: { sha256: manifestDigest.replace(/^sha256:/, '') } }], predicateType, predicate };
+export function statement(
+  subjectName: string,
+  manifestDigest: string,
+  predicateType: string,
+  predicate: unknown,
+): Statement {
+  return {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: subjectName, digest: { sha256: manifestDigest.replace(/^sha256:/, '') } }],
+    predicateType,
+    predicate,
+  };
 }
 
 /** Key id hint in the bundle: SHA-256 of the SPKI DER (what cosign prints for key-based bundles). */
 export function keyHint(pubPem: string): string {
-  return createHash('sha256').update(createPublicKey(pubPem).export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(createPublicKey(pubPem).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** A sigstore-js signer backed by the platform key (DER ECDSA P-256 / SHA-256, as cosign expects). */
@@ -41,7 +53,11 @@ export function platformSigner(key: KeyObject): Signer {
  * Signs a Statement as a DSSE envelope in a sigstore bundle v0.3. No transparency log or CA is reachable
  * here, so no witnesses (a Rekor witness can be added where one is configured).
  */
-export async function signStatement(st: Statement, key: KeyObject, rekorUrl: string | undefined = process.env.AIBOMGEN_REKOR_URL): Promise<SerializedBundle> {
+export async function signStatement(
+  st: Statement,
+  key: KeyObject,
+  rekorUrl: string | undefined = process.env.AIBOMGEN_REKOR_URL,
+): Promise<SerializedBundle> {
   // AIBOMGEN_REKOR_URL (off by default): installs with a reachable Rekor get a transparency-log entry too.
   const witnesses = rekorUrl ? [new RekorWitness({ rekorBaseURL: rekorUrl, entryType: 'dsse' })] : [];
   const builder = new DSSEBundleBuilder({ signer: platformSigner(key), witnesses });
@@ -49,7 +65,13 @@ export async function signStatement(st: Statement, key: KeyObject, rekorUrl: str
   return bundleToJSON(bundle);
 }
 
-const EMPTY_ROOT: TrustedRoot = { mediaType: 'application/vnd.dev.sigstore.trustedroot.v0.2+json', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
+const EMPTY_ROOT: TrustedRoot = {
+  mediaType: 'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+  tlogs: [],
+  certificateAuthorities: [],
+  ctlogs: [],
+  timestampAuthorities: [],
+};
 
 /**
  * Verifies a key-signed bundle offline with the platform public key and returns its Statement.
@@ -64,6 +86,7 @@ export function verifyStatementBundle(json: unknown, pubPem: string): Statement 
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`unexpected DSSE payload type ${env.payloadType}`);
   const st = JSON.parse(env.payload.toString('utf8')) as Statement;
-  if (st._type !== 'https://in-toto.io/Statement/v1' || !Array.isArray(st.subject)) throw new Error('DSSE payload is not an in-toto Statement v1');
+  if (st._type !== 'https://in-toto.io/Statement/v1' || !Array.isArray(st.subject))
+    throw new Error('DSSE payload is not an in-toto Statement v1');
   return st;
 }

@@ -28,7 +28,11 @@ const MAX_METRICS_BYTES = 256 * 1024;
 /** GPU name/driver/memory via nvidia-smi when present ('none' otherwise). */
 async function gpu(): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { timeout: 5000 });
+    const { stdout } = await promisify(execFile)(
+      'nvidia-smi',
+      ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'],
+      { timeout: 5000 },
+    );
     return stdout.trim().split('\n').join('; ') || 'none';
   } catch {
     return 'none';
@@ -41,8 +45,14 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   for (const f of o.inputs) materials[`inputs/${f.name}`] = { sha256: await sha256File(f.path) };
   const products = await hashTree(o.outputDir, 'outputs/');
   const [stdoutHash, stderrHash] = await Promise.all([
-    stat(o.stdoutPath).then(() => sha256File(o.stdoutPath), () => ''),
-    stat(o.stderrPath).then(() => sha256File(o.stderrPath), () => ''),
+    stat(o.stdoutPath).then(
+      () => sha256File(o.stdoutPath),
+      () => '',
+    ),
+    stat(o.stderrPath).then(
+      () => sha256File(o.stderrPath),
+      () => '',
+    ),
   ]);
   const cpu = cpus();
   const metrics = (await readJsonObject(join(o.outputDir, 'metrics.json'), MAX_METRICS_BYTES)) ?? {};
@@ -70,7 +80,11 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   return {
     materials,
     products,
-    byproducts: { 'return-value': o.exitCode, stdout: await readTail(o.stdoutPath, MAX_BYPRODUCT_BYTES), stderr: await readTail(o.stderrPath, MAX_BYPRODUCT_BYTES) },
+    byproducts: {
+      'return-value': o.exitCode,
+      stdout: await readTail(o.stdoutPath, MAX_BYPRODUCT_BYTES),
+      stderr: await readTail(o.stderrPath, MAX_BYPRODUCT_BYTES),
+    },
     byproductHashes: { stdout: stdoutHash, stderr: stderrHash },
     environment,
     metrics,

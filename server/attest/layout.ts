@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson, type CanonicalValue } from './canonical-json.ts';
-import { inTotoKey, keyIds, publicPem, signHex, type InTotoPublicKey, type InTotoSignature } from './keys.ts';
+import { inTotoKey, keyIds, publicPem, signHex, type InTotoPublicKey, type InTotoSignature } from './ecdsa.ts';
 
 export type ArtifactRule = string[];
 
@@ -30,8 +30,15 @@ export interface Layout {
  * Artifact rules of step `train`. Materials are the job's inputs (under `inputs/`), products the trainer's
  * outputs (under `outputs/`); anything else is refused, so a link that reports another file fails.
  */
-export const TRAIN_MATERIAL_RULES: ArtifactRule[] = [['ALLOW', 'inputs/*'], ['DISALLOW', '*']];
-export const TRAIN_PRODUCT_RULES: ArtifactRule[] = [['CREATE', 'outputs/*'], ['ALLOW', 'outputs/*'], ['DISALLOW', '*']];
+export const TRAIN_MATERIAL_RULES: ArtifactRule[] = [
+  ['ALLOW', 'inputs/*'],
+  ['DISALLOW', '*'],
+];
+export const TRAIN_PRODUCT_RULES: ArtifactRule[] = [
+  ['CREATE', 'outputs/*'],
+  ['ALLOW', 'outputs/*'],
+  ['DISALLOW', '*'],
+];
 
 /** in-toto timestamps: UTC, seconds precision, `Z`. */
 export function inTotoTime(d: Date): string {
@@ -63,5 +70,11 @@ export function createLayout(o: { rootKey: KeyObject; functionaryPem: string; ex
   const ids = keyIds(publicPem(o.rootKey));
   // One signature per key-id convention, so old and new in-toto both find the root key's signature.
   const sig = signHex(o.rootKey, bytes);
-  return { signatures: [{ keyid: ids.legacy, sig }, { keyid: ids.modern, sig: signHex(o.rootKey, bytes) }], signed };
+  return {
+    signatures: [
+      { keyid: ids.legacy, sig },
+      { keyid: ids.modern, sig: signHex(o.rootKey, bytes) },
+    ],
+    signed,
+  };
 }

@@ -50,5 +50,7 @@ export function linkFileName(link: Link): string {
 export function verifyLinkSignature(link: Link, pubPem: string): boolean {
   const bytes = canonicalJson(link.signed as unknown as CanonicalValue);
   const ids = keyIds(pubPem);
-  return link.signatures.some((s) => (s.keyid === ids.legacy || s.keyid === ids.modern) && verifyHex(pubPem, bytes, s.sig));
+  return link.signatures.some(
+    (s) => (s.keyid === ids.legacy || s.keyid === ids.modern) && verifyHex(pubPem, bytes, s.sig),
+  );
 }

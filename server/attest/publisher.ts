@@ -1,5 +1,6 @@
-import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import pMap from 'p-map';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
 import type { AttestationRef, JobOutcome, Publication, Publisher } from '../contracts.ts';
@@ -9,7 +10,8 @@ import { collectEvidence } from './evidence.ts';
 import { listFiles } from './hash.ts';
 import { pushCosignSignature } from './cosign-sig.ts';
 import { createLink, linkFileName } from './link.ts';
-import { digestOf, OciPusher, type Descriptor } from './oci-push.ts';
+import { digestOf } from '../oci/digest.ts';
+import type { OciDescriptor as Descriptor, OciTarget } from '../oci/target.ts';
 import { slsaProvenance } from './provenance.ts';
 
 const EMPTY_JSON = Buffer.from('{}');
@@ -17,7 +19,8 @@ const EMPTY_JSON = Buffer.from('{}');
 const PUSH_CONCURRENCY = 4;
 
 export interface PublisherOptions {
-  pusher: OciPusher;
+  /** Where models are published: the registry in process acting as the platform (or any OCI target in tests). */
+  target: OciTarget;
   /** Registry host:port printed in references (e.g. 127.0.0.1:8080); a function when known only after listen. */
   registryHost: string | (() => string);
   loadKey: () => Promise<KeyObject>;
@@ -26,11 +29,19 @@ export interface PublisherOptions {
 
 /** OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. */
 function tagOf(s: string): string {
-  const t = s.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '').slice(0, 128);
+  const t = s
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, 128);
   return t || 'latest';
 }
 function repoName(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+|[._-]+$/g, '') || 'model';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+|[._-]+$/g, '') || 'model'
+  );
 }
 
 /** ModelPack layer type by file role: weights, weight config (topology), everything else as doc. */
@@ -44,112 +55,296 @@ function manifestBytes(m: Record<string, unknown>): Buffer {
   return Buffer.from(JSON.stringify(m));
 }
 
+/** A manifest to push: its bytes, descriptor and, for a referrer, what it is. */
+interface Planned {
+  repo: string;
+  ref: string;
+  bytes: Buffer;
+  desc: Descriptor;
+}
+
+function plan(repo: string, m: Record<string, unknown>, tag?: string, extra: Partial<Descriptor> = {}): Planned {
+  const bytes = manifestBytes(m);
+  const digest = digestOf(bytes);
+  return {
+    repo,
+    ref: tag ?? digest,
+    bytes,
+    desc: { mediaType: MediaType.ociManifest, digest, size: bytes.byteLength, ...extra },
+  };
+}
+
+const emptyCfg: Descriptor = {
+  mediaType: MediaType.ociEmpty,
+  digest: digestOf(EMPTY_JSON),
+  size: EMPTY_JSON.byteLength,
+};
+
+/**
+ * The publisher, in two phases that the job's states name. `attesting`: everything is measured, built and
+ * signed from the job's files alone — hashes, the model's manifest (so its digest, the subject of every piece
+ * of evidence, is known before anything is pushed), the in-toto link, the AIBoM, the DSSE bundles, the cosign
+ * signature. `publishing`: blobs, then manifests, then referrers, and the version tag last, so a failure
+ * leaves the model reachable by digest alone, never by name.
+ */
 export function createPublisher(o: PublisherOptions): Publisher {
   const ns = o.namespace ?? 'models';
-  const p = o.pusher;
+  const p = o.target;
 
-  /** Pushes one file as an artifact of its own (datasets/<name>, base-models/<name>) under `tag`. */
-  async function pushInput(repo: string, tag: string, file: string, name: string, mediaType: string): Promise<Descriptor> {
-    const [cfg, layer] = await Promise.all([p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty), p.pushBlobFile(repo, file, mediaType, { [Annotation.title]: name })]);
-    const m = manifestBytes({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: mediaType, config: cfg, layers: [layer] });
-    return p.pushManifest(repo, tag, m);
+  /** A file's layer descriptor from the evidence's hash (the push below checks the file still has it). */
+  async function layerOf(
+    path: string,
+    sha256: string | undefined,
+    mediaType: string,
+    annotations: Record<string, string>,
+  ): Promise<Descriptor> {
+    if (!sha256) throw new Error(`${path} was not hashed with the job's evidence`);
+    return { mediaType, digest: `sha256:${sha256}`, size: (await stat(path)).size, annotations };
   }
 
-  /** Pushes an evidence artifact as a referrer of the model manifest (`cfg`: the empty config, already pushed). */
-  async function pushReferrer(repo: string, subject: Descriptor, cfg: Descriptor, artifactType: string, bytes: Buffer, title: string, annotations: Record<string, string> = {}): Promise<Descriptor> {
-    const layer = await p.pushBlob(repo, bytes, artifactType, { [Annotation.title]: title });
-    const m = manifestBytes({
-      schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType, config: cfg, layers: [layer],
-      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-      annotations: { [Annotation.created]: new Date().toISOString(), ...annotations },
-    });
-    const d = await p.pushManifest(repo, digestOf(m), m);
-    return { ...d, artifactType, annotations };
+  async function pushFile(repo: string, path: string, want: Descriptor): Promise<void> {
+    const got = await p.pushBlobFile(repo, path, want.mediaType, want.annotations);
+    if (got.digest !== want.digest)
+      throw new Error(`${path} changed after it was attested (${got.digest}, attested ${want.digest})`);
   }
 
   return {
     prepare: warmAibomValidator,
     async publish(outcome: JobOutcome, onStep) {
+      // ---- attesting: measure, build, sign; nothing is pushed yet ----
       onStep?.('attesting');
       const registryHost = typeof o.registryHost === 'function' ? o.registryHost() : o.registryHost;
-      const key = await o.loadKey();
       const md = outcome.metadata;
       const name = repoName(md.model_name ?? outcome.jobId);
       const version = tagOf(md.model_version ?? outcome.jobId);
       const repo = `${ns}/${name}`;
+      const [key, ev, files] = await Promise.all([o.loadKey(), collectEvidence(outcome), listFiles(outcome.outputDir)]);
 
-      onStep?.('publishing');
-      // The evidence (hashes, environment), the inputs (so the model's evidence names them by digest), the model's
-      // files and the referrers' empty config, together: none needs another. Manifests follow their blobs.
-      const published = outcome.inputs.filter((f) => f.role === 'dataset' || f.role === 'dataset_definition' || f.role === 'model');
-      const [ev, inputs, layers, emptyCfg] = await Promise.all([
-        collectEvidence(outcome),
-        pMap(published, async (f): Promise<Publication['inputs'][number]> => {
+      // The inputs become artifacts of their own (datasets/<name>, base-models/<name>) so the model's evidence names them by digest.
+      const published = outcome.inputs.filter(
+        (f) => f.role === 'dataset' || f.role === 'dataset_definition' || f.role === 'model',
+      );
+      const inputPlans = await Promise.all(
+        published.map(async (f) => {
           const r = f.role === 'model' ? `base-models/${repoName(f.name)}` : `datasets/${repoName(f.name)}`;
-          const d = await pushInput(r, tagOf(outcome.jobId), f.path, f.name, f.role === 'model' ? MediaType.modelWeightRaw : MediaType.modelDatasetRaw);
-          return { role: f.role, repository: r, digest: d.digest };
-        }, { concurrency: PUSH_CONCURRENCY }),
-        // The model as a ModelPack artifact, pushed by digest only (no tag until every referrer is attached).
-        pMap(await listFiles(outcome.outputDir), (rel) =>
-          p.pushBlobFile(repo, join(outcome.outputDir, rel), layerType(rel), { [Annotation.title]: rel, [Annotation.modelFilepath]: rel }), { concurrency: PUSH_CONCURRENCY }),
-        p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty),
-      ]);
+          const mediaType = f.role === 'model' ? MediaType.modelWeightRaw : MediaType.modelDatasetRaw;
+          const layer = await layerOf(f.path, ev.materials[`inputs/${f.name}`]?.sha256, mediaType, {
+            [Annotation.title]: f.name,
+          });
+          const manifest = plan(
+            r,
+            {
+              schemaVersion: 2,
+              mediaType: MediaType.ociManifest,
+              artifactType: mediaType,
+              config: emptyCfg,
+              layers: [layer],
+            },
+            tagOf(outcome.jobId),
+          );
+          return { file: f, layer, manifest };
+        }),
+      );
+      const inputs: Publication['inputs'] = inputPlans.map((i) => ({
+        role: i.file.role,
+        repository: i.manifest.repo,
+        digest: i.manifest.desc.digest,
+      }));
       const inputRefs: Record<string, { repository: string; digest: string }> = {};
-      published.forEach((f, i) => { inputRefs[f.name] = { repository: inputs[i]!.repository, digest: inputs[i]!.digest }; });
+      for (const i of inputPlans)
+        inputRefs[i.file.name] = { repository: i.manifest.repo, digest: i.manifest.desc.digest };
 
-      const config = {
-        descriptor: {
-          name: md.model_name ?? name, version: md.model_version ?? version,
-          ...(md.author ? { authors: [md.author] } : {}), ...(md.license_name ? { licenses: [md.license_name] } : {}),
-          createdAt: outcome.finishedAt,
-        },
-        config: { format: outcome.framework },
-        modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) },
+      // The model as a ModelPack artifact.
+      const layers = await Promise.all(
+        files.map((rel) =>
+          layerOf(join(outcome.outputDir, rel), ev.products[`outputs/${rel}`]?.sha256, layerType(rel), {
+            [Annotation.title]: rel,
+            [Annotation.modelFilepath]: rel,
+          }),
+        ),
+      );
+      const configBytes = Buffer.from(
+        JSON.stringify({
+          descriptor: {
+            name: md.model_name ?? name,
+            version: md.model_version ?? version,
+            ...(md.author ? { authors: [md.author] } : {}),
+            ...(md.license_name ? { licenses: [md.license_name] } : {}),
+            createdAt: outcome.finishedAt,
+          },
+          config: { format: outcome.framework },
+          modelfs: { type: 'layers', diffIds: layers.map((l) => l.digest) },
+        }),
+      );
+      const cfg: Descriptor = {
+        mediaType: MediaType.modelConfig,
+        digest: digestOf(configBytes),
+        size: configBytes.byteLength,
       };
-      const cfg = await p.pushBlob(repo, Buffer.from(JSON.stringify(config)), MediaType.modelConfig);
       // Datasets only: the definition (also pushed, and in the AIBoM) describes the dataset, no model was trained on it.
       const datasets = inputs.filter((i) => i.role === 'dataset').map((i) => `${i.repository}@${i.digest}`);
       const base = inputs.find((i) => i.role === 'model');
-      const mBytes = manifestBytes({
-        schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: MediaType.modelManifestArtifact, config: cfg, layers,
+      const model = plan(repo, {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: MediaType.modelManifestArtifact,
+        config: cfg,
+        layers,
         annotations: {
-          [Annotation.created]: outcome.finishedAt, [Annotation.job]: outcome.jobId,
+          [Annotation.created]: outcome.finishedAt,
+          [Annotation.job]: outcome.jobId,
           ...(datasets.length ? { [Annotation.dataset]: datasets.join(',') } : {}),
           ...(base ? { [Annotation.baseModel]: `${base.repository}@${base.digest}` } : {}),
-          ...(outcome.runner.image ? { [Annotation.trainerImage]: outcome.runner.imageDigest ? `${outcome.runner.image}@${outcome.runner.imageDigest}` : outcome.runner.image } : {}),
+          ...(outcome.runner.image
+            ? {
+                [Annotation.trainerImage]: outcome.runner.imageDigest
+                  ? `${outcome.runner.image}@${outcome.runner.imageDigest}`
+                  : outcome.runner.image,
+              }
+            : {}),
         },
       });
-      const model = await p.pushManifest(repo, digestOf(mBytes), mBytes);
 
       // Evidence bound to this manifest digest.
       const link = createLink({ key, command: outcome.runner.command, ...ev });
       const linkBytes = Buffer.from(JSON.stringify(link));
       const linkSha = digestOf(linkBytes).slice('sha256:'.length);
-      const aibom = signAibom(buildAibom({ outcome, evidence: ev, repository: repo, manifestDigest: model.digest, linkSha256: linkSha, inputRefs }), key);
+      const aibom = signAibom(
+        buildAibom({
+          outcome,
+          evidence: ev,
+          repository: repo,
+          manifestDigest: model.desc.digest,
+          linkSha256: linkSha,
+          inputRefs,
+        }),
+        key,
+      );
       await validateAibom(aibom);
       const subjectName = `${registryHost}/${repo}`;
-      const bomBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_CYCLONEDX, aibom), key);
-      const slsaBundle = await signStatement(statement(subjectName, model.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, Object.fromEntries(Object.entries(inputRefs).map(([k, v]) => [k, { uri: `oci://${registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) }])))), key);
-
-      // The referrers and the cosign signature in parallel, then one update of the referrers tag index.
-      const sigstore = (predicateType: string) => ({ 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType });
-      const [referrers, cosignSig] = await Promise.all([
-        Promise.all([
-          pushReferrer(repo, model, emptyCfg, MediaType.inTotoLink, linkBytes, linkFileName(link)),
-          pushReferrer(repo, model, emptyCfg, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(aibom)), 'aibom.cdx.json'),
-          pushReferrer(repo, model, emptyCfg, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(bomBundle)), 'aibom.sigstore.json', sigstore(PREDICATE_CYCLONEDX)),
-          pushReferrer(repo, model, emptyCfg, MediaType.sigstoreBundle, Buffer.from(JSON.stringify(slsaBundle)), 'provenance.sigstore.json', sigstore(PREDICATE_SLSA_V1)),
+      const provenanceInputs = Object.fromEntries(
+        Object.entries(inputRefs).map(([k, v]) => [
+          k,
+          { uri: `oci://${registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) },
         ]),
-        pushCosignSignature(p, repo, subjectName, model.digest, key),
+      );
+      const [bomBundle, slsaBundle] = await Promise.all([
+        signStatement(statement(subjectName, model.desc.digest, PREDICATE_CYCLONEDX, aibom), key),
+        signStatement(
+          statement(subjectName, model.desc.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, provenanceInputs)),
+          key,
+        ),
       ]);
-      await p.addToFallbackIndex(repo, model.digest, referrers);
-      const kinds = ['in-toto-link', 'aibom', 'aibom-signature', 'slsa-provenance'] as const;
-      const attestations: AttestationRef[] = [...referrers.map((d, i) => ({ kind: kinds[i]!, d })), { kind: 'cosign-signature' as const, d: cosignSig }]
-        .map(({ kind, d }) => ({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }));
+      const sigstore = (predicateType: string) => ({
+        'dev.sigstore.bundle.content': 'dsse-envelope',
+        'dev.sigstore.bundle.predicateType': predicateType,
+      });
+      const evidence = [
+        {
+          kind: 'in-toto-link' as const,
+          type: MediaType.inTotoLink,
+          bytes: linkBytes,
+          title: linkFileName(link),
+          annotations: {},
+        },
+        {
+          kind: 'aibom' as const,
+          type: MediaType.cyclonedxJson,
+          bytes: Buffer.from(JSON.stringify(aibom)),
+          title: 'aibom.cdx.json',
+          annotations: {},
+        },
+        {
+          kind: 'aibom-signature' as const,
+          type: MediaType.sigstoreBundle,
+          bytes: Buffer.from(JSON.stringify(bomBundle)),
+          title: 'aibom.sigstore.json',
+          annotations: sigstore(PREDICATE_CYCLONEDX),
+        },
+        {
+          kind: 'slsa-provenance' as const,
+          type: MediaType.sigstoreBundle,
+          bytes: Buffer.from(JSON.stringify(slsaBundle)),
+          title: 'provenance.sigstore.json',
+          annotations: sigstore(PREDICATE_SLSA_V1),
+        },
+      ].map((e) => {
+        const layer: Descriptor = {
+          mediaType: e.type,
+          digest: digestOf(e.bytes),
+          size: e.bytes.byteLength,
+          annotations: { [Annotation.title]: e.title },
+        };
+        const created = { [Annotation.created]: new Date().toISOString(), ...e.annotations };
+        const manifest = plan(
+          repo,
+          {
+            schemaVersion: 2,
+            mediaType: MediaType.ociManifest,
+            artifactType: e.type,
+            config: emptyCfg,
+            layers: [layer],
+            subject: { mediaType: model.desc.mediaType, digest: model.desc.digest, size: model.desc.size },
+            annotations: created,
+          },
+          undefined,
+          { artifactType: e.type, annotations: e.annotations },
+        );
+        return { ...e, layer, manifest };
+      });
+
+      // ---- publishing: blobs, manifests, referrers, the tag last ----
+      onStep?.('publishing');
+      await Promise.all([
+        pMap(
+          inputPlans,
+          async (i) => {
+            await Promise.all([
+              p.pushBlob(i.manifest.repo, EMPTY_JSON, MediaType.ociEmpty),
+              pushFile(i.manifest.repo, i.file.path, i.layer),
+            ]);
+            await p.pushManifest(i.manifest.repo, i.manifest.ref, i.manifest.bytes);
+          },
+          { concurrency: PUSH_CONCURRENCY },
+        ),
+        pMap(files, (rel, n) => pushFile(repo, join(outcome.outputDir, rel), layers[n]!), {
+          concurrency: PUSH_CONCURRENCY,
+        }),
+        p.pushBlob(repo, configBytes, MediaType.modelConfig),
+        p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty),
+      ]);
+      await p.pushManifest(repo, model.ref, model.bytes);
+      const [, cosignSig] = await Promise.all([
+        pMap(
+          evidence,
+          async (e) => {
+            await p.pushBlob(repo, e.bytes, e.type, e.layer.annotations);
+            await p.pushManifest(repo, e.manifest.ref, e.manifest.bytes);
+          },
+          { concurrency: PUSH_CONCURRENCY },
+        ),
+        pushCosignSignature(p, repo, subjectName, model.desc.digest, key),
+      ]);
+      await p.addToFallbackIndex(
+        repo,
+        model.desc.digest,
+        evidence.map((e) => e.manifest.desc),
+      );
+      const attestations: AttestationRef[] = [
+        ...evidence.map((e) => ({ kind: e.kind, d: e.manifest.desc })),
+        { kind: 'cosign-signature' as const, d: cosignSig },
+      ].map(({ kind, d }) => ({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }));
 
       // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
-      await p.pushManifest(repo, version, mBytes);
-      return { ref: `${registryHost}/${repo}:${version}`, repository: repo, tag: version, digest: model.digest, inputs, attestations };
+      await p.pushManifest(repo, version, model.bytes);
+      return {
+        ref: `${registryHost}/${repo}:${version}`,
+        repository: repo,
+        tag: version,
+        digest: model.desc.digest,
+        inputs,
+        attestations,
+      };
     },
   };
 }

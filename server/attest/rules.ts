@@ -3,7 +3,12 @@ import type { ArtifactMap } from './link.ts';
 
 /** fnmatch-style pattern (`*` matches across `/`, as in in-toto's Python fnmatch). */
 function matches(pattern: string, path: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(path);
 }
 
@@ -12,7 +17,13 @@ function matches(pattern: string, path: string): boolean {
  * artifacts consumed by the first matching rule). Returns the reason for the first failure, or undefined.
  * MATCH is not used by our layout and is refused rather than half-implemented.
  */
-export function checkArtifactRules(rules: ArtifactRule[], artifacts: ArtifactMap, materials: ArtifactMap, products: ArtifactMap, kind: 'materials' | 'products'): string | undefined {
+export function checkArtifactRules(
+  rules: ArtifactRule[],
+  artifacts: ArtifactMap,
+  materials: ArtifactMap,
+  products: ArtifactMap,
+  kind: 'materials' | 'products',
+): string | undefined {
   let queue = Object.keys(artifacts);
   for (const rule of rules) {
     const [op, pattern] = rule;
@@ -28,7 +39,9 @@ export function checkArtifactRules(rules: ArtifactRule[], artifacts: ArtifactMap
         queue = queue.filter((p) => !(hit.includes(p) && !(p in products)));
         continue;
       case 'MODIFY':
-        queue = queue.filter((p) => !(hit.includes(p) && p in materials && p in products && materials[p]?.sha256 !== products[p]?.sha256));
+        queue = queue.filter(
+          (p) => !(hit.includes(p) && p in materials && p in products && materials[p]?.sha256 !== products[p]?.sha256),
+        );
         continue;
       case 'REQUIRE':
         if (!Object.keys(artifacts).includes(pattern)) return `${kind}: REQUIRE ${pattern} but it is absent`;

@@ -15,7 +15,9 @@ export async function openDatabase(url: string): Promise<Db> {
   let db: Db;
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pg = await import('pg');
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: url, max: 10 }) }) });
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: url, max: 10 }) }),
+    });
   } else {
     if (url !== ':memory:') mkdirSync(dirname(url), { recursive: true });
     const sqlite = new SQLite(url);

@@ -24,9 +24,22 @@ export function graphiqlPage(cacheDir: string): (opts: object) => Promise<string
   let version: Promise<string> | undefined; // of the renderer, read once: a new version renders a new file
   return async (opts) => {
     const json = JSON.stringify(opts);
-    version ??= readFile(join(dirname(dirname(RENDERER)), 'package.json'), 'utf8').then((t) => (JSON.parse(t) as { version: string }).version);
-    const file = join(cacheDir, `graphiql-${createHash('sha256').update(`${await version}\n${json}`).digest('hex').slice(0, 16)}.html`);
-    if (!(await stat(file).then(() => true, () => false))) {
+    version ??= readFile(join(dirname(dirname(RENDERER)), 'package.json'), 'utf8').then(
+      (t) => (JSON.parse(t) as { version: string }).version,
+    );
+    const file = join(
+      cacheDir,
+      `graphiql-${createHash('sha256')
+        .update(`${await version}\n${json}`)
+        .digest('hex')
+        .slice(0, 16)}.html`,
+    );
+    if (
+      !(await stat(file).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       let job = pending.get(file);
       if (!job) {
         job = render(json, file).finally(() => pending.delete(file));

@@ -1,7 +1,15 @@
 import DataLoader from 'dataloader';
-import type { Services } from '../context.ts';
 import type { JobView, VerificationReport } from '../contracts.ts';
-import { attestationsByVersions, tagsByRepos, versionsByIds, versionsByRepos, type AttestationRow, type TagRow, type VersionRow } from '../lineage/queries.ts';
+import type { GqlDeps } from './deps.ts';
+import {
+  attestationsByVersions,
+  tagsByRepos,
+  versionsByIds,
+  versionsByRepos,
+  type AttestationRow,
+  type TagRow,
+  type VersionRow,
+} from '../lineage/queries.ts';
 
 /** Per-request batching: every field that reads the index goes through one of these (no N+1). */
 export interface Loaders {
@@ -24,7 +32,7 @@ function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   return m;
 }
 
-export function createLoaders(s: Services): Loaders {
+export function createLoaders(s: GqlDeps): Loaders {
   return {
     version: new DataLoader(async (ids) => {
       const byId = new Map((await versionsByIds(s.db, ids)).map((v) => [v.id, v]));
@@ -38,15 +46,17 @@ export function createLoaders(s: Services): Loaders {
       const g = groupBy(await tagsByRepos(s.db, repos), (t) => t.repo);
       return repos.map((r) => g.get(r) ?? []);
     }),
-    attestations: new DataLoader(async (versions) => {
-      const g = groupBy(await attestationsByVersions(s.db, versions), (a) => a.subject);
-      return versions.map((v) => g.get(v.id) ?? []);
-    }, { cacheKeyFn: (v) => v.id }),
+    attestations: new DataLoader(
+      async (versions) => {
+        const g = groupBy(await attestationsByVersions(s.db, versions), (a) => a.subject);
+        return versions.map((v) => g.get(v.id) ?? []);
+      },
+      { cacheKeyFn: (v) => v.id },
+    ),
     // The job service has no batch read: one get per id, deduplicated per request.
-    job: new DataLoader(async (ids) => Promise.all(ids.map(async (id) => (s.jobs ? await s.jobs.get(id) : null))), { batch: false }),
-    verification: new DataLoader(async (refs) => Promise.all(refs.map(async (ref) => {
-      if (!s.verifier) throw new Error('verification is not available on this server');
-      return s.verifier.verify(ref);
-    })), { batch: false }),
+    job: new DataLoader(async (ids) => Promise.all(ids.map((id) => s.jobs.get(id))), { batch: false }),
+    verification: new DataLoader(async (refs) => Promise.all(refs.map((ref) => s.verifier.verify(ref))), {
+      batch: false,
+    }),
   };
 }

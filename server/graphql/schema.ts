@@ -9,17 +9,29 @@ import { Subscription } from './resolvers/subscription.ts';
 import { Model, ModelVersion, TrainingJob } from './resolvers/types.ts';
 
 /** The SDL lives with the other contracts, in schema/graphql. */
-export const typeDefs = readFileSync(fileURLToPath(new URL('../../schema/graphql/schema.graphql', import.meta.url)), 'utf8');
+export const typeDefs = readFileSync(
+  fileURLToPath(new URL('../../schema/graphql/schema.graphql', import.meta.url)),
+  'utf8',
+);
 
 function literal(v: ValueNode): unknown {
   switch (v.kind) {
-    case Kind.STRING: case Kind.ENUM: return v.value;
-    case Kind.BOOLEAN: return v.value;
-    case Kind.INT: case Kind.FLOAT: return Number(v.value);
-    case Kind.NULL: return null;
-    case Kind.LIST: return v.values.map(literal);
-    case Kind.OBJECT: return Object.fromEntries(v.fields.map((f) => [f.name.value, literal(f.value)]));
-    case Kind.VARIABLE: return undefined;
+    case Kind.STRING:
+    case Kind.ENUM:
+      return v.value;
+    case Kind.BOOLEAN:
+      return v.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(v.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return v.values.map(literal);
+    case Kind.OBJECT:
+      return Object.fromEntries(v.fields.map((f) => [f.name.value, literal(f.value)]));
+    case Kind.VARIABLE:
+      return undefined;
   }
 }
 

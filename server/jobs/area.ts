@@ -5,15 +5,21 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTrainerBundle } from '../../trainer/build.ts';
 import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
-import { authOf } from '../auth.ts';
-import { internalFetch, INTERNAL_BASE_URL, type Area, type Services } from '../context.ts';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Auth } from '../auth.ts';
+import type { Config } from '../config.ts';
+import type { AppEnv } from '../context.ts';
+import type { Publisher } from '../contracts.ts';
+import type { Db } from '../db/connect.ts';
+import type { EventBus } from '../events.ts';
+import type { OciTarget } from '../oci/target.ts';
+import { mountOpenApi } from './openapi.ts';
+import { mountJobRoutes } from './routes.ts';
 import { DockerRunner } from './runners/docker.ts';
 import type { Runner } from './runners/port.ts';
 import { ProcessRunner } from './runners/process.ts';
-import { mountJobRoutes } from './routes.ts';
-import { mountOpenApi } from './openapi.ts';
 import { Jobs } from './service.ts';
-import { OciClient } from '../oci/client.ts';
 
 /** Docker API sockets looked for when AIBOMGEN_RUNNER=auto and none is configured. */
 const KNOWN_SOCKETS = ['/var/run/docker.sock', '/run/podman/podman.sock'];
@@ -35,11 +41,14 @@ async function gpuCount(): Promise<number> {
   }
 }
 
-async function pickRunner(s: Services): Promise<Runner> {
-  const want = s.config.runner;
-  const socket = s.config.dockerSocket ?? KNOWN_SOCKETS.find((p) => existsSync(p));
+async function pickRunner(config: Config, log: Logger): Promise<Runner> {
+  const want = config.runner;
+  const socket = config.dockerSocket ?? KNOWN_SOCKETS.find((p) => existsSync(p));
   if (want === 'docker' || (want === 'auto' && socket)) {
-    if (!socket) throw new Error('AIBOMGEN_RUNNER=docker but no Docker API socket: set AIBOMGEN_DOCKER_SOCKET or DOCKER_HOST=unix://…');
+    if (!socket)
+      throw new Error(
+        'AIBOMGEN_RUNNER=docker but no Docker API socket: set AIBOMGEN_DOCKER_SOCKET or DOCKER_HOST=unix://…',
+      );
     const runner = new DockerRunner({
       socketPath: socket,
       trainer: async () => {
@@ -49,44 +58,76 @@ async function pickRunner(s: Services): Promise<Runner> {
       },
     });
     try {
-      s.log.info({ socket, runtime: await runner.describeRuntime() }, 'jobs: docker runner');
+      log.info({ socket, runtime: await runner.describeRuntime() }, 'jobs: docker runner');
       return runner;
     } catch (e) {
-      if (want === 'docker') throw new Error(`the container engine at ${socket} does not answer: ${(e as Error).message}`);
-      s.log.warn({ socket, err: (e as Error).message }, 'jobs: container engine unreachable, falling back to the process runner');
+      if (want === 'docker')
+        throw new Error(`the container engine at ${socket} does not answer: ${(e as Error).message}`);
+      log.warn(
+        { socket, err: (e as Error).message },
+        'jobs: container engine unreachable, falling back to the process runner',
+      );
     }
   }
-  s.log.warn('jobs: process runner — jobs run as child processes WITHOUT container isolation');
+  log.warn('jobs: process runner — jobs run as child processes WITHOUT container isolation');
   return new ProcessRunner(trainerBundle);
 }
 
-/** Job queue, runners and the developer REST API; registers `jobs` (owner: server/jobs). */
-export async function setupJobs(s: Services): Promise<Area> {
-  const runner = await pickRunner(s);
-  const jobs = new Jobs(s, {
+export interface JobsDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  events: EventBus;
+  auth: Auth;
+  publisher: Publisher;
+  /** The registry in process, acting as the platform: job-inputs transfer, published artifacts/logs of jobs other nodes ran. */
+  registry: OciTarget;
+}
+
+export interface JobsArea {
+  /** The job service (JobService, plus what the REST edge needs: runner kind, stored log lines). */
+  readonly jobs: Jobs;
+  /** /developer/* (REST + SSE), /openapi.json and /docs. */
+  mount(app: Hono<AppEnv>): void;
+  /** Recovery of jobs a crash cut off, then the first scheduling round: call once everything is built. */
+  start(): Promise<void>;
+  /** Stops scheduling, aborts the jobs running here and waits for them, closes the runner. */
+  close(): Promise<void>;
+}
+
+/** Job queue, scheduler, runners and the developer REST API (owner: server/jobs). Runs nothing until `start()`. */
+export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
+  const { config } = deps;
+  const runner = await pickRunner(config, deps.log);
+  const jobs = new Jobs({
+    dataDir: config.dataDir,
+    db: deps.db,
+    events: deps.events,
+    log: deps.log,
     runner,
-    concurrency: s.config.jobConcurrency ?? Math.max(1, await gpuCount()),
-    timeoutMs: s.config.jobTimeoutSeconds * 1000,
-    memoryBytes: s.config.jobMemoryBytes,
-    logBytes: s.config.jobLogBytes,
-    outputBytes: s.config.jobOutputBytes,
-    cpus: s.config.jobCpus,
-    pids: s.config.jobPids,
-    requeueInterrupted: s.config.requeueInterrupted,
-    role: s.config.role,
-    workerId: s.config.workerId ?? hostname(),
-    // The in-process /v2/ front on the store every node shares.
-    inputsVia: new OciClient(INTERNAL_BASE_URL, { fetch: internalFetch(s, 'jobs') }),
-    pushInputs: s.config.jobInputs === 'registry',
+    publisher: deps.publisher,
+    registry: deps.registry,
+    concurrency: config.jobConcurrency ?? Math.max(1, await gpuCount()),
+    limits: {
+      timeoutMs: config.jobTimeoutSeconds * 1000,
+      memoryBytes: config.jobMemoryBytes,
+      logBytes: config.jobLogBytes,
+      outputBytes: config.jobOutputBytes,
+      cpus: config.jobCpus,
+      pids: config.jobPids,
+    },
+    requeueInterrupted: config.requeueInterrupted,
+    role: config.role,
+    workerId: config.workerId ?? hostname(),
+    pushInputs: config.jobInputs === 'registry',
   });
-  s.jobs = jobs;
-  await jobs.start();
   return {
-    name: 'jobs',
+    jobs,
     mount(app) {
-      mountJobRoutes(app, s, jobs, authOf(s));
+      mountJobRoutes(app, { config, jobs, auth: deps.auth, registry: deps.registry });
       mountOpenApi(app);
     },
+    start: () => jobs.start(),
     close: () => jobs.close(),
   };
 }

@@ -14,7 +14,11 @@ export async function outputBytes(dir: string, stopAbove: number): Promise<numbe
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) pending.push(p);
-      else if (e.isFile()) total += await lstat(p).then((s) => s.size, () => 0);
+      else if (e.isFile())
+        total += await lstat(p).then(
+          (s) => s.size,
+          () => 0,
+        );
       if (total > stopAbove) break;
     }
   }
@@ -25,18 +29,25 @@ export async function outputBytes(dir: string, stopAbove: number): Promise<numbe
  * Watches a running job's output directory and calls `over` once it holds more than `maxBytes` (checked every
  * `everyMs`; the job is then stopped by the caller). A bind-mounted /output has no quota of its own.
  */
-export function guardOutput(dir: string, maxBytes: number, over: (bytes: number) => void, everyMs = 2000): { stop(): void } {
+export function guardOutput(
+  dir: string,
+  maxBytes: number,
+  over: (bytes: number) => void,
+  everyMs = 2000,
+): { stop(): void } {
   let busy = false;
   let fired = false;
   const timer = setInterval(() => {
     if (busy || fired) return;
     busy = true;
-    void outputBytes(dir, maxBytes).then((n) => {
-      if (n > maxBytes && !fired) {
-        fired = true;
-        over(n);
-      }
-    }).finally(() => (busy = false));
+    void outputBytes(dir, maxBytes)
+      .then((n) => {
+        if (n > maxBytes && !fired) {
+          fired = true;
+          over(n);
+        }
+      })
+      .finally(() => (busy = false));
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

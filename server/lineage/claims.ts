@@ -38,9 +38,12 @@ function digestClaim(kind: Claim['kind'], value: string, origin: Claim['origin']
 export function annotationClaims(a: Record<string, string> | undefined): Claim[] {
   if (!a) return [];
   const out: Claim[] = [];
-  const push = (c: Claim | undefined): void => { if (c) out.push(c); };
+  const push = (c: Claim | undefined): void => {
+    if (c) out.push(c);
+  };
   if (a[Annotation.baseModel]) push(digestClaim('base-model', a[Annotation.baseModel]!, 'annotation'));
-  for (const d of (a[Annotation.dataset] ?? '').split(',').filter((x) => x.trim())) push(digestClaim('dataset', d, 'annotation'));
+  for (const d of (a[Annotation.dataset] ?? '').split(',').filter((x) => x.trim()))
+    push(digestClaim('dataset', d, 'annotation'));
   if (a[Annotation.job]) out.push({ kind: 'job', value: a[Annotation.job]!, origin: 'annotation' });
   if (a[Annotation.trainerImage]) out.push(imageClaim(a[Annotation.trainerImage]!, 'annotation'));
   const baseDigest = a[Annotation.baseDigest];
@@ -63,7 +66,14 @@ export function publicationClaims(jobId: string, p: Publication): Claim[] {
     // The dataset definition (columns, shapes) describes the dataset; it is an input of the job and in the
     // AIBoM, but no model was trained on it: it is not a lineage dataset.
     const kind = i.role === 'model' ? 'base-model' : i.role === 'dataset' ? 'dataset' : undefined;
-    if (kind) out.push({ kind, repo: i.repository, digest: i.digest, value: `${i.repository}@${i.digest}`, origin: 'publication' });
+    if (kind)
+      out.push({
+        kind,
+        repo: i.repository,
+        digest: i.digest,
+        value: `${i.repository}@${i.digest}`,
+        origin: 'publication',
+      });
   }
   return out;
 }
@@ -77,7 +87,10 @@ interface CdxComponent {
   hashes?: { alg?: string; content?: string }[];
   licenses?: { license?: { id?: string; name?: string }; expression?: string }[];
   properties?: { name?: string; value?: string }[];
-  modelCard?: { modelParameters?: { task?: string; architectureFamily?: string }; quantitativeAnalysis?: { performanceMetrics?: { type?: string; value?: string }[] } };
+  modelCard?: {
+    modelParameters?: { task?: string; architectureFamily?: string };
+    quantitativeAnalysis?: { performanceMetrics?: { type?: string; value?: string }[] };
+  };
 }
 interface CdxBom {
   serialNumber?: string;
@@ -130,7 +143,7 @@ export function aibomFacts(doc: unknown): { claims: Claim[]; summary: AibomSumma
   let trainerImage: string | undefined;
   for (const c of bom.components ?? []) {
     const r = refOf(c);
-    const label = r ? (r.repo ? `${r.repo}@${r.digest}` : r.digest) : c.name ?? '';
+    const label = r ? (r.repo ? `${r.repo}@${r.digest}` : r.digest) : (c.name ?? '');
     if (c.type === 'data' && r && isTrainingData(c)) {
       datasets.push(label);
       claims.push({ kind: 'dataset', ...r, value: label, origin: 'aibom' });
@@ -149,7 +162,8 @@ export function aibomFacts(doc: unknown): { claims: Claim[]; summary: AibomSumma
   const mc = bom.metadata?.component;
   const metrics: Record<string, number | string> = {};
   for (const pm of mc?.modelCard?.quantitativeAnalysis?.performanceMetrics ?? []) {
-    if (pm.type && pm.value !== undefined) metrics[pm.type] = Number.isFinite(Number(pm.value)) ? Number(pm.value) : pm.value;
+    if (pm.type && pm.value !== undefined)
+      metrics[pm.type] = Number.isFinite(Number(pm.value)) ? Number(pm.value) : pm.value;
   }
   const summary: AibomSummary = {
     ...(bom.serialNumber ? { serialNumber: bom.serialNumber } : {}),
@@ -158,8 +172,11 @@ export function aibomFacts(doc: unknown): { claims: Claim[]; summary: AibomSumma
     ...(mc?.author ? { author: mc.author } : {}),
     ...(licenseOf(mc) ? { license: licenseOf(mc) } : {}),
     ...(mc?.modelCard?.modelParameters?.task ? { task: mc.modelCard.modelParameters.task } : {}),
-    ...(mc?.modelCard?.modelParameters?.architectureFamily ? { framework: mc.modelCard.modelParameters.architectureFamily } : {}),
-    datasets, baseModels,
+    ...(mc?.modelCard?.modelParameters?.architectureFamily
+      ? { framework: mc.modelCard.modelParameters.architectureFamily }
+      : {}),
+    datasets,
+    baseModels,
     ...(trainerImage ? { trainerImage } : {}),
     ...(isolated !== undefined ? { isolated: isolated === 'true' } : {}),
     components: (bom.components ?? []).length,

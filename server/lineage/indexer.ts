@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { MediaType } from '../../schema/media-types.ts';
 import type { Publication } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
-import type { RegistryStore } from '../registry/store/port.ts';
+import type { OciTarget } from '../oci/target.ts';
 import { readJsonBlob } from './blobs.ts';
 import { aibomFacts, annotationClaims, publicationClaims, type AibomSummary, type Claim } from './claims.ts';
 import { rebuildEdges, versionNode } from './edges.ts';
@@ -18,11 +18,26 @@ const MAX_METRICS = 256 << 10;
  * queues them): each leaves the index consistent, whatever order manifests and their evidence arrive in.
  */
 export class LineageIndexer {
-  constructor(private readonly db: Db, private readonly store: RegistryStore, private readonly log: Logger) {}
+  constructor(
+    private readonly db: Db,
+    private readonly store: OciTarget,
+    readonly _log: Logger,
+  ) {}
 
-  async manifestPut(e: { repo: string; digest: string; mediaType: string; bytes: Uint8Array; tag?: string }): Promise<void> {
+  async manifestPut(e: {
+    repo: string;
+    digest: string;
+    mediaType: string;
+    bytes: Uint8Array;
+    tag?: string;
+  }): Promise<void> {
     const { repo, digest } = e;
-    const known = await this.db.selectFrom('lineage_manifests').select('kind').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    const known = await this.db
+      .selectFrom('lineage_manifests')
+      .select('kind')
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     if (e.tag) await this.setTag(repo, e.tag, digest);
     // The same bytes again (the publisher's final tag PUT): only the tag changed.
     if (known) {
@@ -32,15 +47,33 @@ export class LineageIndexer {
     const m = parseManifest(e.bytes);
     if (!m) return;
     const kind = classify(repo, e.mediaType, m);
-    await this.db.insertInto('lineage_manifests').values({
-      repo, digest, kind, artifact_type: m.artifactType ?? m.config?.mediaType ?? null, subject_digest: m.subject?.digest ?? null,
-      annotations_json: m.annotations ? JSON.stringify(m.annotations) : null, signer_key_id: kind === 'referrer' ? await this.signerKeyId(repo, m) : null,
-      created_at: new Date().toISOString(),
-    }).onConflict((oc) => oc.doNothing()).execute();
+    await this.db
+      .insertInto('lineage_manifests')
+      .values({
+        repo,
+        digest,
+        kind,
+        artifact_type: m.artifactType ?? m.config?.mediaType ?? null,
+        subject_digest: m.subject?.digest ?? null,
+        annotations_json: m.annotations ? JSON.stringify(m.annotations) : null,
+        signer_key_id: kind === 'referrer' ? await this.signerKeyId(repo, m) : null,
+        created_at: new Date().toISOString(),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     const layers = (m.layers ?? []).filter((l) => l.digest);
     if (kind !== 'index' && layers.length > 0) {
-      const rows = new Map(layers.map((l) => [l.digest!, { repo, digest, layer_digest: l.digest!, media_type: l.mediaType ?? '', is_weight: isWeightLayer(l) ? 1 : 0 }]));
-      await this.db.insertInto('lineage_layers').values([...rows.values()]).onConflict((oc) => oc.doNothing()).execute();
+      const rows = new Map(
+        layers.map((l) => [
+          l.digest!,
+          { repo, digest, layer_digest: l.digest!, media_type: l.mediaType ?? '', is_weight: isWeightLayer(l) ? 1 : 0 },
+        ]),
+      );
+      await this.db
+        .insertInto('lineage_layers')
+        .values([...rows.values()])
+        .onConflict((oc) => oc.doNothing())
+        .execute();
     }
 
     if (kind === 'model') {
@@ -56,7 +89,12 @@ export class LineageIndexer {
 
   async manifestDelete(e: { repo: string; digest: string }): Promise<void> {
     const { repo, digest } = e;
-    const row = await this.db.selectFrom('lineage_manifests').select(['kind', 'subject_digest']).where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('lineage_manifests')
+      .select(['kind', 'subject_digest'])
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     await this.db.deleteFrom('lineage_tags').where('repo', '=', repo).where('digest', '=', digest).execute();
     if (!row) return;
     const id = nodeId.model(repo, digest);
@@ -77,23 +115,42 @@ export class LineageIndexer {
   }
 
   async tagDelete(e: { repo: string; tag: string }): Promise<void> {
-    const row = await this.db.selectFrom('lineage_tags').select('digest').where('repo', '=', e.repo).where('tag', '=', e.tag).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('lineage_tags')
+      .select('digest')
+      .where('repo', '=', e.repo)
+      .where('tag', '=', e.tag)
+      .executeTakeFirst();
     await this.db.deleteFrom('lineage_tags').where('repo', '=', e.repo).where('tag', '=', e.tag).execute();
     if (row) await this.refreshVersionNode(e.repo, row.digest);
   }
 
   async published(e: { jobId: string; publication: Publication }): Promise<void> {
     const p = e.publication;
-    await this.db.insertInto('lineage_publications').values({ job_id: e.jobId, repo: p.repository, digest: p.digest, publication_json: JSON.stringify(p) })
-      .onConflict((oc) => oc.column('job_id').doUpdateSet({ repo: p.repository, digest: p.digest, publication_json: JSON.stringify(p) })).execute();
+    await this.db
+      .insertInto('lineage_publications')
+      .values({ job_id: e.jobId, repo: p.repository, digest: p.digest, publication_json: JSON.stringify(p) })
+      .onConflict((oc) =>
+        oc.column('job_id').doUpdateSet({ repo: p.repository, digest: p.digest, publication_json: JSON.stringify(p) }),
+      )
+      .execute();
     await this.reindexIfVersion(p.repository, p.digest);
   }
 
   private async setTag(repo: string, tag: string, digest: string): Promise<void> {
-    const prev = await this.db.selectFrom('lineage_tags').select('digest').where('repo', '=', repo).where('tag', '=', tag).executeTakeFirst();
+    const prev = await this.db
+      .selectFrom('lineage_tags')
+      .select('digest')
+      .where('repo', '=', repo)
+      .where('tag', '=', tag)
+      .executeTakeFirst();
     if (prev?.digest === digest) return;
     const row = { repo, tag, digest, created_at: new Date().toISOString() };
-    await this.db.insertInto('lineage_tags').values(row).onConflict((oc) => oc.columns(['repo', 'tag']).doUpdateSet({ digest, created_at: row.created_at })).execute();
+    await this.db
+      .insertInto('lineage_tags')
+      .values(row)
+      .onConflict((oc) => oc.columns(['repo', 'tag']).doUpdateSet({ digest, created_at: row.created_at }))
+      .execute();
     if (prev) await this.refreshVersionNode(repo, prev.digest);
   }
 
@@ -104,22 +161,46 @@ export class LineageIndexer {
   }
 
   private async insertVersion(repo: string, digest: string, mediaType: string, m: ParsedManifest): Promise<void> {
-    const config = m.config?.digest && /json/.test(m.config.mediaType ?? '') && m.config.mediaType !== MediaType.ociEmpty
-      ? await readJsonBlob(this.store, repo, m.config.digest, MAX_CONFIG) : undefined;
-    const metricsLayer = (m.layers ?? []).find((l) => l.annotations?.['org.opencontainers.image.title'] === 'metrics.json' && l.digest);
+    const config =
+      m.config?.digest && /json/.test(m.config.mediaType ?? '') && m.config.mediaType !== MediaType.ociEmpty
+        ? await readJsonBlob(this.store, repo, m.config.digest, MAX_CONFIG)
+        : undefined;
+    const metricsLayer = (m.layers ?? []).find(
+      (l) => l.annotations?.['org.opencontainers.image.title'] === 'metrics.json' && l.digest,
+    );
     const metrics = metricsLayer ? await readJsonBlob(this.store, repo, metricsLayer.digest!, MAX_METRICS) : undefined;
-    await this.db.insertInto('lineage_versions').values({
-      id: nodeId.model(repo, digest), repo, digest, media_type: mediaType, artifact_type: m.artifactType ?? m.config?.mediaType ?? null,
-      created: null, framework: null, name: null, author: null, license: null, task: null, job_id: null,
-      annotations_json: m.annotations ? JSON.stringify(m.annotations) : null,
-      config_json: config && typeof config === 'object' ? JSON.stringify(config) : null,
-      metrics_json: metrics && typeof metrics === 'object' ? JSON.stringify(metrics) : null,
-      aibom_json: null, verified: null, verified_at: null,
-    }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    await this.db
+      .insertInto('lineage_versions')
+      .values({
+        id: nodeId.model(repo, digest),
+        repo,
+        digest,
+        media_type: mediaType,
+        artifact_type: m.artifactType ?? m.config?.mediaType ?? null,
+        created: null,
+        framework: null,
+        name: null,
+        author: null,
+        license: null,
+        task: null,
+        job_id: null,
+        annotations_json: m.annotations ? JSON.stringify(m.annotations) : null,
+        config_json: config && typeof config === 'object' ? JSON.stringify(config) : null,
+        metrics_json: metrics && typeof metrics === 'object' ? JSON.stringify(metrics) : null,
+        aibom_json: null,
+        verified: null,
+        verified_at: null,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
   }
 
   private async reindexIfVersion(repo: string, digest: string): Promise<void> {
-    const v = await this.db.selectFrom('lineage_versions').select('id').where('id', '=', nodeId.model(repo, digest)).executeTakeFirst();
+    const v = await this.db
+      .selectFrom('lineage_versions')
+      .select('id')
+      .where('id', '=', nodeId.model(repo, digest))
+      .executeTakeFirst();
     if (v) await this.reindexVersion(repo, digest);
   }
 
@@ -131,50 +212,103 @@ export class LineageIndexer {
     const annotations = v.annotations_json ? (JSON.parse(v.annotations_json) as Record<string, string>) : undefined;
     const claims: Claim[] = annotationClaims(annotations);
     let aibom: AibomSummary | undefined;
-    const boms = await this.db.selectFrom('lineage_manifests as m').innerJoin('lineage_layers as l', (j) => j.onRef('l.repo', '=', 'm.repo').onRef('l.digest', '=', 'm.digest'))
-      .select(['l.layer_digest', 'm.created_at']).where('m.repo', '=', repo).where('m.subject_digest', '=', digest)
-      .where('m.artifact_type', '=', MediaType.cyclonedxJson).orderBy('m.created_at').execute();
+    const boms = await this.db
+      .selectFrom('lineage_manifests as m')
+      .innerJoin('lineage_layers as l', (j) => j.onRef('l.repo', '=', 'm.repo').onRef('l.digest', '=', 'm.digest'))
+      .select(['l.layer_digest', 'm.created_at'])
+      .where('m.repo', '=', repo)
+      .where('m.subject_digest', '=', digest)
+      .where('m.artifact_type', '=', MediaType.cyclonedxJson)
+      .orderBy('m.created_at')
+      .execute();
     for (const b of boms) {
       const facts = aibomFacts(await readJsonBlob(this.store, repo, b.layer_digest, MAX_AIBOM));
       if (!facts) continue;
       claims.push(...facts.claims);
       aibom = facts.summary; // the newest AIBoM describes the version
     }
-    const pubs = await this.db.selectFrom('lineage_publications').select(['job_id', 'publication_json']).where('repo', '=', repo).where('digest', '=', digest).execute();
+    const pubs = await this.db
+      .selectFrom('lineage_publications')
+      .select(['job_id', 'publication_json'])
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .execute();
     for (const p of pubs) claims.push(...publicationClaims(p.job_id, JSON.parse(p.publication_json) as Publication));
 
     const cfg = v.config_json ? (JSON.parse(v.config_json) as ModelPackConfig) : undefined;
-    const job = claims.find((c) => c.kind === 'job' && c.origin === 'publication') ?? claims.find((c) => c.kind === 'job');
-    await this.db.updateTable('lineage_versions').set({
-      created: annotations?.['org.opencontainers.image.created'] ?? cfg?.descriptor?.createdAt ?? v.created ?? new Date().toISOString(),
-      framework: cfg?.config?.format ?? aibom?.framework ?? null,
-      name: cfg?.descriptor?.name ?? aibom?.name ?? null,
-      author: cfg?.descriptor?.authors?.[0] ?? aibom?.author ?? null,
-      license: cfg?.descriptor?.licenses?.[0] ?? aibom?.license ?? null,
-      task: aibom?.task ?? null,
-      job_id: job?.value ?? null,
-      aibom_json: aibom ? JSON.stringify(aibom) : null,
-      metrics_json: v.metrics_json ?? (aibom?.metrics ? JSON.stringify(aibom.metrics) : null),
-    }).where('id', '=', id).execute();
+    const job =
+      claims.find((c) => c.kind === 'job' && c.origin === 'publication') ?? claims.find((c) => c.kind === 'job');
+    await this.db
+      .updateTable('lineage_versions')
+      .set({
+        created:
+          annotations?.['org.opencontainers.image.created'] ??
+          cfg?.descriptor?.createdAt ??
+          v.created ??
+          new Date().toISOString(),
+        framework: cfg?.config?.format ?? aibom?.framework ?? null,
+        name: cfg?.descriptor?.name ?? aibom?.name ?? null,
+        author: cfg?.descriptor?.authors?.[0] ?? aibom?.author ?? null,
+        license: cfg?.descriptor?.licenses?.[0] ?? aibom?.license ?? null,
+        task: aibom?.task ?? null,
+        job_id: job?.value ?? null,
+        aibom_json: aibom ? JSON.stringify(aibom) : null,
+        metrics_json: v.metrics_json ?? (aibom?.metrics ? JSON.stringify(aibom.metrics) : null),
+      })
+      .where('id', '=', id)
+      .execute();
 
     await this.db.deleteFrom('lineage_claims').where('owner', '=', id).execute();
     const unique = new Map(claims.map((c) => [`${c.kind}\n${c.repo ?? ''}\n${c.digest ?? ''}\n${c.value}`, c]));
     if (unique.size > 0) {
-      await this.db.insertInto('lineage_claims').values([...unique.values()].map((c) => ({
-        owner: id, kind: c.kind, target_repo: c.repo ?? null, target_digest: c.digest ?? null, value: c.value, origin: c.origin,
-      }))).execute();
+      await this.db
+        .insertInto('lineage_claims')
+        .values(
+          [...unique.values()].map((c) => ({
+            owner: id,
+            kind: c.kind,
+            target_repo: c.repo ?? null,
+            target_digest: c.digest ?? null,
+            value: c.value,
+            origin: c.origin,
+          })),
+        )
+        .execute();
     }
     await rebuildEdges(this.db, id);
   }
 
   /** Versions whose base-model claims name this version, or a file it holds as weights. */
   private async dependentsOf(repo: string, digest: string): Promise<string[]> {
-    const weights = this.db.selectFrom('lineage_layers').select('layer_digest').where('repo', '=', repo).where('digest', '=', digest).where('is_weight', '=', 1);
-    const byClaim = await this.db.selectFrom('lineage_claims').select('owner').distinct().where('kind', '=', 'base-model')
-      .where((eb) => eb.or([eb('target_digest', '=', digest), eb('target_digest', 'in', weights)])).execute();
-    const byLayer = await this.db.selectFrom('lineage_claims as c').innerJoin('lineage_layers as l', (j) => j.onRef('l.repo', '=', 'c.target_repo').onRef('l.digest', '=', 'c.target_digest'))
-      .select('c.owner').distinct().where('c.kind', '=', 'base-model').where('l.layer_digest', 'in', weights).execute();
-    const byEdge = await this.db.selectFrom('lineage_edges').select('owner').distinct().where('up_id', '=', nodeId.model(repo, digest)).execute();
+    const weights = this.db
+      .selectFrom('lineage_layers')
+      .select('layer_digest')
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .where('is_weight', '=', 1);
+    const byClaim = await this.db
+      .selectFrom('lineage_claims')
+      .select('owner')
+      .distinct()
+      .where('kind', '=', 'base-model')
+      .where((eb) => eb.or([eb('target_digest', '=', digest), eb('target_digest', 'in', weights)]))
+      .execute();
+    const byLayer = await this.db
+      .selectFrom('lineage_claims as c')
+      .innerJoin('lineage_layers as l', (j) =>
+        j.onRef('l.repo', '=', 'c.target_repo').onRef('l.digest', '=', 'c.target_digest'),
+      )
+      .select('c.owner')
+      .distinct()
+      .where('c.kind', '=', 'base-model')
+      .where('l.layer_digest', 'in', weights)
+      .execute();
+    const byEdge = await this.db
+      .selectFrom('lineage_edges')
+      .select('owner')
+      .distinct()
+      .where('up_id', '=', nodeId.model(repo, digest))
+      .execute();
     return [...new Set([...byClaim, ...byLayer, ...byEdge].map((r) => r.owner))];
   }
 
@@ -185,7 +319,12 @@ export class LineageIndexer {
 
   /** A named artifact (a base model upload, a dataset) arrived or left: the versions naming it resolve again. */
   private async rebuildClaimants(digest: string): Promise<void> {
-    const owners = await this.db.selectFrom('lineage_claims').select('owner').distinct().where('target_digest', '=', digest).execute();
+    const owners = await this.db
+      .selectFrom('lineage_claims')
+      .select('owner')
+      .distinct()
+      .where('target_digest', '=', digest)
+      .execute();
     for (const o of owners) await rebuildEdges(this.db, o.owner);
   }
 
@@ -197,7 +336,12 @@ export class LineageIndexer {
     if (!t.startsWith('application/vnd.dev.sigstore.bundle') && t !== MediaType.inTotoLink) return null;
     const doc = (await readJsonBlob(this.store, repo, layer.digest, MAX_CONFIG)) as KeyedDoc | undefined;
     // Empty strings mean "no hint" (the publisher leaves the bundle hint empty for cosign's sake).
-    return doc?.verificationMaterial?.publicKey?.hint || doc?.signatures?.[0]?.keyid || doc?.dsseEnvelope?.signatures?.[0]?.keyid || null;
+    return (
+      doc?.verificationMaterial?.publicKey?.hint ||
+      doc?.signatures?.[0]?.keyid ||
+      doc?.dsseEnvelope?.signatures?.[0]?.keyid ||
+      null
+    );
   }
 }
 

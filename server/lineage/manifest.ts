@@ -1,6 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { MediaType } from '../../schema/media-types.ts';
+import { parseReference } from '../../schema/reference.ts';
 import type { ManifestKind } from '../../schema/db/lineage.ts';
+import type { Descriptor as OciDescriptor } from '../../schema/oci.ts';
 
 /** The parts of an OCI manifest (or index) the lineage index reads. */
 export interface ParsedManifest {
@@ -12,13 +14,8 @@ export interface ParsedManifest {
   subject?: Descriptor;
   annotations?: Record<string, string>;
 }
-export interface Descriptor {
-  mediaType?: string;
-  digest?: string;
-  size?: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
+/** A descriptor as an untrusted manifest may hold it: any field may be missing. */
+export type Descriptor = Partial<OciDescriptor>;
 
 const COSIGN_SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const WEIGHT_FILE = /\.(keras|h5|hdf5|bin|safetensors|onnx|pt|pth|ckpt|gguf|tflite|pb|pkl|joblib)$/i;
@@ -49,7 +46,8 @@ export function classify(repo: string, mediaType: string, m: ParsedManifest): Ma
 /** A layer that holds model weights: a ModelPack weight type (not its config) or a weight file name. */
 export function isWeightLayer(l: Descriptor): boolean {
   const t = l.mediaType ?? '';
-  if (t.startsWith('application/vnd.cncf.model.weight.') && !t.startsWith('application/vnd.cncf.model.weight.config')) return true;
+  if (t.startsWith('application/vnd.cncf.model.weight.') && !t.startsWith('application/vnd.cncf.model.weight.config'))
+    return true;
   const title = l.annotations?.['org.opencontainers.image.title'] ?? l.annotations?.['org.cncf.model.filepath'] ?? '';
   return WEIGHT_FILE.test(title);
 }
@@ -66,12 +64,7 @@ export function parseDigestRef(value: string): { repo?: string; digest: string }
 
 /** `host:port/a/b:tag` → `a/b` (drops a registry host and a tag). */
 export function stripHost(name: string): string {
-  let n = name;
-  const parts = n.split('/');
-  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!)) n = parts.slice(1).join('/');
-  const colon = n.lastIndexOf(':');
-  if (colon > n.lastIndexOf('/')) n = n.slice(0, colon);
-  return n;
+  return parseReference(name).repo;
 }
 
 /**

@@ -7,7 +7,12 @@ export class SerialQueue {
 
   push(what: string, job: () => Promise<void>): void {
     this.pending++;
-    this.tail = this.tail.then(job).catch((e: unknown) => this.onError(e, what)).finally(() => { this.pending--; });
+    this.tail = this.tail
+      .then(job)
+      .catch((e: unknown) => this.onError(e, what))
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   /** Resolves once every job queued so far has run. */

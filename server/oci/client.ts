@@ -1,35 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { open, rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { MediaType, manifestMediaTypes } from '../../schema/media-types.ts';
+import { algorithmOf, digestFile, digestOf, digestVerifier, fallbackTag } from './digest.ts';
 import { errorFrom, OciError } from './errors.ts';
+import { addToFallbackIndex } from './fallback.ts';
+import type { FetchedManifest, OciDescriptor, OciTarget, ReadOptions } from './target.ts';
 
 export { OciError } from './errors.ts';
 
-/** The unit everything in OCI speaks: what a blob or manifest is, where it is (digest) and how big. */
-export interface OciDescriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
+export type { FetchedManifest, OciDescriptor, OciTarget, ReadOptions } from './target.ts';
 
-export interface FetchedManifest {
-  digest: string;
-  mediaType: string;
-  bytes: Uint8Array;
-}
-
-export interface ReadOptions {
-  /** Check content against its digest (default true). */
-  verify?: boolean;
-}
-
-/** A fetch-shaped function: global fetch, or the server's own app (`services.selfFetch`) in-process. */
+/** A fetch-shaped function: global fetch by default; tests may pass an app's own handler. */
 export type FetchLike = (req: Request) => Promise<Response>;
 
 export interface OciClientOptions {
@@ -40,29 +25,29 @@ export interface OciClientOptions {
    */
   monolithicMax?: number;
   chunkSize?: number;
+  /**
+   * Sent with every request to the registry's own origin (e.g. the CLI's `authorization: Bearer <token>`),
+   * never to another origin an upload `Location` may point at.
+   */
+  headers?: Record<string, string>;
 }
 
 const ACCEPT_MANIFESTS = manifestMediaTypes.join(', ');
 const OCTET = 'application/octet-stream';
 
-export function digestOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-/** The `sha256-<hex>` tag under which clients keep referrers where a registry has no referrers API. */
-export function fallbackTag(digest: string): string {
-  return digest.replace(':', '-');
-}
+// Digest helpers and the fallback index are shared with the in-process target (server/registry/local-target.ts).
+export { digestOf, fallbackTag } from './digest.ts';
 
 /**
  * A small OCI distribution-spec v1.1 client: blobs (bytes or files, streamed both ways, HEAD before push,
  * monolithic POST+PUT or chunked PATCHes), manifests (OCI and Docker types), referrers (API, else the
  * fallback tag) and tags. Every download is checked against its digest. Failures throw OciError.
  */
-export class OciClient {
+export class OciClient implements OciTarget {
   private readonly fetchImpl: FetchLike;
   private readonly monolithicMax: number;
   private readonly chunkSize: number;
+  private readonly headers: Record<string, string>;
 
   constructor(
     readonly baseUrl: string,
@@ -71,16 +56,29 @@ export class OciClient {
     this.fetchImpl = opts.fetch ?? ((r) => fetch(r));
     this.chunkSize = opts.chunkSize ?? 16 << 20;
     this.monolithicMax = opts.monolithicMax ?? this.chunkSize;
+    this.headers = opts.headers ?? {};
   }
 
   private url(pathOrLocation: string): string {
     return new URL(pathOrLocation, this.baseUrl).toString();
   }
 
-  private call(method: string, target: string, init: { body?: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> } = {}): Promise<Response> {
+  private call(
+    method: string,
+    target: string,
+    init: { body?: Uint8Array | ReadableStream<Uint8Array>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const body = init.body as BodyInit | undefined;
+    const url = this.url(target);
+    const headers =
+      new URL(url).origin === new URL(this.baseUrl).origin ? { ...this.headers, ...init.headers } : init.headers;
     // duplex: a streamed request body (Node's fetch and Request require it for a ReadableStream).
-    const req = new Request(this.url(target), { method, headers: init.headers, body, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+    const req = new Request(url, {
+      method,
+      headers,
+      body,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
     return this.fetchImpl(req);
   }
 
@@ -96,7 +94,12 @@ export class OciClient {
   }
 
   /** Pushes bytes already in memory (configs, small layers); skipped when the registry has them. */
-  async pushBlob(repo: string, bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>): Promise<OciDescriptor> {
+  async pushBlob(
+    repo: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    annotations?: Record<string, string>,
+  ): Promise<OciDescriptor> {
     const desc = descriptor(mediaType, digestOf(bytes), bytes.byteLength, annotations);
     if ((await this.blobSize(repo, desc.digest)) !== null) return desc;
     await this.putMonolithic(repo, desc.digest, bytes, bytes.byteLength);
@@ -104,15 +107,30 @@ export class OciClient {
   }
 
   /** Pushes a file without holding it in memory: hashed in one pass, then sent in one PUT or in chunks. */
-  async pushBlobFile(repo: string, path: string, mediaType: string, annotations?: Record<string, string>): Promise<OciDescriptor> {
+  async pushBlobFile(
+    repo: string,
+    path: string,
+    mediaType: string,
+    annotations?: Record<string, string>,
+  ): Promise<OciDescriptor> {
     const { digest, size } = await digestFile(path);
     const desc = descriptor(mediaType, digest, size, annotations);
     if ((await this.blobSize(repo, digest)) !== null) return desc;
+    await this.uploadFile(repo, path, digest, size);
+    return desc;
+  }
+
+  /**
+   * Uploads a file whose digest and size the caller already knows: no hashing pass, no HEAD first (the
+   * registry bench times exactly the transfer). One streamed PUT up to `monolithicMax`, else PATCH chunks.
+   */
+  async uploadFile(repo: string, path: string, digest: string, size: number): Promise<void> {
     if (size <= this.monolithicMax) {
-      const stream = Readable.toWeb(createReadStream(path, { highWaterMark: 1 << 20 })) as unknown as ReadableStream<Uint8Array>;
+      const stream = Readable.toWeb(
+        createReadStream(path, { highWaterMark: 1 << 20 }),
+      ) as unknown as ReadableStream<Uint8Array>;
       await this.putMonolithic(repo, digest, stream, size);
     } else await this.putChunked(repo, digest, path, size);
-    return desc;
   }
 
   private async startUpload(repo: string): Promise<string> {
@@ -123,10 +141,18 @@ export class OciClient {
     return loc;
   }
 
-  private async putMonolithic(repo: string, digest: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number): Promise<void> {
+  private async putMonolithic(
+    repo: string,
+    digest: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    size: number,
+  ): Promise<void> {
     const u = new URL(await this.startUpload(repo), this.baseUrl);
     u.searchParams.set('digest', digest);
-    const res = await this.call('PUT', u.toString(), { body, headers: { 'content-type': OCTET, 'content-length': String(size) } });
+    const res = await this.call('PUT', u.toString(), {
+      body,
+      headers: { 'content-type': OCTET, 'content-length': String(size) },
+    });
     if (res.status !== 201) throw await errorFrom(res, `blob PUT ${digest} to ${repo}`);
     await res.body?.cancel();
   }
@@ -142,10 +168,15 @@ export class OciClient {
         const chunk = buf.subarray(0, bytesRead);
         const res = await this.call('PATCH', loc, {
           body: chunk,
-          headers: { 'content-type': OCTET, 'content-length': String(bytesRead), 'content-range': `${start}-${start + bytesRead - 1}` },
+          headers: {
+            'content-type': OCTET,
+            'content-length': String(bytesRead),
+            'content-range': `${start}-${start + bytesRead - 1}`,
+          },
         });
         const next = res.headers.get('location');
-        if (res.status !== 202 || !next) throw await errorFrom(res, `blob PATCH ${start}-${start + bytesRead - 1} of ${digest} to ${repo}`);
+        if (res.status !== 202 || !next)
+          throw await errorFrom(res, `blob PATCH ${start}-${start + bytesRead - 1} of ${digest} to ${repo}`);
         await res.body?.cancel();
         loc = next;
         start += bytesRead;
@@ -170,7 +201,7 @@ export class OciClient {
     const body = Readable.fromWeb(res.body as unknown as NodeWebStream<Uint8Array>, { highWaterMark: 1 << 20 });
     const size = Number(res.headers.get('content-length') ?? -1);
     if (opts.verify === false) return { size, stream: body };
-    const check = verifier(digest);
+    const check = digestVerifier(digest);
     body.on('error', (e) => check.destroy(e));
     return { size, stream: body.pipe(check) };
   }
@@ -202,8 +233,16 @@ export class OciClient {
   // ---- manifests ----
 
   /** PUTs a manifest under `ref` (a digest or a tag); returns its descriptor. */
-  async pushManifest(repo: string, ref: string, bytes: Uint8Array, mediaType: string = MediaType.ociManifest): Promise<OciDescriptor> {
-    const res = await this.call('PUT', `/v2/${repo}/manifests/${ref}`, { body: bytes, headers: { 'content-type': mediaType } });
+  async pushManifest(
+    repo: string,
+    ref: string,
+    bytes: Uint8Array,
+    mediaType: string = MediaType.ociManifest,
+  ): Promise<OciDescriptor> {
+    const res = await this.call('PUT', `/v2/${repo}/manifests/${ref}`, {
+      body: bytes,
+      headers: { 'content-type': mediaType },
+    });
     if (res.status !== 201) throw await errorFrom(res, `manifest PUT ${repo}:${ref}`);
     await res.body?.cancel();
     return descriptor(mediaType, digestOf(bytes), bytes.byteLength);
@@ -219,9 +258,10 @@ export class OciClient {
     if (!res.ok) throw await errorFrom(res, `manifest GET ${repo}:${ref}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const claimed = ref.includes(':') ? ref : res.headers.get('docker-content-digest');
-    const alg = claimed?.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const alg = claimed ? algorithmOf(claimed) : 'sha256';
     const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
-    if (opts.verify !== false && claimed && claimed !== digest) throw new OciError(`manifest ${repo}:${ref} does not match its digest ${claimed}`, res.status, 'DIGEST_MISMATCH');
+    if (opts.verify !== false && claimed && claimed !== digest)
+      throw new OciError(`manifest ${repo}:${ref} does not match its digest ${claimed}`, res.status, 'DIGEST_MISMATCH');
     return { digest, mediaType: res.headers.get('content-type') ?? '', bytes };
   }
 
@@ -256,51 +296,33 @@ export class OciClient {
    */
   async referrers(repo: string, digest: string, artifactType?: string): Promise<OciDescriptor[]> {
     const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    const res = await this.call('GET', `/v2/${repo}/referrers/${digest}${q}`, { headers: { accept: MediaType.ociIndex } });
+    const res = await this.call('GET', `/v2/${repo}/referrers/${digest}${q}`, {
+      headers: { accept: MediaType.ociIndex },
+    });
     let all: OciDescriptor[];
     if (res.ok) all = ((await res.json()) as { manifests?: OciDescriptor[] }).manifests ?? [];
     else {
       await res.body?.cancel();
       const idx = await this.getManifest(repo, fallbackTag(digest));
-      all = idx ? ((JSON.parse(Buffer.from(idx.bytes).toString('utf8')) as { manifests?: OciDescriptor[] }).manifests ?? []) : [];
+      all = idx
+        ? ((JSON.parse(Buffer.from(idx.bytes).toString('utf8')) as { manifests?: OciDescriptor[] }).manifests ?? [])
+        : [];
     }
     // A registry may ignore the filter (no OCI-Filters-Applied): filter here too.
     return artifactType ? all.filter((d) => d.artifactType === artifactType) : all;
   }
 
   /** Adds descriptors to the fallback tag index of `subjectDigest` (read-modify-write; single writer). */
-  async addToFallbackIndex(repo: string, subjectDigest: string, add: OciDescriptor[]): Promise<void> {
-    const tag = fallbackTag(subjectDigest);
-    const cur = await this.getManifest(repo, tag);
-    const manifests: OciDescriptor[] = cur ? ((JSON.parse(Buffer.from(cur.bytes).toString('utf8')) as { manifests?: OciDescriptor[] }).manifests ?? []) : [];
-    for (const d of add) if (!manifests.some((m) => m.digest === d.digest)) manifests.push(d);
-    const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-    await this.pushManifest(repo, tag, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+  addToFallbackIndex(repo: string, subjectDigest: string, add: OciDescriptor[]): Promise<void> {
+    return addToFallbackIndex(this, repo, subjectDigest, add);
   }
 }
 
-function descriptor(mediaType: string, digest: string, size: number, annotations?: Record<string, string>): OciDescriptor {
+function descriptor(
+  mediaType: string,
+  digest: string,
+  size: number,
+  annotations?: Record<string, string>,
+): OciDescriptor {
   return { mediaType, digest, size, ...(annotations ? { annotations } : {}) };
-}
-
-async function digestFile(path: string): Promise<{ digest: string; size: number }> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
-  return { digest: `sha256:${h.digest('hex')}`, size: (await stat(path)).size };
-}
-
-/** Passes bytes through and fails at the end when they do not hash to `digest`. */
-function verifier(digest: string): Transform {
-  const alg = digest.startsWith('sha512:') ? 'sha512' : 'sha256';
-  const h = createHash(alg);
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      h.update(chunk);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const actual = `${alg}:${h.digest('hex')}`;
-      cb(actual === digest ? null : new OciError(`blob content ${actual} does not match ${digest}`, 200, 'DIGEST_MISMATCH'));
-    },
-  });
 }

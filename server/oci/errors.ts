@@ -27,5 +27,9 @@ export async function errorFrom(res: Response, what: string): Promise<OciError> 
     // not JSON
   }
   const detail = message ?? text.slice(0, 300);
-  return new OciError(`${what} failed: ${res.status}${code ? ` ${code}` : ''}${detail ? ` ${detail}` : ''}`, res.status, code);
+  return new OciError(
+    `${what} failed: ${res.status}${code ? ` ${code}` : ''}${detail ? ` ${detail}` : ''}`,
+    res.status,
+    code,
+  );
 }

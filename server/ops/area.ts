@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
-import type { Area, Services } from '../context.ts';
-import { createMetrics } from './metrics.ts';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { AppEnv } from '../context.ts';
+import type { Db } from '../db/connect.ts';
+import type { RegistryStore } from '../registry/store/port.ts';
+import type { PlatformMetrics } from './metrics.ts';
 
 /** Runs one readiness probe; an error becomes its message so /readyz can name what is down. */
 async function probe(check: () => Promise<unknown>): Promise<string> {
@@ -13,10 +17,11 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
 }
 
 /** /metrics (Prometheus text format) and /readyz (owner: server/ops). /healthz is in app.ts. */
-export async function setupOps(s: Services): Promise<Area> {
-  const metrics = createMetrics(s);
+export function opsRoutes(s: { db: Db; store: RegistryStore; log: Logger; metrics: PlatformMetrics }): {
+  mount(app: Hono<AppEnv>): void;
+} {
+  const { metrics } = s;
   return {
-    name: 'ops',
     mount(app) {
       // Ready = the database answers a query and the registry store can list repositories.
       app.get('/readyz', async (c) => {
@@ -33,12 +38,15 @@ export async function setupOps(s: Services): Promise<Area> {
           return c.body(body, 200, { 'content-type': metrics.registry.contentType });
         } catch (e) {
           s.log.error({ err: e }, 'metrics: scrape failed');
-          return c.json({ error: 'metrics_unavailable', detail: `metrics could not be collected: ${e instanceof Error ? e.message : String(e)}` }, 503);
+          return c.json(
+            {
+              error: 'metrics_unavailable',
+              detail: `metrics could not be collected: ${e instanceof Error ? e.message : String(e)}`,
+            },
+            503,
+          );
         }
       });
-    },
-    async close() {
-      metrics.stop();
     },
   };
 }

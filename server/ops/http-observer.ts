@@ -1,5 +1,3 @@
-import type { Services } from '../context.ts';
-
 /** One finished HTTP request, as the request-log middleware saw it. */
 export interface RequestRecord {
   requestId: string;
@@ -7,26 +5,6 @@ export interface RequestRecord {
   path: string;
   status: number;
   ms: number;
-}
-
-type Observer = (r: RequestRecord) => void;
-
-/**
- * The request-log middleware is installed by `createApp` before any area mounts (so it wraps every route),
- * while /metrics belongs to the ops area: the area registers its observer here, keyed by the Services it
- * started with, and the middleware looks it up per request.
- */
-const observers = new WeakMap<Services, Observer>();
-
-export function observeRequests(s: Services, fn: Observer): () => void {
-  observers.set(s, fn);
-  return () => {
-    if (observers.get(s) === fn) observers.delete(s);
-  };
-}
-
-export function requestObserver(s: Services): Observer | undefined {
-  return observers.get(s);
 }
 
 /**

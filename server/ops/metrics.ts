@@ -1,14 +1,28 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Services } from '../context.ts';
+import type { ModelVerifier } from '../contracts.ts';
 import { terminalJobStates, type JobState } from '../contracts.ts';
-import { observeRequests, routeClass, type RequestRecord } from './http-observer.ts';
+import type { Db } from '../db/connect.ts';
+import type { EventBus } from '../events.ts';
+import { routeClass, type RequestRecord } from './http-observer.ts';
 
-const allStates: readonly JobState[] = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
+const allStates: readonly JobState[] = [
+  'queued',
+  'running',
+  'attesting',
+  'publishing',
+  'succeeded',
+  'failed',
+  'cancelled',
+];
 
 /** The platform's Prometheus metrics on a registry of their own (never prom-client's global one). */
 export interface PlatformMetrics {
   registry: Registry;
-  /** Removes the event listeners and the request observer. */
+  /** Counts one finished HTTP request (the request-log middleware calls it). */
+  observeRequest(r: RequestRecord): void;
+  /** The same verifier, counting every verification and failure (every caller: REST, GraphQL, lineage). */
+  countVerifications(v: ModelVerifier): ModelVerifier;
+  /** Removes the event listeners. */
   stop(): void;
 }
 
@@ -17,7 +31,7 @@ export interface PlatformMetrics {
  * restart and across workers); durations, registry bytes, verifications and HTTP requests are counted as
  * they happen in this process.
  */
-export function createMetrics(s: Services): PlatformMetrics {
+export function createMetrics(s: { db: Db; events: EventBus }): PlatformMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -27,7 +41,11 @@ export function createMetrics(s: Services): PlatformMetrics {
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      const rows = await s.db.selectFrom('jobs').select(['state', s.db.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      const rows = await s.db
+        .selectFrom('jobs')
+        .select(['state', s.db.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
       this.reset();
       for (const st of allStates) this.set({ state: st }, 0);
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
@@ -38,7 +56,11 @@ export function createMetrics(s: Services): PlatformMetrics {
     help: 'Jobs waiting for a runner (state queued).',
     registers: [registry],
     async collect() {
-      const r = await s.db.selectFrom('jobs').select(s.db.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
+      const r = await s.db
+        .selectFrom('jobs')
+        .select(s.db.fn.countAll<number>().as('n'))
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
       this.set(Number(r?.n ?? 0));
     },
   });
@@ -65,7 +87,8 @@ export function createMetrics(s: Services): PlatformMetrics {
         if (atBoundary.has(r.id)) continue;
         const from = Date.parse(r.started_at ?? r.created_at);
         const to = Date.parse(r.finished_at ?? '');
-        if (Number.isFinite(from) && Number.isFinite(to) && to >= from) this.observe({ state: r.state }, (to - from) / 1000);
+        if (Number.isFinite(from) && Number.isFinite(to) && to >= from)
+          this.observe({ state: r.state }, (to - from) / 1000);
       }
       const last = rows.at(-1)?.finished_at;
       if (last) {
@@ -109,40 +132,33 @@ export function createMetrics(s: Services): PlatformMetrics {
     registers: [registry],
   });
 
-  const onBytes = (b: { direction: 'in' | 'out'; bytes: number }): void => bytes.inc({ direction: b.direction }, b.bytes);
+  const onBytes = (b: { direction: 'in' | 'out'; bytes: number }): void =>
+    bytes.inc({ direction: b.direction }, b.bytes);
   s.events.on('blob.bytes', onBytes);
-
-  // The attest area registered the verifier before ops starts and its routes hold that same object, so the
-  // method is wrapped in place: every caller (REST, GraphQL, the CLI via REST) is counted.
-  const verifier = s.verifier;
-  const original = verifier?.verify;
-  if (verifier && original) {
-    verifier.verify = async (ref) => {
-      try {
-        const report = await original.call(verifier, ref);
-        verifications.inc({ result: report.verified ? 'verified' : 'failed' });
-        if (!report.verified) verificationFailures.inc();
-        return report;
-      } catch (e) {
-        verifications.inc({ result: 'failed' });
-        verificationFailures.inc();
-        throw e;
-      }
-    };
-  }
-
-  const unobserve = observeRequests(s, (r: RequestRecord) => {
-    const route = routeClass(r.path);
-    requests.inc({ method: r.method, route, status: String(r.status) });
-    requestSeconds.observe({ method: r.method, route }, r.ms / 1000);
-  });
 
   return {
     registry,
+    observeRequest(r) {
+      const route = routeClass(r.path);
+      requests.inc({ method: r.method, route, status: String(r.status) });
+      requestSeconds.observe({ method: r.method, route }, r.ms / 1000);
+    },
+    countVerifications: (v) => ({
+      async verify(ref) {
+        try {
+          const report = await v.verify(ref);
+          verifications.inc({ result: report.verified ? 'verified' : 'failed' });
+          if (!report.verified) verificationFailures.inc();
+          return report;
+        } catch (e) {
+          verifications.inc({ result: 'failed' });
+          verificationFailures.inc();
+          throw e;
+        }
+      },
+    }),
     stop() {
       s.events.off('blob.bytes', onBytes);
-      unobserve();
-      if (verifier && original) verifier.verify = original;
     },
   };
 }

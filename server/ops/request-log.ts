@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv, Services } from '../context.ts';
-import { requestObserver } from './http-observer.ts';
+import type { Logger } from 'pino';
+import type { AppEnv } from '../context.ts';
+import type { RequestRecord } from './http-observer.ts';
 
 /**
  * One structured JSON log line per request (request id, method, path, status, ms) through the server's pino
@@ -8,8 +9,8 @@ import { requestObserver } from './http-observer.ts';
  * string, so tokens or cursors in it never reach the log. For streamed bodies (SSE, blobs) `ms` is the time
  * to the response headers.
  */
-export function requestLog(s: Services): MiddlewareHandler<AppEnv> {
-  const log = s.log.child({ area: 'http' });
+export function requestLog(logger: Logger, observe: (r: RequestRecord) => void): MiddlewareHandler<AppEnv> {
+  const log = logger.child({ area: 'http' });
   return async (c, next) => {
     const start = performance.now();
     try {
@@ -25,7 +26,7 @@ export function requestLog(s: Services): MiddlewareHandler<AppEnv> {
         ms: Math.round((performance.now() - start) * 10) / 10,
       };
       log.info(record, 'request');
-      requestObserver(s)?.(record);
+      observe(record);
     }
   };
 }

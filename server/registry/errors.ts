@@ -16,6 +16,10 @@ export class RegistryError extends Error {
   }
 
   toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {
-    return { errors: [{ code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }) }] };
+    return {
+      errors: [
+        { code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }) },
+      ],
+    };
   }
 }

@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
-import { digestPattern, tagPattern } from '../../schema/oci.ts';
-import type { AppEnv, Services } from '../context.ts';
-import { authorize } from './access.ts';
+import type { AppEnv } from '../context.ts';
+import type { RouteDeps } from './blobs.ts';
 import { RegistryError } from './errors.ts';
+import { checkRepo } from './service.ts';
 
+/** /v2/ manifest, tag, catalog and referrers routes: HTTP in and out; every decision is `RegistryService`'s. */
 type C = Context<AppEnv>;
-interface Desc { mediaType?: string; digest?: string; size?: number; artifactType?: string; annotations?: Record<string, string> }
-interface Parsed { mediaType?: string; artifactType?: string; config?: Desc; layers?: Desc[]; manifests?: Desc[]; subject?: Desc; annotations?: Record<string, string> }
-
-const isDigest = (r: string) => r.includes(':');
 
 async function readLimited(c: C, max: number): Promise<Uint8Array> {
   const body = c.req.raw.body;
@@ -27,83 +23,48 @@ async function readLimited(c: C, max: number): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-export async function putManifest(s: Services, c: C, repo: string, ref: string): Promise<Response> {
-  authorize(s, c, repo, 'push');
-  if (!isDigest(ref) && !tagPattern.test(ref)) throw new RegistryError('MANIFEST_INVALID', `invalid tag ${ref}`);
-  const bytes = await readLimited(c, s.config.maxManifestBytes);
-  let m: Parsed;
-  try {
-    m = JSON.parse(Buffer.from(bytes).toString('utf8')) as Parsed;
-  } catch {
-    throw new RegistryError('MANIFEST_INVALID', 'manifest is not valid JSON');
-  }
-  const mediaType = m.mediaType ?? c.req.header('content-type') ?? '';
-  if (!mediaType) throw new RegistryError('MANIFEST_INVALID', 'manifest has no mediaType');
-  const alg = isDigest(ref) && ref.startsWith('sha512:') ? 'sha512' : 'sha256';
-  const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
-  if (isDigest(ref) && ref !== digest) throw new RegistryError('DIGEST_INVALID', `manifest digest ${digest} does not match ${ref}`);
-  for (const d of [m.config, ...(m.layers ?? [])]) {
-    // Non-distributable (foreign) layers live elsewhere by design: the registry need not hold them.
-    if (!d || /nondistributable|foreign/.test(d.mediaType ?? '')) continue;
-    if (!d.digest || !digestPattern.test(d.digest) || !(await s.store.statBlob(repo, d.digest))) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `blob ${d.digest} unknown to ${repo}`);
-  }
-  for (const d of m.manifests ?? []) {
-    if (!d.digest || !(await s.store.getManifest(repo, d.digest))) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest ${d.digest} unknown to ${repo}`);
-  }
-  // Index row first: the embedded store reads the media type from it.
-  const row = {
-    repo, digest, media_type: mediaType, artifact_type: m.artifactType ?? m.config?.mediaType ?? null,
-    subject_digest: m.subject?.digest ?? null, size: bytes.length,
-    annotations_json: m.annotations ? JSON.stringify(m.annotations) : null, created_at: new Date().toISOString(),
+export async function putManifest(d: RouteDeps, c: C, repo: string, ref: string): Promise<Response> {
+  const caller = c.get('caller');
+  // Refused before the body is read when the caller may not push at all.
+  d.registry.authorize(caller, checkRepo(repo), 'push');
+  const bytes = await readLimited(c, d.maxManifestBytes);
+  const r = await d.registry.putManifest(caller, repo, ref, bytes, c.req.header('content-type'));
+  const headers: Record<string, string> = {
+    Location: `/v2/${repo}/manifests/${r.digest}`,
+    'Docker-Content-Digest': r.digest,
   };
-  const prior = await s.db.selectFrom('registry_manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
-  await s.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
-  await s.db.insertInto('registry_manifests').values(row).execute();
-  try {
-    await s.store.putManifest(repo, { digest, mediaType, bytes }, isDigest(ref) ? undefined : ref);
-  } catch (e) {
-    // The store refused it (an upstream registry validates too): the index must not list what is not stored.
-    await s.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
-    if (prior) await s.db.insertInto('registry_manifests').values(prior).execute();
-    throw e;
-  }
-  s.events.emit('manifest.put', { repo, digest, mediaType, bytes, ...(isDigest(ref) ? {} : { tag: ref }) });
-  const headers: Record<string, string> = { Location: `/v2/${repo}/manifests/${digest}`, 'Docker-Content-Digest': digest };
-  if (m.subject?.digest) headers['OCI-Subject'] = m.subject.digest;
+  if (r.subject) headers['OCI-Subject'] = r.subject;
   return new Response(null, { status: 201, headers });
 }
 
-export async function getManifest(s: Services, c: C, repo: string, ref: string, head: boolean): Promise<Response> {
-  authorize(s, c, repo, 'pull');
-  const m = await s.store.getManifest(repo, ref);
+export async function getManifest(d: RouteDeps, c: C, repo: string, ref: string, head: boolean): Promise<Response> {
+  const m = await d.registry.getManifest(c.get('caller'), repo, ref);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} unknown to ${repo}`);
-  const headers = { 'Content-Type': m.mediaType, 'Docker-Content-Digest': m.digest, 'Content-Length': String(m.bytes.length) };
+  const headers = {
+    'Content-Type': m.mediaType,
+    'Docker-Content-Digest': m.digest,
+    'Content-Length': String(m.bytes.length),
+  };
   return new Response(head ? null : Buffer.from(m.bytes), { status: 200, headers });
 }
 
-export async function deleteManifest(s: Services, c: C, repo: string, ref: string): Promise<Response> {
-  authorize(s, c, repo, 'delete');
-  if (!isDigest(ref)) {
-    if (!(await s.store.deleteTag(repo, ref))) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${ref} unknown`);
-    s.events.emit('tag.delete', { repo, tag: ref });
-    return new Response(null, { status: 202 });
+export async function deleteManifest(d: RouteDeps, c: C, repo: string, ref: string): Promise<Response> {
+  if (!(await d.registry.deleteManifest(c.get('caller'), repo, ref))) {
+    throw new RegistryError('MANIFEST_UNKNOWN', ref.includes(':') ? `manifest ${ref} unknown` : `tag ${ref} unknown`);
   }
-  if (!(await s.store.deleteManifest(repo, ref))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} unknown`);
-  await s.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', ref).execute();
-  s.events.emit('manifest.delete', { repo, digest: ref });
   return new Response(null, { status: 202 });
 }
 
-export async function listTags(s: Services, c: C, repo: string): Promise<Response> {
-  authorize(s, c, repo, 'pull');
-  const all = await s.store.listTags(repo);
+export async function listTags(d: RouteDeps, c: C, repo: string): Promise<Response> {
+  const all = await d.registry.listTags(c.get('caller'), repo);
   if (!all) throw new RegistryError('NAME_UNKNOWN', `repository ${repo} unknown`);
   return paginate(c, `/v2/${repo}/tags/list`, all, (tags) => ({ name: repo, tags }));
 }
 
-export async function catalog(s: Services, c: C): Promise<Response> {
-  authorize(s, c, '', 'pull');
-  return paginate(c, '/v2/_catalog', await s.store.listRepositories(), (repositories) => ({ repositories }));
+export async function catalog(d: RouteDeps, c: C): Promise<Response> {
+  return paginate(c, '/v2/_catalog', await d.registry.listRepositories(c.get('caller')), (repositories) => ({
+    repositories,
+  }));
 }
 
 function paginate(c: C, path: string, all: string[], shape: (page: string[]) => object): Response {
@@ -113,25 +74,20 @@ function paginate(c: C, path: string, all: string[], shape: (page: string[]) => 
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (nq !== undefined) {
     const n = Number(nq);
-    if (items.length > n && n > 0) headers.Link = `<${path}?n=${n}&last=${encodeURIComponent(items[n - 1]!)}>; rel="next"`;
+    if (items.length > n && n > 0)
+      headers.Link = `<${path}?n=${n}&last=${encodeURIComponent(items[n - 1]!)}>; rel="next"`;
     items = items.slice(0, Math.max(n, 0));
   }
   return new Response(JSON.stringify(shape(items)), { status: 200, headers });
 }
 
-export async function referrers(s: Services, c: C, repo: string, digest: string): Promise<Response> {
-  authorize(s, c, repo, 'pull');
-  if (!digestPattern.test(digest)) throw new RegistryError('DIGEST_INVALID', `invalid digest ${digest}`);
+export async function referrers(d: RouteDeps, c: C, repo: string, digest: string): Promise<Response> {
   const want = c.req.query('artifactType');
-  let q = s.db.selectFrom('registry_manifests').selectAll().where('repo', '=', repo).where('subject_digest', '=', digest);
-  if (want) q = q.where('artifact_type', '=', want);
-  const rows = await q.orderBy('created_at').execute();
-  const manifests = rows.map((r) => ({
-    mediaType: r.media_type, digest: r.digest, size: Number(r.size),
-    ...(r.artifact_type ? { artifactType: r.artifact_type } : {}),
-    ...(r.annotations_json ? { annotations: JSON.parse(r.annotations_json) as Record<string, string> } : {}),
-  }));
+  const manifests = await d.registry.referrers(c.get('caller'), repo, digest, want);
   const headers: Record<string, string> = { 'Content-Type': 'application/vnd.oci.image.index.v1+json' };
   if (want) headers['OCI-Filters-Applied'] = 'artifactType';
-  return new Response(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }), { status: 200, headers });
+  return new Response(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }),
+    { status: 200, headers },
+  );
 }

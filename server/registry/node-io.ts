@@ -19,7 +19,13 @@ type C = Context<AppEnv>;
 export function requestBody(c: C): Readable | undefined {
   const incoming: unknown = c.env?.incoming;
   // Untouched: no Web stream was built over it (that would have read or listened already).
-  if (incoming instanceof IncomingMessage && !incoming.readableDidRead && incoming.listenerCount('data') === 0 && !c.req.raw.bodyUsed) return incoming;
+  if (
+    incoming instanceof IncomingMessage &&
+    !incoming.readableDidRead &&
+    incoming.listenerCount('data') === 0 &&
+    !c.req.raw.bodyUsed
+  )
+    return incoming;
   const b = c.req.raw.body;
   return b ? Readable.fromWeb(b as import('node:stream/web').ReadableStream<Uint8Array>) : undefined;
 }
@@ -28,9 +34,16 @@ export function requestBody(c: C): Readable | undefined {
  * Answers with `body` streamed: written to the node response directly when there is one (the request id
  * header the app's middleware adds afterwards is set here, as it would not reach a response already sent).
  */
-export function streamResponse(c: C, status: number, headers: Record<string, string>, body: Readable, onError?: (err: Error) => void): Response {
+export function streamResponse(
+  c: C,
+  status: number,
+  headers: Record<string, string>,
+  body: Readable,
+  onError?: (err: Error) => void,
+): Response {
   const outgoing: unknown = c.env?.outgoing;
-  if (!(outgoing instanceof ServerResponse)) return new Response(Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>, { status, headers });
+  if (!(outgoing instanceof ServerResponse))
+    return new Response(Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>, { status, headers });
   const requestId = c.get('requestId');
   outgoing.writeHead(status, requestId ? { ...headers, 'X-Request-Id': requestId } : headers);
   // A failure mid-stream (client gone, upstream cut, a digest that did not match) ends the connection.
@@ -47,7 +60,14 @@ export function streamResponse(c: C, status: number, headers: Record<string, str
  * run (bench/registry). Node has no sendfile(2); this is the nearest thing.
  * `body` (reading the same handle) is the in-process path; it is destroyed here otherwise, closing the file.
  */
-export function sendFileSpan(c: C, status: number, headers: Record<string, string>, span: FileSpan, body: Readable, onError?: (err: Error) => void): Response {
+export function sendFileSpan(
+  c: C,
+  status: number,
+  headers: Record<string, string>,
+  span: FileSpan,
+  body: Readable,
+  onError?: (err: Error) => void,
+): Response {
   const outgoing: unknown = c.env?.outgoing;
   if (!(outgoing instanceof ServerResponse)) return streamResponse(c, status, headers, body, onError);
   const requestId = c.get('requestId');

@@ -1,64 +1,64 @@
-import { Hono, type Context } from 'hono';
-import { repositoryNamePattern } from '../../schema/oci.ts';
-import type { AppEnv, Services } from '../context.ts';
-import { authorize } from './access.ts';
-import { cancelUpload, completeUpload, deleteBlob, getBlob, patchUpload, startUpload, uploadStatus } from './blobs.ts';
+import { type Context, Hono } from 'hono';
+import type { AppEnv } from '../context.ts';
+import {
+  cancelUpload,
+  completeUpload,
+  deleteBlob,
+  getBlob,
+  patchUpload,
+  type RouteDeps,
+  startUpload,
+  uploadStatus,
+} from './blobs.ts';
 import { RegistryError } from './errors.ts';
 import { catalog, deleteManifest, getManifest, listTags, putManifest, referrers } from './manifests.ts';
 
-/** The OCI Distribution API at /v2/. Names contain `/`, so one catch-all route parses the tail. */
-export function registryRoutes(s: Services): Hono<AppEnv> {
+/** The OCI Distribution API at /v2/: a thin HTTP adapter over `RegistryService`. Names contain `/`, so one catch-all route parses the tail. */
+export function registryRoutes(d: RouteDeps): Hono<AppEnv> {
   const r = new Hono<AppEnv>({ strict: false });
   r.onError((err, c) => {
     if (err instanceof RegistryError) return c.json(err.toJSON(), err.status as 400, err.headers);
-    s.log.error({ err }, 'registry front failure');
+    d.log.error({ err }, 'registry front failure');
     return c.json({ errors: [{ code: 'UNKNOWN', message: 'internal error' }] }, 500);
   });
   r.get('/', (c) => {
     c.header('Docker-Distribution-API-Version', 'registry/2.0');
     // The version check is where `docker login` and friends learn the scheme: it answers 401 when no pull is open.
-    authorize(s, c, '', 'pull');
+    d.registry.authorize(c.get('caller'), '', 'pull');
     return c.json({});
   });
-  r.all('/*', (c) => dispatch(s, c));
+  r.all('/*', (c) => dispatch(d, c));
   return r;
 }
 
-async function dispatch(s: Services, c: Context<AppEnv>): Promise<Response> {
+async function dispatch(d: RouteDeps, c: Context<AppEnv>): Promise<Response> {
   const path = new URL(c.req.url).pathname.replace(/^\/v2\//, '');
   const method = c.req.method;
   let m = /^(.+)\/blobs\/uploads\/?$/.exec(path);
-  if (m && method === 'POST') return startUpload(s, c, repoName(m[1]!));
+  if (m && method === 'POST') return startUpload(d, c, m[1]!);
   m = /^(.+)\/blobs\/uploads\/([^/]+)$/.exec(path);
   if (m) {
-    const repo = repoName(m[1]!);
-    if (method === 'GET') return uploadStatus(s, c, repo, m[2]!);
-    if (method === 'PATCH') return patchUpload(s, c, repo, m[2]!);
-    if (method === 'PUT') return completeUpload(s, c, repo, m[2]!);
-    if (method === 'DELETE') return cancelUpload(s, c, repo, m[2]!);
+    const [, repo, id] = m as unknown as [string, string, string];
+    if (method === 'GET') return uploadStatus(d, c, repo, id);
+    if (method === 'PATCH') return patchUpload(d, c, repo, id);
+    if (method === 'PUT') return completeUpload(d, c, repo, id);
+    if (method === 'DELETE') return cancelUpload(d, c, repo, id);
   }
   m = /^(.+)\/blobs\/([^/]+)$/.exec(path);
   if (m) {
-    const repo = repoName(m[1]!);
-    if (method === 'GET' || method === 'HEAD') return getBlob(s, c, repo, m[2]!, method === 'HEAD');
-    if (method === 'DELETE') return deleteBlob(s, c, repo, m[2]!);
+    if (method === 'GET' || method === 'HEAD') return getBlob(d, c, m[1]!, m[2]!, method === 'HEAD');
+    if (method === 'DELETE') return deleteBlob(d, c, m[1]!, m[2]!);
   }
   m = /^(.+)\/manifests\/([^/]+)$/.exec(path);
   if (m) {
-    const repo = repoName(m[1]!);
-    if (method === 'GET' || method === 'HEAD') return getManifest(s, c, repo, m[2]!, method === 'HEAD');
-    if (method === 'PUT') return putManifest(s, c, repo, m[2]!);
-    if (method === 'DELETE') return deleteManifest(s, c, repo, m[2]!);
+    if (method === 'GET' || method === 'HEAD') return getManifest(d, c, m[1]!, m[2]!, method === 'HEAD');
+    if (method === 'PUT') return putManifest(d, c, m[1]!, m[2]!);
+    if (method === 'DELETE') return deleteManifest(d, c, m[1]!, m[2]!);
   }
   m = /^(.+)\/tags\/list$/.exec(path);
-  if (m && method === 'GET') return listTags(s, c, repoName(m[1]!));
+  if (m && method === 'GET') return listTags(d, c, m[1]!);
   m = /^(.+)\/referrers\/([^/]+)$/.exec(path);
-  if (m && method === 'GET') return referrers(s, c, repoName(m[1]!), m[2]!);
-  if (path === '_catalog' && method === 'GET') return catalog(s, c);
+  if (m && method === 'GET') return referrers(d, c, m[1]!, m[2]!);
+  if (path === '_catalog' && method === 'GET') return catalog(d, c);
   throw new RegistryError('UNSUPPORTED', `${method} /v2/${path} is not supported`);
-}
-
-function repoName(name: string): string {
-  if (name.length > 255 || !repositoryNamePattern.test(name)) throw new RegistryError('NAME_INVALID', `invalid repository name ${name}`);
-  return name;
 }

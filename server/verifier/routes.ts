@@ -1,42 +1,13 @@
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AppEnv } from '../context.ts';
 import { verifyLayoutAndLink } from '../attest/intoto-verify.ts';
 import type { Layout } from '../attest/layout.ts';
 import type { Link } from '../attest/link.ts';
 import { verifyAibomSignature, type BomJson } from '../attest/aibom.ts';
 import type { VerificationReport } from '../contracts.ts';
+import { VerifyArtifactsRequest, VerifyBomAndLinkRequest, VerifyLinkRequest } from '../../schema/verification.ts';
 import { createHash } from 'node:crypto';
-
-const Sig = z.object({ keyid: z.string().regex(/^[0-9a-f]{64}$/), sig: z.string().regex(/^[0-9a-f]+$/) });
-const ArtifactMap = z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
-const LinkSchema = z.object({
-  signatures: z.array(Sig).min(1),
-  signed: z.object({
-    _type: z.literal('link'),
-    name: z.string(),
-    command: z.array(z.string()),
-    materials: ArtifactMap,
-    products: ArtifactMap,
-    byproducts: z.object({ 'return-value': z.number().int(), stdout: z.string(), stderr: z.string() }),
-    environment: z.record(z.string(), z.string()),
-  }),
-});
-const Rule = z.array(z.string()).min(2);
-const LayoutSchema = z.object({
-  signatures: z.array(Sig).min(1),
-  signed: z.object({
-    _type: z.literal('layout'),
-    expires: z.string(),
-    readme: z.string(),
-    keys: z.record(z.string(), z.object({ keyid: z.string(), keytype: z.literal('ecdsa'), scheme: z.literal('ecdsa-sha2-nistp256'), keyid_hash_algorithms: z.array(z.string()), keyval: z.object({ public: z.string() }) })),
-    steps: z.array(z.object({
-      _type: z.literal('step'), name: z.string(), threshold: z.number().int().min(1), pubkeys: z.array(z.string()),
-      expected_command: z.array(z.string()), expected_materials: z.array(Rule), expected_products: z.array(Rule),
-    })),
-    inspect: z.array(z.never()),
-  }),
-});
 
 /** Where the platform's public trust material comes from (the keys directory). */
 export interface VerifierKeys {
@@ -55,7 +26,7 @@ function problem(issues: z.core.$ZodIssue[]): string {
 export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void {
   app.post('/verifier/verify_in-toto_link', async (c) => {
     const body: unknown = await c.req.json().catch(() => undefined);
-    const parsed = z.object({ link: LinkSchema, layout: LayoutSchema.optional(), layout_key: z.string().optional() }).safeParse(body);
+    const parsed = VerifyLinkRequest.safeParse(body);
     if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
     const layout = (parsed.data.layout as Layout | undefined) ?? (await keys.layout());
     const rootPem = parsed.data.layout_key ?? (await keys.rootPem());
@@ -66,7 +37,7 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
   // AIBoM (JSF signature by the platform key) and link (signature, layout rules), and that the AIBoM names this link.
   app.post('/verifier/verify_bom_and_link', async (c) => {
     const body: unknown = await c.req.json().catch(() => undefined);
-    const parsed = z.object({ bom: z.record(z.string(), z.unknown()), link: LinkSchema }).safeParse(body);
+    const parsed = VerifyBomAndLinkRequest.safeParse(body);
     if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
     const link = parsed.data.link as Link;
     const intoto = verifyLayoutAndLink({ layout: await keys.layout(), rootPem: await keys.rootPem(), link });
@@ -76,20 +47,42 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
     const bomText = JSON.stringify(parsed.data.bom);
     const bound = bomText.includes(`urn:in-toto:link:sha256:${linkSha}`);
     const verified = intoto.verified && bomSig.ok && bound;
-    return c.json({
-      ...intoto, verified, bom_signature: bomSig.ok, ...(bomSig.reason ? { bom_signature_reason: bomSig.reason } : {}),
-      bom_references_link: bound, checks: [...intoto.checks, { name: 'AIBoM signature', passed: bomSig.ok, ...(bomSig.reason ? { reason: bomSig.reason } : {}) }, { name: 'AIBoM references this link', passed: bound, ...(bound ? {} : { reason: `AIBoM has no reference to link sha256 ${linkSha}` }) }],
-    }, verified ? 200 : 422);
+    return c.json(
+      {
+        ...intoto,
+        verified,
+        bom_signature: bomSig.ok,
+        ...(bomSig.reason ? { bom_signature_reason: bomSig.reason } : {}),
+        bom_references_link: bound,
+        checks: [
+          ...intoto.checks,
+          { name: 'AIBoM signature', passed: bomSig.ok, ...(bomSig.reason ? { reason: bomSig.reason } : {}) },
+          {
+            name: 'AIBoM references this link',
+            passed: bound,
+            ...(bound ? {} : { reason: `AIBoM has no reference to link sha256 ${linkSha}` }),
+          },
+        ],
+      },
+      verified ? 200 : 422,
+    );
   });
 
   // Re-hashes the stored artifacts named by a model's link (the seed's MinIO check, now against the registry).
   for (const path of ['/verifier/verify_minio_artifacts', '/verifier/verify_registry_artifacts']) {
     app.post(path, async (c) => {
       const body: unknown = await c.req.json().catch(() => undefined);
-      const parsed = z.object({ ref: z.string().min(1) }).safeParse(body);
+      const parsed = VerifyArtifactsRequest.safeParse(body);
       if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
       const r = await keys.verifyRef(parsed.data.ref);
-      const checks = r.checks.filter((x) => x.name.startsWith('blob ') || x.name === 'link products = pulled files' || x.name === 'manifest' || x.name === 'manifest digest' || x.name === 'in-toto link present');
+      const checks = r.checks.filter(
+        (x) =>
+          x.name.startsWith('blob ') ||
+          x.name === 'link products = pulled files' ||
+          x.name === 'manifest' ||
+          x.name === 'manifest digest' ||
+          x.name === 'in-toto link present',
+      );
       const verified = checks.length > 0 && checks.every((x) => x.passed);
       return c.json({ ref: r.ref, digest: r.digest, verified, checks }, verified ? 200 : 422);
     });
@@ -101,15 +94,25 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
     const file = form?.get('file');
     const expected = form?.get('expected_hash');
     if (!(file instanceof File) || typeof expected !== 'string') {
-      return c.json({ error: 'invalid_request', detail: 'multipart fields "file" (a file) and "expected_hash" (hex SHA-256) are required' }, 400);
+      return c.json(
+        {
+          error: 'invalid_request',
+          detail: 'multipart fields "file" (a file) and "expected_hash" (hex SHA-256) are required',
+        },
+        400,
+      );
     }
     const want = expected.replace(/^sha256:/, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(want)) return c.json({ error: 'invalid_request', detail: 'expected_hash must be 64 hex characters' }, 400);
+    if (!/^[0-9a-f]{64}$/.test(want))
+      return c.json({ error: 'invalid_request', detail: 'expected_hash must be 64 hex characters' }, 400);
     const { createHash } = await import('node:crypto');
     const h = createHash('sha256');
     const reader = file.stream().getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) h.update(r.value);
     const actual = h.digest('hex');
-    return c.json({ verified: actual === want, expected_hash: want, actual_hash: actual, file_name: file.name }, actual === want ? 200 : 422);
+    return c.json(
+      { verified: actual === want, expected_hash: want, actual_hash: actual, file_name: file.name },
+      actual === want ? 200 : 422,
+    );
   });
 }

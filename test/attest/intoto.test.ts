@@ -41,15 +41,35 @@ async function makeLink(dataDir: string, job: { inputs: string; outputs: string 
 
 function runVerify(bin: string, dataDir: string, linkDir: string): { status: number | null; out: string } {
   const k = keysDir(dataDir);
-  const args = bin === DEBIAN
-    ? ['--layout', join(k, KEY_FILES.layout), '--layout-keys', join(k, KEY_FILES.rootInToto), '--key-types', 'ecdsa', '--link-dir', linkDir]
-    : ['--layout', join(k, KEY_FILES.layout), '--verification-keys', join(k, KEY_FILES.rootPub), '--link-dir', linkDir];
+  const args =
+    bin === DEBIAN
+      ? [
+          '--layout',
+          join(k, KEY_FILES.layout),
+          '--layout-keys',
+          join(k, KEY_FILES.rootInToto),
+          '--key-types',
+          'ecdsa',
+          '--link-dir',
+          linkDir,
+        ]
+      : [
+          '--layout',
+          join(k, KEY_FILES.layout),
+          '--verification-keys',
+          join(k, KEY_FILES.rootPub),
+          '--link-dir',
+          linkDir,
+        ];
   const r = spawnSync(bin, args, { encoding: 'utf8', cwd: linkDir });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 test('canonical JSON: sorted keys, no whitespace, only backslash and quote escaped', () => {
-  assert.equal(canonicalJson({ b: [1, 'x"\\\n'], a: { d: null, c: true } }), '{"a":{"c":true,"d":null},"b":[1,"x\\"\\\\\n"]}');
+  assert.equal(
+    canonicalJson({ b: [1, 'x"\\\n'], a: { d: null, c: true } }),
+    '{"a":{"c":true,"d":null},"b":[1,"x\\"\\\\\n"]}',
+  );
   assert.throws(() => canonicalJson({ f: 1.5 }), /integers only/);
 });
 
@@ -82,8 +102,13 @@ test('streamed SHA-256 equals sha256sum', async () => {
   }
 });
 
-for (const [label, bin] of [['Debian in-toto 1.3.1', DEBIAN], ['PyPI in-toto', PYPI]] as const) {
-  test(`${label}: in-toto-verify passes on the link with the layout, fails on tampering`, { skip: !existsSync(bin) && `${bin} missing` }, async () => {
+for (const [label, bin] of [
+  ['Debian in-toto 1.3.1', DEBIAN],
+  ['PyPI in-toto', PYPI],
+] as const) {
+  test(`${label}: in-toto-verify passes on the link with the layout, fails on tampering`, {
+    skip: !existsSync(bin) && `${bin} missing`,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'attest-intoto-'));
     try {
       await initKeys(keysDir(dataDir));
@@ -125,7 +150,8 @@ for (const [label, bin] of [['Debian in-toto 1.3.1', DEBIAN], ['PyPI in-toto', P
       const other = mkdtempSync(join(tmpdir(), 'attest-other-'));
       try {
         await initKeys(keysDir(other));
-        for (const f of [KEY_FILES.rootPub, KEY_FILES.rootInToto]) writeFileSync(join(keysDir(dataDir), f), readFileSync(join(keysDir(other), f)));
+        for (const f of [KEY_FILES.rootPub, KEY_FILES.rootInToto])
+          writeFileSync(join(keysDir(dataDir), f), readFileSync(join(keysDir(other), f)));
         const wrongRoot = runVerify(bin, dataDir, linkDir);
         assert.notEqual(wrongRoot.status, 0, 'layout under another root key must fail');
       } finally {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from '../../server/attest/keys.ts';
-import { OciPusher } from '../../server/attest/oci-push.ts';
+import { OciClient } from '../../server/oci/client.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
 import { existsSync } from 'node:fs';
@@ -19,11 +19,17 @@ const COSIGN = join(process.cwd(), '.tools/bin/cosign');
 async function startRegistry(dir: string): Promise<{ host: string; proc: ChildProcess }> {
   const port = await freePort();
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'store')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    cfg,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'store')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const proc = spawn('docker-registry', ['serve', cfg], { stdio: 'ignore' });
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { host, proc };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -41,11 +47,20 @@ function outcome(root: string, seed: string): JobOutcome {
   writeFileSync(join(root, 'stdout'), 'done\n');
   writeFileSync(join(root, 'stderr'), '');
   return {
-    jobId: `job-${seed}`, owner: 'alice', framework: 'tfjs', params: { epochs: 1 }, metadata: { model_name: 'demo', model_version: `1.0.${seed.length}`, author: 'alice', license_name: 'MIT' },
+    jobId: `job-${seed}`,
+    owner: 'alice',
+    framework: 'tfjs',
+    params: { epochs: 1 },
+    metadata: { model_name: 'demo', model_version: `1.0.${seed.length}`, author: 'alice', license_name: 'MIT' },
     inputs: [{ role: 'dataset', name: 'data.csv', path: join(root, 'in', 'data.csv'), digest: '', size: 1 }],
-    outputDir: join(root, 'out'), stdoutPath: join(root, 'stdout'), stderrPath: join(root, 'stderr'), exitCode: 0,
+    outputDir: join(root, 'out'),
+    stdoutPath: join(root, 'stdout'),
+    stderrPath: join(root, 'stderr'),
+    exitCode: 0,
     runner: { kind: 'process', isolated: false, command: ['node', 'trainer/main.ts'] },
-    queuedAt: '2026-11-24T05:00:00.000Z', startedAt: '2026-11-24T05:00:01.000Z', finishedAt: '2026-11-24T05:00:31.000Z',
+    queuedAt: '2026-11-24T05:00:00.000Z',
+    startedAt: '2026-11-24T05:00:01.000Z',
+    finishedAt: '2026-11-24T05:00:31.000Z',
   };
 }
 
@@ -55,7 +70,7 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
   try {
     await initKeys(keysDir(dir));
     const publisher = createPublisher({
-      pusher: new OciPusher(`http://${reg.host}`),
+      target: new OciClient(`http://${reg.host}`),
       registryHost: reg.host,
       loadKey: () => loadPrivateKey(keysDir(dir), KEY_FILES.platformKey),
     });
@@ -65,7 +80,13 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     assert.deepEqual(steps, ['attesting', 'publishing']);
     assert.equal(pub.ref, `${reg.host}/models/demo:1.0.1`);
     assert.equal(pub.inputs[0]?.repository, 'datasets/data.csv');
-    assert.deepEqual(pub.attestations.map((a) => a.kind).sort(), ['aibom', 'aibom-signature', 'cosign-signature', 'in-toto-link', 'slsa-provenance']);
+    assert.deepEqual(pub.attestations.map((a) => a.kind).sort(), [
+      'aibom',
+      'aibom-signature',
+      'cosign-signature',
+      'in-toto-link',
+      'slsa-provenance',
+    ]);
 
     const pullDir = join(dir, 'pulled');
     const pull = spawnSync(ORAS, ['pull', '--plain-http', '-o', pullDir, pub.ref], { encoding: 'utf8' });
@@ -73,19 +94,49 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     for (const f of ['model/model.json', 'model/weights.bin', 'metrics.json']) {
       assert.deepEqual(readFileSync(join(pullDir, f)), readFileSync(join(o.outputDir, f)), f);
     }
-    const disc = spawnSync(ORAS, ['discover', '--plain-http', '--format', 'json', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8' });
+    const disc = spawnSync(
+      ORAS,
+      ['discover', '--plain-http', '--format', 'json', `${reg.host}/models/demo@${pub.digest}`],
+      { encoding: 'utf8' },
+    );
     assert.equal(disc.status, 0, disc.stderr);
     const listed = JSON.stringify(JSON.parse(disc.stdout));
-    for (const a of pub.attestations.filter((x) => x.kind !== 'cosign-signature')) assert.ok(listed.includes(a.digest), `oras discover lists ${a.kind}`);
+    for (const a of pub.attestations.filter((x) => x.kind !== 'cosign-signature'))
+      assert.ok(listed.includes(a.digest), `oras discover lists ${a.kind}`);
 
     const pubKey = join(keysDir(dir), KEY_FILES.platformPub);
-    const cos = spawnSync(COSIGN, ['verify-attestation', '--key', pubKey, '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+    const cos = spawnSync(
+      COSIGN,
+      [
+        'verify-attestation',
+        '--key',
+        pubKey,
+        '--type',
+        'cyclonedx',
+        '--insecure-ignore-tlog',
+        '--allow-insecure-registry',
+        '--new-bundle-format',
+        `${reg.host}/models/demo@${pub.digest}`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, HOME: dir } },
+    );
     assert.equal(cos.status, 0, `${cos.stdout}\n${cos.stderr}`);
-    const sigv = spawnSync(COSIGN, ['verify', '--key', pubKey, '--insecure-ignore-tlog', '--allow-insecure-registry', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+    const sigv = spawnSync(
+      COSIGN,
+      [
+        'verify',
+        '--key',
+        pubKey,
+        '--insecure-ignore-tlog',
+        '--allow-insecure-registry',
+        `${reg.host}/models/demo@${pub.digest}`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, HOME: dir } },
+    );
     assert.equal(sigv.status, 0, `cosign verify: ${sigv.stdout}\n${sigv.stderr}`);
 
     // Full chain with public keys only.
-    const pusher = new OciPusher(`http://${reg.host}`);
+    const pusher = new OciClient(`http://${reg.host}`);
     const trust = {
       platformPem: readFileSync(pubKey, 'utf8'),
       rootPem: readFileSync(join(keysDir(dir), KEY_FILES.rootPub), 'utf8'),
@@ -96,7 +147,23 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     assert.equal(good.digest, pub.digest);
     const cli = (ref: string): { status: number | null; out: string } => {
       const code = `import('./cli/commands/verify.ts').then((m) => m.verifyCommand().parseAsync(process.argv.slice(1), { from: 'user' }))`;
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code, ref, '--key', pubKey, '--layout', join(keysDir(dir), KEY_FILES.layout), '--layout-key', join(keysDir(dir), KEY_FILES.rootPub)], { encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          code,
+          ref,
+          '--key',
+          pubKey,
+          '--layout',
+          join(keysDir(dir), KEY_FILES.layout),
+          '--layout-key',
+          join(keysDir(dir), KEY_FILES.rootPub),
+        ],
+        { encoding: 'utf8' },
+      );
       return { status: r.status, out: `${r.stdout}${r.stderr}` };
     };
     const cliOk = cli(pub.ref);
@@ -104,26 +171,55 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     assert.match(cliOk.out, /^VERIFIED /);
 
     // Tamper matrix: one byte of each stored blob (in the registry's own storage) → verification names it.
-    const blobPath = (d: string): string => join(dir, 'store', 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
-    const manifest = JSON.parse(readFileSync(blobPath(pub.digest), 'utf8')) as { config: { digest: string }; layers: { digest: string; annotations: Record<string, string> }[] };
-    const layer = (t: string): string => manifest.layers.find((l) => l.annotations['org.opencontainers.image.title'] === t)!.digest;
+    const blobPath = (d: string): string =>
+      join(dir, 'store', 'docker/registry/v2/blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
+    const manifest = JSON.parse(readFileSync(blobPath(pub.digest), 'utf8')) as {
+      config: { digest: string };
+      layers: { digest: string; annotations: Record<string, string> }[];
+    };
+    const layer = (t: string): string =>
+      manifest.layers.find((l) => l.annotations['org.opencontainers.image.title'] === t)!.digest;
     const refLayer = async (kind: string): Promise<string> => {
       const a = pub.attestations.find((x) => x.kind === kind)!;
-      const m = await pusher.getManifest('models/demo', a.digest);
+      const m = await pusher.getManifest('models/demo', a.digest, { verify: false });
       return (JSON.parse(Buffer.from(m!.bytes).toString('utf8')) as { layers: { digest: string }[] }).layers[0]!.digest;
     };
     // The published link, as pulled from the registry, passes both reference in-toto verifiers with the layout.
-    const linkBytes = await pusher.fetchBlob('models/demo', await refLayer('in-toto-link'));
+    const linkBytes = await pusher.fetchBlob('models/demo', await refLayer('in-toto-link'), { verify: false });
     const linkDir = join(dir, 'linkdir');
     mkdirSync(linkDir);
-    const linkJson = JSON.parse(Buffer.from(linkBytes).toString("utf8")) as { signatures: { keyid: string }[] };
+    const linkJson = JSON.parse(Buffer.from(linkBytes).toString('utf8')) as { signatures: { keyid: string }[] };
     writeFileSync(join(linkDir, `train.${linkJson.signatures[0]!.keyid.slice(0, 8)}.link`), linkBytes);
     const k = keysDir(dir);
-    const deb = spawnSync('/usr/bin/in-toto-verify', ['--layout', join(k, KEY_FILES.layout), '--layout-keys', join(k, KEY_FILES.rootInToto), '--key-types', 'ecdsa', '--link-dir', linkDir], { encoding: 'utf8', cwd: linkDir });
+    const deb = spawnSync(
+      '/usr/bin/in-toto-verify',
+      [
+        '--layout',
+        join(k, KEY_FILES.layout),
+        '--layout-keys',
+        join(k, KEY_FILES.rootInToto),
+        '--key-types',
+        'ecdsa',
+        '--link-dir',
+        linkDir,
+      ],
+      { encoding: 'utf8', cwd: linkDir },
+    );
     assert.equal(deb.status, 0, `Debian in-toto-verify: ${deb.stdout}${deb.stderr}`);
     const pypi = join(process.cwd(), '.tools/venv/bin/in-toto-verify');
     if (existsSync(pypi)) {
-      const r = spawnSync(pypi, ['--layout', join(k, KEY_FILES.layout), '--verification-keys', join(k, KEY_FILES.rootPub), '--link-dir', linkDir], { encoding: 'utf8', cwd: linkDir });
+      const r = spawnSync(
+        pypi,
+        [
+          '--layout',
+          join(k, KEY_FILES.layout),
+          '--verification-keys',
+          join(k, KEY_FILES.rootPub),
+          '--link-dir',
+          linkDir,
+        ],
+        { encoding: 'utf8', cwd: linkDir },
+      );
       assert.equal(r.status, 0, `PyPI in-toto-verify: ${r.stdout}${r.stderr}`);
     }
 
@@ -137,7 +233,15 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
       ['AIBoM DSSE bundle', await refLayer('aibom-signature'), /sigstore/],
       ['SLSA DSSE bundle', await refLayer('slsa-provenance'), /sigstore/],
       ['model manifest', pub.digest, /manifest/],
-      ['cosign signature payload', (await (async () => { const m = await pusher.getManifest('models/demo', `${pub.digest.replace(':', '-')}.sig`); return (JSON.parse(Buffer.from(m!.bytes).toString('utf8')) as { layers: { digest: string }[] }).layers[0]!.digest; })()), /cosign signature/],
+      [
+        'cosign signature payload',
+        await (async () => {
+          const m = await pusher.getManifest('models/demo', `${pub.digest.replace(':', '-')}.sig`, { verify: false });
+          return (JSON.parse(Buffer.from(m!.bytes).toString('utf8')) as { layers: { digest: string }[] }).layers[0]!
+            .digest;
+        })(),
+        /cosign signature/,
+      ],
     ];
     for (const [what, d, named] of cases) {
       const f = blobPath(d);
@@ -150,7 +254,10 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
       try {
         const r = await verifyModel(pusher, `${reg.host}/models/demo@${pub.digest}`, trust);
         assert.equal(r.verified, false, `${what}: tampering must fail`);
-        const reasons = r.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.reason ?? ''}`).join(' | ');
+        const reasons = r.checks
+          .filter((c) => !c.passed)
+          .map((c) => `${c.name}: ${c.reason ?? ''}`)
+          .join(' | ');
         assert.match(reasons, named, `${what}: ${reasons}`);
         if (what === 'weights') {
           const c = cli(pub.ref);
@@ -159,7 +266,21 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
         }
         // cosign v3 `verify --key` also accepts the DSSE bundle referrers, so the .sig tag is checked by our chain only.
         if (what === 'AIBoM DSSE bundle') {
-          const c = spawnSync(COSIGN, ['verify-attestation', '--key', pubKey, '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', `${reg.host}/models/demo@${pub.digest}`], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+          const c = spawnSync(
+            COSIGN,
+            [
+              'verify-attestation',
+              '--key',
+              pubKey,
+              '--type',
+              'cyclonedx',
+              '--insecure-ignore-tlog',
+              '--allow-insecure-registry',
+              '--new-bundle-format',
+              `${reg.host}/models/demo@${pub.digest}`,
+            ],
+            { encoding: 'utf8', env: { ...process.env, HOME: dir } },
+          );
           assert.notEqual(c.status, 0, 'cosign must fail on a tampered attestation');
         }
       } finally {
@@ -170,16 +291,42 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
 
     // Replay: job B's model carrying job A's signed AIBoM statement fails on the subject.
     const pubB = await publisher.publish(outcome(join(dir, 'jobB'), 'BB'));
-    const aBundle = await pusher.fetchBlob('models/demo', await refLayer('aibom-signature'));
-    const bManifest = await pusher.getManifest('models/demo', pubB.digest);
+    const aBundle = await pusher.fetchBlob('models/demo', await refLayer('aibom-signature'), { verify: false });
+    const bManifest = await pusher.getManifest('models/demo', pubB.digest, { verify: false });
     const cfg = await pusher.pushBlob('models/demo', Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
     const lay = await pusher.pushBlob('models/demo', aBundle, 'application/vnd.dev.sigstore.bundle.v0.3+json');
-    const replay = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', config: cfg, layers: [lay], subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: pubB.digest, size: bManifest!.bytes.byteLength }, annotations: { 'dev.sigstore.bundle.predicateType': 'https://cyclonedx.org/bom' } }));
-    const rd = await pusher.pushManifest('models/demo', `sha256:${(await import('node:crypto')).createHash('sha256').update(replay).digest('hex')}`, replay);
-    await pusher.addToFallbackIndex('models/demo', pubB.digest, [{ ...rd, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }]);
+    const replay = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        config: cfg,
+        layers: [lay],
+        subject: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: pubB.digest,
+          size: bManifest!.bytes.byteLength,
+        },
+        annotations: { 'dev.sigstore.bundle.predicateType': 'https://cyclonedx.org/bom' },
+      }),
+    );
+    const rd = await pusher.pushManifest(
+      'models/demo',
+      `sha256:${(await import('node:crypto')).createHash('sha256').update(replay).digest('hex')}`,
+      replay,
+    );
+    await pusher.addToFallbackIndex('models/demo', pubB.digest, [
+      { ...rd, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' },
+    ]);
     const rb = await verifyModel(pusher, pubB.ref, trust);
     assert.equal(rb.verified, false);
-    assert.match(rb.checks.filter((c) => !c.passed).map((c) => c.reason).join(' | '), /replayed attestation/);
+    assert.match(
+      rb.checks
+        .filter((c) => !c.passed)
+        .map((c) => c.reason)
+        .join(' | '),
+      /replayed attestation/,
+    );
   } finally {
     reg.proc.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -24,11 +24,20 @@ function craftOutcome(root: string): JobOutcome {
   writeFileSync(join(root, 'stderr.txt'), '');
   const now = new Date().toISOString();
   return {
-    jobId: 'job-1', owner: 'alice', framework: 'tfjs', params: { epochs: 1 }, metadata: { model_name: 'm' },
+    jobId: 'job-1',
+    owner: 'alice',
+    framework: 'tfjs',
+    params: { epochs: 1 },
+    metadata: { model_name: 'm' },
     inputs: [{ role: 'dataset', name: 'data.csv', path: join(inDir, 'data.csv'), digest: '', size: 12 }],
-    outputDir: out, stdoutPath: join(root, 'stdout.txt'), stderrPath: join(root, 'stderr.txt'), exitCode: 0,
+    outputDir: out,
+    stdoutPath: join(root, 'stdout.txt'),
+    stderrPath: join(root, 'stderr.txt'),
+    exitCode: 0,
     runner: { kind: 'process', isolated: false, command: ['node', 'trainer/main.ts'] },
-    queuedAt: now, startedAt: now, finishedAt: now,
+    queuedAt: now,
+    startedAt: now,
+    finishedAt: now,
   };
 }
 
@@ -38,16 +47,28 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
     const k = keysDir(srv.dataDir);
     const outcome = craftOutcome(join(srv.dataDir, 'job'));
     const ev = await collectEvidence(outcome);
-    assert.deepEqual(Object.keys(ev.products).sort(), ['outputs/metrics.json', 'outputs/model/model.json', 'outputs/model/weights.bin']);
+    assert.deepEqual(Object.keys(ev.products).sort(), [
+      'outputs/metrics.json',
+      'outputs/model/model.json',
+      'outputs/model/weights.bin',
+    ]);
     assert.equal(ev.environment.tfjs_backend, 'wasm');
     assert.equal(ev.environment.isolated, 'false');
     assert.match(ev.environment.disk_total_bytes ?? '', /^[1-9][0-9]*$/);
     assert.ok(ev.environment.gpu, 'gpu recorded (none without nvidia-smi)');
     assert.match(ev.byproductHashes.stdout, /^[0-9a-f]{64}$/);
-    const link = createLink({ key: await loadPrivateKey(k, KEY_FILES.platformKey), command: outcome.runner.command, ...ev });
+    const link = createLink({
+      key: await loadPrivateKey(k, KEY_FILES.platformKey),
+      command: outcome.runner.command,
+      ...ev,
+    });
 
     const post = (body: unknown): Promise<Response> =>
-      fetch(`${srv.url}/verifier/verify_in-toto_link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${srv.url}/verifier/verify_in-toto_link`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ok = await post({ link });
     const okBody = (await ok.json()) as { verified: boolean; layout_signature: boolean; threshold: { found: number } };
     assert.equal(ok.status, 200, JSON.stringify(okBody));
@@ -58,14 +79,26 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
     const tampered: Link = structuredClone(link);
     tampered.signed.products['outputs/model/weights.bin'] = { sha256: 'f'.repeat(64) };
     const bad = await post({ link: tampered });
-    const badBody = (await bad.json()) as { verified: boolean; link_signatures: boolean; checks: { name: string; passed: boolean; reason?: string }[] };
+    const badBody = (await bad.json()) as {
+      verified: boolean;
+      link_signatures: boolean;
+      checks: { name: string; passed: boolean; reason?: string }[];
+    };
     assert.equal(bad.status, 422);
     assert.equal(badBody.link_signatures, false);
     assert.match(badBody.checks.find((c) => c.name === 'link signatures')?.reason ?? '', /found 0/);
 
     // A valid signature over a link that reports a file outside the layout's rules.
-    const stray = createLink({ key: await loadPrivateKey(k, KEY_FILES.platformKey), command: [], ...ev, products: { ...ev.products, 'elsewhere/x': { sha256: 'a'.repeat(64) } } });
-    const strayBody = (await (await post({ link: stray })).json()) as { verified: boolean; artifact_rules: { products: string | null } };
+    const stray = createLink({
+      key: await loadPrivateKey(k, KEY_FILES.platformKey),
+      command: [],
+      ...ev,
+      products: { ...ev.products, 'elsewhere/x': { sha256: 'a'.repeat(64) } },
+    });
+    const strayBody = (await (await post({ link: stray })).json()) as {
+      verified: boolean;
+      artifact_rules: { products: string | null };
+    };
     assert.equal(strayBody.verified, false);
     assert.match(strayBody.artifact_rules.products ?? '', /DISALLOW \* matched elsewhere\/x/);
 
@@ -75,8 +108,22 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
 
     // AIBoM + link: signed AIBoM naming this link passes; a changed AIBoM or another link fails.
     const linkSha = createHash('sha256').update(JSON.stringify(link)).digest('hex');
-    const bom = signAibom(buildAibom({ outcome, evidence: ev, repository: 'models/m', manifestDigest: `sha256:${'a'.repeat(64)}`, linkSha256: linkSha }), await loadPrivateKey(k, KEY_FILES.platformKey));
-    const bl = (b: unknown): Promise<Response> => fetch(`${srv.url}/verifier/verify_bom_and_link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+    const bom = signAibom(
+      buildAibom({
+        outcome,
+        evidence: ev,
+        repository: 'models/m',
+        manifestDigest: `sha256:${'a'.repeat(64)}`,
+        linkSha256: linkSha,
+      }),
+      await loadPrivateKey(k, KEY_FILES.platformKey),
+    );
+    const bl = (b: unknown): Promise<Response> =>
+      fetch(`${srv.url}/verifier/verify_bom_and_link`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
     const blOk = await bl({ bom, link });
     const blOkBody = (await blOk.json()) as { verified: boolean; bom_signature: boolean; bom_references_link: boolean };
     assert.equal(blOk.status, 200, JSON.stringify(blOkBody));
@@ -85,10 +132,17 @@ test('server start creates the keys; /verifier/verify_in-toto_link checks a job 
     const blBad = (await (await bl({ bom: changedBom, link })).json()) as { verified: boolean; bom_signature: boolean };
     assert.equal(blBad.verified, false);
     assert.equal(blBad.bom_signature, false);
-    const blOther = (await (await bl({ bom, link: stray })).json()) as { verified: boolean; bom_references_link: boolean };
+    const blOther = (await (await bl({ bom, link: stray })).json()) as {
+      verified: boolean;
+      bom_references_link: boolean;
+    };
     assert.equal(blOther.bom_references_link, false);
     assert.equal((await bl({ bom })).status, 400);
-    const ra = await fetch(`${srv.url}/verifier/verify_registry_artifacts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const ra = await fetch(`${srv.url}/verifier/verify_registry_artifacts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(ra.status, 400);
 
     const fd = new FormData();

@@ -34,7 +34,22 @@ after(async () => {
 let iris: JobResponse;
 
 test('submit follows the job live (epochs on stderr) and prints only the model reference on stdout; exit 0', async () => {
-  const r = await run('submit', ...inputs, '--epochs', '2', '--batch-size', '32', '--name', 'cli-iris', '--model-version', '1.0.0', '--author', 'Ada', '--license', 'MIT');
+  const r = await run(
+    'submit',
+    ...inputs,
+    '--epochs',
+    '2',
+    '--batch-size',
+    '32',
+    '--name',
+    'cli-iris',
+    '--model-version',
+    '1.0.0',
+    '--author',
+    'Ada',
+    '--license',
+    'MIT',
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `${srv.hostPort}/models/cli-iris:1.0.0\n`);
   assert.match(r.stderr, /^job [0-9a-f-]{36} queued$/m);
@@ -49,7 +64,18 @@ test('submit follows the job live (epochs on stderr) and prints only the model r
 });
 
 test('submit --detach --json answers the accepted job at once; jobs logs -f --json streams its events to the end', async () => {
-  const d = await run('submit', ...inputs, '--epochs', '1', '--name', 'cli-second', '--model-version', '2.0.0', '--detach', '--json');
+  const d = await run(
+    'submit',
+    ...inputs,
+    '--epochs',
+    '1',
+    '--name',
+    'cli-second',
+    '--model-version',
+    '2.0.0',
+    '--detach',
+    '--json',
+  );
   assert.equal(d.status, 0, d.stderr);
   const accepted = json<JobResponse>(d);
   assert.match(accepted.job_id, UUID);
@@ -57,8 +83,15 @@ test('submit --detach --json answers the accepted job at once; jobs logs -f --js
   assert.equal(accepted.status, 'queued');
   const f = await run('jobs', 'logs', '-f', accepted.job_id, '--json');
   assert.equal(f.status, 0, f.stderr);
-  const events = f.stdout.trim().split('\n').map((l) => JSON.parse(l) as JobEvent);
-  assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => events[0]!.seq + i), 'each event once, in order');
+  const events = f.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JobEvent);
+  assert.deepEqual(
+    events.map((e) => e.seq),
+    events.map((_, i) => events[0]!.seq + i),
+    'each event once, in order',
+  );
   assert.ok(events.some((e) => e.type === 'epoch'));
   const last = events.at(-1)!;
   assert.equal(last.type === 'state' && last.state, 'succeeded');
@@ -69,7 +102,10 @@ test('submit --detach --json answers the accepted job at once; jobs logs -f --js
   const logs = await run('jobs', 'logs', accepted.job_id);
   assert.equal(logs.status, 0);
   assert.ok(logs.stdout.length > 0);
-  assert.equal(json<{ job_id: string; logs: string }>(await run('jobs', 'logs', accepted.job_id, '--json')).logs, logs.stdout);
+  assert.equal(
+    json<{ job_id: string; logs: string }>(await run('jobs', 'logs', accepted.job_id, '--json')).logs,
+    logs.stdout,
+  );
 });
 
 test('submit of a job that fails exits 1 with the reason; --json still prints the final JobResponse', async () => {
@@ -80,7 +116,10 @@ test('submit of a job that fails exits 1 with the reason; --json still prints th
   assert.equal(final.status, 'failed');
   assert.match(final.reason ?? '', /unsupported/);
   assert.equal(final.publication, undefined);
-  assert.match(r.stderr, new RegExp(`^aibomgen: job ${final.job_id} failed: .*unsupported.* \\(aibomgen jobs logs ${final.job_id}\\)$`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(`^aibomgen: job ${final.job_id} failed: .*unsupported.* \\(aibomgen jobs logs ${final.job_id}\\)$`, 'm'),
+  );
 });
 
 test('jobs ls and show: tables and --json shapes', async () => {
@@ -94,13 +133,21 @@ test('jobs ls and show: tables and --json shapes', async () => {
   const rest = json<JobListResponse>(await run('jobs', 'ls', '--after', page.next!, '--json'));
   assert.equal(rest.items.length, 2);
   assert.notEqual(rest.items[0]!.id, page.items[0]!.id);
-  assert.deepEqual(json<JobListResponse>(await run('jobs', 'ls', '--state', 'failed', '--json')).items.map((j) => j.metadata.model_name), ['cli-fails']);
+  assert.deepEqual(
+    json<JobListResponse>(await run('jobs', 'ls', '--state', 'failed', '--json')).items.map(
+      (j) => j.metadata.model_name,
+    ),
+    ['cli-fails'],
+  );
 
   const show = await run('jobs', 'show', iris.id);
   assert.equal(show.status, 0);
   assert.match(show.stdout, /^state\s+succeeded$/m);
   assert.match(show.stdout, /^runner\s+process \(NOT isolated\)/m);
-  assert.match(show.stdout, new RegExp(`^published\\s+${srv.hostPort.replace(/\./g, '\\.')}/models/cli-iris:1\\.0\\.0$`, 'm'));
+  assert.match(
+    show.stdout,
+    new RegExp(`^published\\s+${srv.hostPort.replace(/\./g, '\\.')}/models/cli-iris:1\\.0\\.0$`, 'm'),
+  );
   const sj = json<JobResponse>(await run('jobs', 'show', iris.id, '--json'));
   assert.equal(sj.job_id, iris.id);
   assert.equal(sj.publication?.repository, 'models/cli-iris');
@@ -123,7 +170,12 @@ test('jobs cancel: a running job ends cancelled; following it then exits 1', asy
 });
 
 test('non-zero exits: unknown job 3, bad flags 2, input the server rejects 2, unreachable server 1', async () => {
-  for (const args of [['jobs', 'show', 'no-such-job'], ['jobs', 'cancel', 'no-such-job'], ['jobs', 'logs', 'no-such-job'], ['jobs', 'logs', '-f', 'no-such-job']]) {
+  for (const args of [
+    ['jobs', 'show', 'no-such-job'],
+    ['jobs', 'cancel', 'no-such-job'],
+    ['jobs', 'logs', 'no-such-job'],
+    ['jobs', 'logs', '-f', 'no-such-job'],
+  ]) {
     const r = await run(...args);
     assert.equal(r.status, 3, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^aibomgen: .*no-such-job.*\n$/, 'one sentence naming the job');
@@ -149,7 +201,10 @@ test('non-zero exits: unknown job 3, bad flags 2, input the server rejects 2, un
   const dead = await deadUrl();
   const down = await aibomgen(['--server', dead, 'jobs', 'ls'], { env });
   assert.equal(down.status, 1);
-  assert.equal(down.stderr, `aibomgen: cannot reach the platform at ${dead} (ECONNREFUSED); is the server running? (aibomgen server, or --server <url>)\n`);
+  assert.equal(
+    down.stderr,
+    `aibomgen: cannot reach the platform at ${dead} (ECONNREFUSED); is the server running? (aibomgen server, or --server <url>)\n`,
+  );
 });
 
 test('models ls / show over GraphQL list the trained models; unknown model 3', async () => {
@@ -157,7 +212,10 @@ test('models ls / show over GraphQL list the trained models; unknown model 3', a
   assert.equal(ls.status, 0, ls.stderr);
   assert.match(ls.stdout, /^NAME\s+LATEST\s+VERSIONS/m);
   assert.match(ls.stdout, /^models\/cli-iris\s+1\.0\.0\s+1\s+sha256:/m);
-  const conn = json<{ totalCount: number; edges: { node: { name: string; latest: { ref: string; digest: string } } }[] }>(await run('models', 'ls', '--json'));
+  const conn = json<{
+    totalCount: number;
+    edges: { node: { name: string; latest: { ref: string; digest: string } } }[];
+  }>(await run('models', 'ls', '--json'));
   const names = conn.edges.map((e) => e.node.name).sort();
   assert.ok(names.includes('models/cli-iris') && names.includes('models/cli-second'), names.join(', '));
   assert.equal(conn.edges.find((e) => e.node.name === 'models/cli-iris')!.node.latest.digest, iris.publication!.digest);
@@ -165,8 +223,13 @@ test('models ls / show over GraphQL list the trained models; unknown model 3', a
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /^models\/cli-iris/);
   assert.match(show.stdout, /^1\.0\.0\s+sha256:/m);
-  const m = json<{ name: string; versions: { tag: string; digest: string }[] }>(await run('models', 'show', 'models/cli-iris', '--json'));
-  assert.deepEqual(m.versions.map((v) => v.tag), ['1.0.0']);
+  const m = json<{ name: string; versions: { tag: string; digest: string }[] }>(
+    await run('models', 'show', 'models/cli-iris', '--json'),
+  );
+  assert.deepEqual(
+    m.versions.map((v) => v.tag),
+    ['1.0.0'],
+  );
   const none = await run('models', 'show', 'models/nope');
   assert.equal(none.status, 3);
   assert.match(none.stderr, /^aibomgen: model models\/nope not found\n$/);
@@ -180,7 +243,9 @@ test('lineage draws the tree (datasets, job) and --json is the LineageGraph; unk
   assert.match(t.stdout, /^model models\/cli-iris/m);
   assert.match(t.stdout, /[├└]── trained on dataset /);
   assert.doesNotMatch(t.stdout, /downstream/);
-  const g = json<{ nodes: { id: string; kind: string }[]; edges: { from: string; to: string; kind: string }[] }>(await run('lineage', `${srv.hostPort}/models/cli-iris:1.0.0`, '--json'));
+  const g = json<{ nodes: { id: string; kind: string }[]; edges: { from: string; to: string; kind: string }[] }>(
+    await run('lineage', `${srv.hostPort}/models/cli-iris:1.0.0`, '--json'),
+  );
   assert.ok(g.nodes.some((n) => n.kind === 'DATASET'));
   assert.ok(g.nodes.some((n) => n.id === `model:models/cli-iris@${iris.publication!.digest}`));
   assert.ok(g.edges.some((e) => e.kind === 'TRAINED_ON'));
@@ -194,7 +259,14 @@ test('bom show and pull work on the trained model (full host:port reference)', a
   const ref = iris.publication!.ref;
   const b = await run('bom', 'show', ref, '--json');
   assert.equal(b.status, 0, b.stderr);
-  const s = json<{ summary: { model: { name: string; author: string }; runner: { isolated: boolean; kind: string }; metrics: Record<string, string>; datasets: { name: string }[] } }>(b).summary;
+  const s = json<{
+    summary: {
+      model: { name: string; author: string };
+      runner: { isolated: boolean; kind: string };
+      metrics: Record<string, string>;
+      datasets: { name: string }[];
+    };
+  }>(b).summary;
   assert.equal(s.model.name, 'cli-iris');
   assert.equal(s.model.author, 'Ada');
   assert.equal(s.runner.isolated, false);
@@ -205,10 +277,14 @@ test('bom show and pull work on the trained model (full host:port reference)', a
   assert.equal(p.status, 0, p.stderr);
   const files = json<{ files: { path: string }[] }>(p).files.map((f) => f.path);
   assert.ok(files.includes('model/model.json'), files.join(', '));
-  assert.equal((JSON.parse(readFileSync(join(dir, 'model/model.json'), 'utf8')) as { format?: string; modelTopology?: unknown }).modelTopology !== undefined, true);
+  assert.equal(
+    (JSON.parse(readFileSync(join(dir, 'model/model.json'), 'utf8')) as { format?: string; modelTopology?: unknown })
+      .modelTopology !== undefined,
+    true,
+  );
 });
 
-test('/metrics counts exactly this test\'s jobs', async () => {
+test("/metrics counts exactly this test's jobs", async () => {
   const m = parsePrometheusText(await (await fetch(`${srv.url}/metrics`)).text());
   assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'succeeded' }), 2);
   assert.equal(sampleValue(m, 'aibomgen_jobs', { state: 'cancelled' }), 1);
@@ -218,6 +294,12 @@ test('/metrics counts exactly this test\'s jobs', async () => {
   assert.equal(sampleValue(m, 'aibomgen_job_queue_depth'), 0);
   assert.equal(sampleValue(m, 'aibomgen_job_duration_seconds_count', { state: 'succeeded' }), 2);
   assert.equal(sampleValue(m, 'aibomgen_job_duration_seconds_count', { state: 'cancelled' }), 1);
-  assert.ok((sampleValue(m, 'aibomgen_http_requests_total', { method: 'POST', route: 'developer_submit', status: '202' }) ?? 0) >= 3);
-  assert.ok((sampleValue(m, 'aibomgen_verifications_total', { result: 'verified' }) ?? 0) >= 1, 'pull verified through the platform');
+  assert.ok(
+    (sampleValue(m, 'aibomgen_http_requests_total', { method: 'POST', route: 'developer_submit', status: '202' }) ??
+      0) >= 3,
+  );
+  assert.ok(
+    (sampleValue(m, 'aibomgen_verifications_total', { result: 'verified' }) ?? 0) >= 1,
+    'pull verified through the platform',
+  );
 });

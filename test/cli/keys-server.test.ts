@@ -21,7 +21,10 @@ test('keys init creates the keys once (--json lists them), then reports them pre
   const again = await aibomgen(['keys', 'init', '--data-dir', dir], { env });
   assert.equal(again.status, 0);
   assert.equal(again.stdout, `keys already present in ${join(dir, 'keys')}\n`);
-  assert.deepEqual(json<{ created: string[] }>(await aibomgen(['keys', 'init', '--data-dir', dir, '--json'], { env })).created, []);
+  assert.deepEqual(
+    json<{ created: string[] }>(await aibomgen(['keys', 'init', '--data-dir', dir, '--json'], { env })).created,
+    [],
+  );
   const bad = await aibomgen(['keys', 'init', '--data-dir', dir, '--layout-expires-days', '0'], { env });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^aibomgen: --layout-expires-days must be a positive integer, got 0\n$/);
@@ -31,7 +34,9 @@ test('keys live outside the data directory with --keys-dir / AIBOMGEN_KEYS_DIR (
   const { env } = cliHome();
   const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-data-'));
   const secret = join(mkdtempSync(join(tmpdir(), 'aibomgen-secret-')), 'keys');
-  const made = json<{ dir: string; created: string[] }>(await aibomgen(['keys', 'init', '--data-dir', dataDir, '--keys-dir', secret, '--json'], { env }));
+  const made = json<{ dir: string; created: string[] }>(
+    await aibomgen(['keys', 'init', '--data-dir', dataDir, '--keys-dir', secret, '--json'], { env }),
+  );
   assert.equal(made.dir, secret);
   assert.ok(made.created.includes('platform.key'));
   assert.ok(!existsSync(join(dataDir, 'keys')), 'nothing written under the data directory');
@@ -51,14 +56,20 @@ test('aibomgen server starts the platform (client commands reach it) and stops c
   const dir = mkdtempSync(join(tmpdir(), 'aibomgen-serve-'));
   const url = await deadUrl(); // a free port
   const port = new URL(url).port;
-  const child = spawn(process.execPath, ['cli/bin.js', 'server', '--port', port, '--data-dir', dir], { env: { ...env, AIBOMGEN_RUNNER: 'process', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['cli/bin.js', 'server', '--port', port, '--data-dir', dir], {
+    env: { ...env, AIBOMGEN_RUNNER: 'process', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   try {
     let up = false;
     for (let i = 0; i < 300 && !up; i++) {
-      up = await fetch(`${url}/healthz`).then((res) => res.ok, () => false);
+      up = await fetch(`${url}/healthz`).then(
+        (res) => res.ok,
+        () => false,
+      );
       if (!up) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(up, `server did not come up: ${stderr}`);

@@ -44,7 +44,9 @@ test('login stores server + token (0600, AIBOMGEN_CONFIG), later commands use th
   assert.equal(other.status, 1);
   assert.match(other.stderr, /requires a token/);
   // AIBOMGEN_TOKEN is an explicit choice and goes wherever --server points.
-  const explicit = await aibomgen(['--server', b.url, 'jobs', 'cancel', 'no-such-job'], { env: { ...e, AIBOMGEN_TOKEN: 's3cret-a' } });
+  const explicit = await aibomgen(['--server', b.url, 'jobs', 'cancel', 'no-such-job'], {
+    env: { ...e, AIBOMGEN_TOKEN: 's3cret-a' },
+  });
   assert.equal(explicit.status, 3, explicit.stderr);
 
   // A wrong token: 1 with the server's sentence.

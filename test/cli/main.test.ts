@@ -14,19 +14,48 @@ const run = (args: string[]) => aibomgenAsync(args, { env: cliHome().env });
 test('--help lists every command, the global --server option and the exit codes', () => {
   const r = aibomgen('--help');
   assert.equal(r.status, 0);
-  for (const word of ['server', 'keys', 'login', 'submit', 'jobs', 'models', 'pull', 'verify', 'lineage', 'bom', '--server <url>']) assert.match(r.stdout, new RegExp(`(^|\\s)${word.replace(/[<>-]/g, '\\$&')}`, 'm'));
-  for (const code of ['0  ok', '1  failure', '2  usage', '3  not found', '4  verification failed']) assert.ok(r.stdout.includes(code), code);
+  for (const word of [
+    'server',
+    'keys',
+    'login',
+    'submit',
+    'jobs',
+    'models',
+    'pull',
+    'verify',
+    'lineage',
+    'bom',
+    '--server <url>',
+  ])
+    assert.match(r.stdout, new RegExp(`(^|\\s)${word.replace(/[<>-]/g, '\\$&')}`, 'm'));
+  for (const code of ['0  ok', '1  failure', '2  usage', '3  not found', '4  verification failed'])
+    assert.ok(r.stdout.includes(code), code);
   assert.match(r.stdout, /NO_COLOR/);
 });
 
 test('every command has --help with examples (exit 0)', async () => {
-  const commands = [['server'], ['keys', 'init'], ['login'], ['submit'], ['jobs', 'ls'], ['jobs', 'show'], ['jobs', 'logs'], ['jobs', 'cancel'], ['models', 'ls'], ['models', 'show'], ['pull'], ['verify'], ['lineage'], ['bom', 'show']];
+  const commands = [
+    ['server'],
+    ['keys', 'init'],
+    ['login'],
+    ['submit'],
+    ['jobs', 'ls'],
+    ['jobs', 'show'],
+    ['jobs', 'logs'],
+    ['jobs', 'cancel'],
+    ['models', 'ls'],
+    ['models', 'show'],
+    ['pull'],
+    ['verify'],
+    ['lineage'],
+    ['bom', 'show'],
+  ];
   // Started together: each run is mostly process start-up.
   const results = await Promise.all(commands.map((c) => run([...c, '--help'])));
   for (const [i, c] of commands.entries()) {
     const r = results[i]!;
     assert.equal(r.status, 0, c.join(' '));
-    assert.match(r.stdout, /Examples?:\n  aibomgen /, `${c.join(' ')} --help has examples`);
+    assert.match(r.stdout, /Examples?:\n {2}aibomgen /, `${c.join(' ')} --help has examples`);
     // `server` runs until stopped: it has no result to print as JSON.
     if (c.join(' ') !== 'server') assert.match(r.stdout, /--json/, `${c.join(' ')} has --json`);
   }
@@ -39,7 +68,16 @@ test('an unknown command is a usage error (exit 2) naming the command', () => {
 });
 
 test('bad flags and missing arguments of subcommands are usage errors (exit 2), not crashes', async () => {
-  const cases = [['jobs', 'show'], ['jobs', 'ls', '--bogus'], ['jobs', 'ls', '--limit', '0'], ['pull'], ['lineage', 'x', '--direction', 'sideways'], ['submit', '--model', 'm'], ['bom'], ['--server', 'not a url', 'jobs', 'ls']];
+  const cases = [
+    ['jobs', 'show'],
+    ['jobs', 'ls', '--bogus'],
+    ['jobs', 'ls', '--limit', '0'],
+    ['pull'],
+    ['lineage', 'x', '--direction', 'sideways'],
+    ['submit', '--model', 'm'],
+    ['bom'],
+    ['--server', 'not a url', 'jobs', 'ls'],
+  ];
   const results = await Promise.all(cases.map((args) => run(args)));
   for (const [i, args] of cases.entries()) {
     const r = results[i]!;
@@ -49,7 +87,10 @@ test('bad flags and missing arguments of subcommands are usage errors (exit 2), 
 });
 
 test('AIBOMGEN_SERVER sets the default --server', () => {
-  const r = spawnSync(process.execPath, ['cli/bin.js', '--help'], { encoding: 'utf8', env: { ...process.env, AIBOMGEN_SERVER: 'http://example.test:9' } });
+  const r = spawnSync(process.execPath, ['cli/bin.js', '--help'], {
+    encoding: 'utf8',
+    env: { ...process.env, AIBOMGEN_SERVER: 'http://example.test:9' },
+  });
   assert.equal(r.status, 0);
   assert.match(r.stdout, /http:\/\/example\.test:9/);
 });

@@ -5,8 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaType } from '../../schema/media-types.ts';
 import { KEY_FILES, keysDir } from '../../server/attest/keys.ts';
-import { OciPusher } from '../../server/attest/oci-push.ts';
 import type { Publication, VerificationReport } from '../../server/contracts.ts';
+import { OciClient } from '../../server/oci/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { publishSample } from './published.ts';
 import { aibomgen, cliHome, json } from './run.ts';
@@ -23,10 +23,24 @@ before(async () => {
   demo = await publishSample(srv, 'demo', '1.0.0');
   ({ env, home } = cliHome());
   // A model with no evidence at all: one layer, pushed straight to /v2/.
-  const p = new OciPusher(srv.url);
-  const layer = await p.pushBlob('models/plain', Buffer.from('plain weights'), MediaType.modelWeightRaw, { 'org.opencontainers.image.title': 'weights.bin' });
+  const p = new OciClient(srv.url);
+  const layer = await p.pushBlob('models/plain', Buffer.from('plain weights'), MediaType.modelWeightRaw, {
+    'org.opencontainers.image.title': 'weights.bin',
+  });
   const cfg = await p.pushBlob('models/plain', Buffer.from('{}'), MediaType.ociEmpty);
-  await p.pushManifest('models/plain', '1.0.0', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: MediaType.modelManifestArtifact, config: cfg, layers: [layer] })));
+  await p.pushManifest(
+    'models/plain',
+    '1.0.0',
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: MediaType.modelManifestArtifact,
+        config: cfg,
+        layers: [layer],
+      }),
+    ),
+  );
 });
 after(async () => {
   await srv.close();
@@ -49,12 +63,25 @@ test('verify: 0 and VERIFIED for a published model; --json is the VerificationRe
 
 test('verify --key checks the chain locally with public keys (host:port ref, layout too)', async () => {
   const k = keysDir(srv.dataDir);
-  const r = await run('verify', `${srv.hostPort}/models/demo:1.0.0`, '--key', pubKey(), '--layout', join(k, KEY_FILES.layout), '--layout-key', join(k, KEY_FILES.rootPub), '--json');
+  const r = await run(
+    'verify',
+    `${srv.hostPort}/models/demo:1.0.0`,
+    '--key',
+    pubKey(),
+    '--layout',
+    join(k, KEY_FILES.layout),
+    '--layout-key',
+    join(k, KEY_FILES.rootPub),
+    '--json',
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(json<VerificationReport>(r).verified, true);
   // Another platform's key: the same model does not verify.
   const other = join(home, 'other.pub');
-  writeFileSync(other, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(
+    other,
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
   const bad = await run('verify', 'models/demo:1.0.0', '--key', other);
   assert.equal(bad.status, 4, bad.stdout + bad.stderr);
 });
@@ -78,7 +105,13 @@ test('pull: verifies, then writes every titled layer byte-identical; --json list
   const dir = join(home, 'pulled');
   const r = await run('pull', 'models/demo:1.0.0', '-o', dir, '--json');
   assert.equal(r.status, 0, r.stderr);
-  const res = json<{ ref: string; digest: string; verified: boolean; directory: string; files: { path: string; digest: string; size: number }[] }>(r);
+  const res = json<{
+    ref: string;
+    digest: string;
+    verified: boolean;
+    directory: string;
+    files: { path: string; digest: string; size: number }[];
+  }>(r);
   assert.equal(res.ref, 'models/demo:1.0.0');
   assert.equal(res.digest, demo.pub.digest);
   assert.equal(res.verified, true);
@@ -89,7 +122,8 @@ test('pull: verifies, then writes every titled layer byte-identical; --json list
   }
   for (const f of res.files) assert.match(f.digest, /^sha256:[0-9a-f]{64}$/);
   // No temporary files are left behind.
-  const all = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(join(d, e.name)) : [e.name]));
+  const all = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(join(d, e.name)) : [e.name]));
   assert.ok(all(dir).every((n) => !n.endsWith('.aibomgen-partial')));
   // Human output: one line per file on stdout, the summary on stderr.
   const h = await run('pull', `${srv.hostPort}/models/demo:1.0.0`, '-o', join(home, 'pulled2'));
@@ -115,7 +149,8 @@ test('pull refuses to write anything when verification fails (exit 4), unless --
 test('bom show: a readable summary of the AIBoM; --json shape; --key checks the signer', async () => {
   const r = await run('bom', 'show', 'models/demo:1.0.0');
   assert.equal(r.status, 0, r.stderr);
-  for (const section of ['Model card', 'Datasets', 'Base models', 'Training', 'Metrics', 'Signer']) assert.match(r.stdout, new RegExp(`^${section}$`, 'm'));
+  for (const section of ['Model card', 'Datasets', 'Base models', 'Training', 'Metrics', 'Signer'])
+    assert.match(r.stdout, new RegExp(`^${section}$`, 'm'));
   assert.match(r.stdout, /author\s+Ada/);
   assert.match(r.stdout, /license\s+MIT/);
   assert.match(r.stdout, /data\.csv/);
@@ -125,12 +160,27 @@ test('bom show: a readable summary of the AIBoM; --json shape; --key checks the 
 
   const j = await run('bom', 'show', 'models/demo:1.0.0', '--json', '--key', pubKey());
   assert.equal(j.status, 0, j.stderr);
-  const b = json<{ ref: string; digest: string; aibomDigest: string; summary: { model: { name: string; version: string; author: string; licenses: string[] }; datasets: { name: string; sha256: string }[]; runner: { isolated: boolean }; metrics: Record<string, string>; training: { jobId: string; params: Record<string, unknown> }; signer: { algorithm: string; keyId: string; selfConsistent: boolean; trustedKey: { verified: boolean } } } }>(j);
+  const b = json<{
+    ref: string;
+    digest: string;
+    aibomDigest: string;
+    summary: {
+      model: { name: string; version: string; author: string; licenses: string[] };
+      datasets: { name: string; sha256: string }[];
+      runner: { isolated: boolean };
+      metrics: Record<string, string>;
+      training: { jobId: string; params: Record<string, unknown> };
+      signer: { algorithm: string; keyId: string; selfConsistent: boolean; trustedKey: { verified: boolean } };
+    };
+  }>(j);
   assert.equal(b.digest, demo.pub.digest);
   const aibom = demo.pub.attestations.find((a) => a.kind === 'aibom');
   assert.ok(aibom);
   assert.match(b.aibomDigest, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual([b.summary.model.name, b.summary.model.version, b.summary.model.author, b.summary.model.licenses], ['demo', '1.0.0', 'Ada', ['MIT']]);
+  assert.deepEqual(
+    [b.summary.model.name, b.summary.model.version, b.summary.model.author, b.summary.model.licenses],
+    ['demo', '1.0.0', 'Ada', ['MIT']],
+  );
   assert.equal(b.summary.datasets[0]?.name, 'data.csv');
   assert.match(b.summary.datasets[0]?.sha256 ?? '', /^[0-9a-f]{64}$/);
   assert.equal(b.summary.runner.isolated, false);
@@ -146,7 +196,10 @@ test('bom show: a readable summary of the AIBoM; --json shape; --key checks the 
   assert.equal((JSON.parse(raw.stdout) as { bomFormat: string }).bomFormat, 'CycloneDX');
 
   const other = join(home, 'other2.pub');
-  writeFileSync(other, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(
+    other,
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
   const wrong = await run('bom', 'show', 'models/demo:1.0.0', '--key', other);
   assert.equal(wrong.status, 4, wrong.stderr);
   assert.match(wrong.stderr, /not signed by/);
@@ -157,8 +210,14 @@ test('bom show: a readable summary of the AIBoM; --json shape; --key checks the 
 
 test('a tampered blob: verify and pull fail with 4; pull --no-verify still refuses the bad bytes and leaves no file', async () => {
   const t = await publishSample(srv, 'tamper', '1.0.0');
-  const m = JSON.parse((await (await fetch(`${srv.url}/v2/models/tamper/manifests/1.0.0`, { headers: { accept: MediaType.ociManifest } })).text())) as { layers: { digest: string; annotations: Record<string, string> }[] };
-  const weights = m.layers.find((l) => l.annotations['org.opencontainers.image.title'] === 'model/weights.bin')!.digest.slice(7);
+  const m = JSON.parse(
+    await (
+      await fetch(`${srv.url}/v2/models/tamper/manifests/1.0.0`, { headers: { accept: MediaType.ociManifest } })
+    ).text(),
+  ) as { layers: { digest: string; annotations: Record<string, string> }[] };
+  const weights = m.layers
+    .find((l) => l.annotations['org.opencontainers.image.title'] === 'model/weights.bin')!
+    .digest.slice(7);
   const file = join(srv.dataDir, 'registry', 'blobs', 'sha256', weights.slice(0, 2), weights);
   const bytes = readFileSync(file);
   bytes[bytes.length - 1] = bytes.at(-1)! ^ 1;

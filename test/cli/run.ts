@@ -22,9 +22,16 @@ export function cliHome(): { home: string; env: NodeJS.ProcessEnv } {
  * Runs the real `aibomgen` bin as a child process, asynchronously (the test server answers from this
  * process's event loop, so a synchronous spawn would deadlock).
  */
-export function aibomgen(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function aibomgen(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(process.cwd(), 'cli/bin.js'), ...args], { env: opts.env ?? cliHome().env, cwd: opts.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(process.cwd(), 'cli/bin.js'), ...args], {
+      env: opts.env ?? cliHome().env,
+      cwd: opts.cwd ?? process.cwd(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

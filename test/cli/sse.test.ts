@@ -13,7 +13,14 @@ async function collect(chunks: string[]): Promise<SseMessage[]> {
 }
 
 test('SSE: fields, multi-line data, comments, CRLF split across chunks, ids kept across messages', async () => {
-  const msgs = await collect([': hello\r\n', 'event: state\r\nid: 1\r', '\ndata: {"a":1}\r\n\r\n', 'event: log\ndata: line one\ndata: line two\n\n', 'data: no event\n\n', 'event: empty\n\n']);
+  const msgs = await collect([
+    ': hello\r\n',
+    'event: state\r\nid: 1\r',
+    '\ndata: {"a":1}\r\n\r\n',
+    'event: log\ndata: line one\ndata: line two\n\n',
+    'data: no event\n\n',
+    'event: empty\n\n',
+  ]);
   assert.deepEqual(msgs, [
     { event: 'state', id: '1', data: '{"a":1}' },
     { event: 'log', id: '1', data: 'line one\nline two' },
@@ -22,5 +29,7 @@ test('SSE: fields, multi-line data, comments, CRLF split across chunks, ids kept
 });
 
 test('SSE: a message cut off before its blank line is not dispatched (the reader resumes by id instead)', async () => {
-  assert.deepEqual(await collect(['id: 6\ndata: whole\n\n', 'id: 7\ndata: x']), [{ event: 'message', id: '6', data: 'whole' }]);
+  assert.deepEqual(await collect(['id: 6\ndata: whole\n\n', 'id: 7\ndata: x']), [
+    { event: 'message', id: '6', data: 'whole' },
+  ]);
 });

@@ -31,7 +31,10 @@ const sh = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
 function onTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; screen: string }> {
   const cmd = [process.execPath, join(process.cwd(), 'cli/bin.js'), '--server', srv.url, ...args].map(sh).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn(SCRIPT, ['-qefc', cmd, '/dev/null'], { env: { ...env, TERM: 'xterm', COLUMNS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SCRIPT, ['-qefc', cmd, '/dev/null'], {
+      env: { ...env, TERM: 'xterm', COLUMNS: '100' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let screen = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (screen += d));
@@ -40,7 +43,9 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: n
   });
 }
 
-test('on a terminal: upload and training bars and coloured states; NO_COLOR: bars without any ANSI; piped: neither', { skip: !existsSync(SCRIPT) && 'util-linux script is not installed' }, async () => {
+test('on a terminal: upload and training bars and coloured states; NO_COLOR: bars without any ANSI; piped: neither', {
+  skip: !existsSync(SCRIPT) && 'util-linux script is not installed',
+}, async () => {
   const { env } = cliHome();
   delete env.NO_COLOR;
   const tty = await onTerminal(['submit', ...inputs, '--epochs', '1', '--name', 'tty-a'], env);
@@ -48,7 +53,11 @@ test('on a terminal: upload and training bars and coloured states; NO_COLOR: bar
   assert.match(tty.screen, /\rupload \[#+\] 100% 1\.\d MiB\/1\.\d MiB/);
   assert.match(tty.screen, /\rtraining \[#+\] 100% 1\/1/);
   assert.match(tty.screen, /\x1b\[32msucceeded\x1b\[39m/, 'the final state in green');
-  assert.match(tty.screen, new RegExp(`${srv.hostPort.replace(/\./g, '\\.')}/models/tty-a:[0-9a-f-]{36}`), 'the reference (tag = job id without --model-version)');
+  assert.match(
+    tty.screen,
+    new RegExp(`${srv.hostPort.replace(/\./g, '\\.')}/models/tty-a:[0-9a-f-]{36}`),
+    'the reference (tag = job id without --model-version)',
+  );
 
   const plain = await onTerminal(['submit', ...inputs, '--epochs', '1', '--name', 'tty-b'], { ...env, NO_COLOR: '1' });
   assert.equal(plain.status, 0, plain.screen);
@@ -59,7 +68,10 @@ test('on a terminal: upload and training bars and coloured states; NO_COLOR: bar
   assert.match(ls.screen, /\x1b\[32msucceeded/);
 
   // The same big upload piped (not a terminal), without NO_COLOR: no bar, no escapes, just the job id.
-  const piped = await aibomgen(['--server', srv.url, 'submit', ...inputs, '--epochs', '1', '--name', 'tty-c', '--detach'], { env });
+  const piped = await aibomgen(
+    ['--server', srv.url, 'submit', ...inputs, '--epochs', '1', '--name', 'tty-c', '--detach'],
+    { env },
+  );
   assert.equal(piped.status, 0, piped.stderr);
   assert.match(piped.stdout, /^[0-9a-f-]{36}\n$/);
   assert.equal(piped.stderr, '');

@@ -6,7 +6,12 @@ test('with AIBOMGEN_TOKENS, GraphQL operations need a valid bearer token (401 ot
   const srv = await startTestServer({ tokens: 'alice:s3cret' });
   try {
     const q = JSON.stringify({ query: '{ models { totalCount } }' });
-    const post = (headers: Record<string, string>) => fetch(`${srv.url}/graphql`, { method: 'POST', body: q, headers: { 'content-type': 'application/json', ...headers } });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${srv.url}/graphql`, {
+        method: 'POST',
+        body: q,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
     const headerSets: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }];
     for (const h of headerSets) {
       const res = await post(h);

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineageOf } from '../../server/lineage/area.ts';
 import { tabularForm } from '../helpers/jobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { gqlOk } from '../lineage/oci.ts';
@@ -17,7 +16,12 @@ let srv: TestServer;
 let work: string;
 const EPOCHS = 3;
 
-interface Job { id: string; state: string; reason: string | null; modelVersion: { id: string; digest: string; ref: string } | null }
+interface Job {
+  id: string;
+  state: string;
+  reason: string | null;
+  modelVersion: { id: string; digest: string; ref: string } | null;
+}
 const JOB_FIELDS = 'id state reason modelVersion { id digest ref }';
 
 before(async () => {
@@ -33,11 +37,20 @@ after(async () => {
 async function submitViaGraphql(name: string, model: Blob, modelName: string): Promise<Job> {
   const seed = await tabularForm(work, { epochs: EPOCHS, name });
   const form = new FormData();
-  form.set('operations', JSON.stringify({
-    query: `mutation($m: File!, $d: File!, $def: File!, $md: JSON, $p: JSON) {
+  form.set(
+    'operations',
+    JSON.stringify({
+      query: `mutation($m: File!, $d: File!, $def: File!, $md: JSON, $p: JSON) {
       submitTrainingJob(model: $m, dataset: $d, datasetDefinition: $def, framework: "TensorFlow 2.16.1", metadata: $md, params: $p) { ${JOB_FIELDS} } }`,
-    variables: { m: null, d: null, def: null, md: { model_name: name, model_version: '1.0.0', author: 'test', license_name: 'Apache-2.0' }, p: { epochs: EPOCHS, batch_size: 32 } },
-  }));
+      variables: {
+        m: null,
+        d: null,
+        def: null,
+        md: { model_name: name, model_version: '1.0.0', author: 'test', license_name: 'Apache-2.0' },
+        p: { epochs: EPOCHS, batch_size: 32 },
+      },
+    }),
+  );
   form.set('map', JSON.stringify({ 0: ['variables.m'], 1: ['variables.d'], 2: ['variables.def'] }));
   form.set('0', model, modelName);
   form.set('1', seed.get('dataset') as File, 'dataset.csv');
@@ -66,23 +79,39 @@ async function kerasOutput(jobId: string): Promise<Blob> {
 /** Reads an SSE stream to its end: one JSON `data:` payload per event. */
 async function sse(res: Response): Promise<unknown[]> {
   const text = await res.text();
-  return text.split('\n\n').map((block) => block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n'))
-    .filter((d) => d).map((d) => JSON.parse(d) as unknown);
+  return text
+    .split('\n\n')
+    .map((block) =>
+      block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('\n'),
+    )
+    .filter((d) => d)
+    .map((d) => JSON.parse(d) as unknown);
 }
 
 type EventView = { seq: number; type: string; state: string | null; epoch: number | null };
 let chain: { a: Job; b: Job; c: Job; progress: EventView[] };
 
 test('a fine-tune chain made by real jobs, submitted through GraphQL', { timeout: 600_000 }, async () => {
-  const a = await waitDone((await submitViaGraphql('gql-chain-a', new Blob([await readFile('trainer/samples/keras/mlp.keras')]), 'mlp.keras')).id);
+  const a = await waitDone(
+    (await submitViaGraphql('gql-chain-a', new Blob([await readFile('trainer/samples/keras/mlp.keras')]), 'mlp.keras'))
+      .id,
+  );
   assert.equal(a.state, 'SUCCEEDED', a.reason ?? '');
   const b = await waitDone((await submitViaGraphql('gql-chain-b', await kerasOutput(a.id), 'model.keras')).id);
   assert.equal(b.state, 'SUCCEEDED', b.reason ?? '');
   // C is followed live: the subscription starts while the job is queued or running.
   const submitted = await submitViaGraphql('gql-chain-c', await kerasOutput(b.id), 'model.keras');
   const res = await fetch(`${srv.url}/graphql`, {
-    method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ query: 'subscription($id: ID!) { jobProgress(id: $id) { jobId seq type state epoch logs at } }', variables: { id: submitted.id } }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({
+      query: 'subscription($id: ID!) { jobProgress(id: $id) { jobId seq type state epoch logs at } }',
+      variables: { id: submitted.id },
+    }),
   });
   assert.equal(res.status, 200);
   const events = (await sse(res)) as { data?: { jobProgress: EventView } }[];
@@ -95,38 +124,77 @@ test('a fine-tune chain made by real jobs, submitted through GraphQL', { timeout
 test('jobProgress delivers every event of the running job in order, as the REST SSE does, and ends after the terminal state', async () => {
   assert.ok(chain, 'the chain test ran');
   const { progress, c } = chain;
-  assert.deepEqual(progress.map((e) => e.seq), progress.map((_, i) => progress[0]!.seq + i), 'no gaps, no reordering');
+  assert.deepEqual(
+    progress.map((e) => e.seq),
+    progress.map((_, i) => progress[0]!.seq + i),
+    'no gaps, no reordering',
+  );
   const epochs = progress.filter((e) => e.type === 'epoch').map((e) => e.epoch);
   assert.equal(epochs.length, EPOCHS, `every epoch event: ${JSON.stringify(epochs)}`);
-  assert.deepEqual(epochs, [...epochs].sort((x, y) => x! - y!));
+  assert.deepEqual(
+    epochs,
+    [...epochs].sort((x, y) => x! - y!),
+  );
   assert.deepEqual(progress.at(-1), { ...progress.at(-1)!, type: 'state', state: 'SUCCEEDED' });
   // The REST stream of the same job, replayed after the fact, has the same events.
   const rest = await fetch(`${srv.url}/developer/jobs/${c.id}/events`, { headers: { accept: 'text/event-stream' } });
   const restEvents = (await sse(rest)) as { seq: number; type: string }[];
-  assert.deepEqual(progress.map((e) => `${e.seq}:${e.type}`), restEvents.map((e) => `${e.seq}:${e.type}`));
+  assert.deepEqual(
+    progress.map((e) => `${e.seq}:${e.type}`),
+    restEvents.map((e) => `${e.seq}:${e.type}`),
+  );
 });
 
 test('lineage(C, UPSTREAM) returns C → B → A with their jobs and the dataset; impact(dataset) returns A, B, C', async () => {
   assert.ok(chain, 'the chain test ran');
   const { a, b, c } = chain;
-  await lineageOf(srv.services)!.idle();
-  const g = await gqlOk<{ lineage: { nodes: { id: string; kind: string; label: string }[]; edges: { from: string; to: string; kind: string }[] } }>(srv.url,
-    'query($r: String!) { lineage(ref: $r, direction: UPSTREAM, depth: 20) { nodes { id kind label } edges { from to kind } } }', { r: c.modelVersion!.ref });
+  await srv.services.lineage.idle();
+  const g = await gqlOk<{
+    lineage: {
+      nodes: { id: string; kind: string; label: string }[];
+      edges: { from: string; to: string; kind: string }[];
+    };
+  }>(
+    srv.url,
+    'query($r: String!) { lineage(ref: $r, direction: UPSTREAM, depth: 20) { nodes { id kind label } edges { from to kind } } }',
+    { r: c.modelVersion!.ref },
+  );
   const edges = g.lineage.edges.map((e) => `${e.from} ${e.kind} ${e.to}`);
   const [A, B, C] = [a, b, c].map((j) => j.modelVersion!.id) as [string, string, string];
-  for (const e of [`${C} FINE_TUNED_FROM ${B}`, `${B} FINE_TUNED_FROM ${A}`, `${C} TRAINED_BY job:${c.id}`, `job:${b.id} PRODUCED ${B}`, `${A} TRAINED_BY job:${a.id}`]) {
+  for (const e of [
+    `${C} FINE_TUNED_FROM ${B}`,
+    `${B} FINE_TUNED_FROM ${A}`,
+    `${C} TRAINED_BY job:${c.id}`,
+    `job:${b.id} PRODUCED ${B}`,
+    `${A} TRAINED_BY job:${a.id}`,
+  ]) {
     assert.ok(edges.includes(e), `${e} in\n${edges.join('\n')}`);
   }
   const datasets = g.lineage.nodes.filter((n) => n.kind === 'DATASET').map((n) => n.id);
-  assert.ok(edges.some((e) => e.startsWith(`${A} TRAINED_ON dataset:`)), 'A trained on the dataset');
+  assert.ok(
+    edges.some((e) => e.startsWith(`${A} TRAINED_ON dataset:`)),
+    'A trained on the dataset',
+  );
   // The one dataset the three jobs trained on; their dataset definition and params are inputs (in the AIBoM),
   // not datasets.
   const labels = g.lineage.nodes.filter((n) => n.kind === 'DATASET').map((n) => n.label);
   assert.equal(labels.length, 1, `one dataset: ${labels.join(', ')}`);
   assert.match(labels[0]!, /^datasets\/dataset\.csv@sha256:/);
   const datasetDigest = datasets.find((d) => edges.includes(`${A} TRAINED_ON ${d}`))!.slice('dataset:'.length);
-  const impact = await gqlOk<{ impact: { id: string }[] }>(srv.url, 'query($d: String!) { impact(digest: $d) { id } }', { d: datasetDigest });
-  for (const v of [A, B, C]) assert.ok(impact.impact.some((x) => x.id === v), `${v} in impact(dataset)`);
-  const m = await gqlOk<{ modelVersion: { job: { id: string; state: string; isolated: boolean } } }>(srv.url, 'query($r: String) { modelVersion(ref: $r) { job { id state isolated } } }', { r: c.modelVersion!.ref });
+  const impact = await gqlOk<{ impact: { id: string }[] }>(
+    srv.url,
+    'query($d: String!) { impact(digest: $d) { id } }',
+    { d: datasetDigest },
+  );
+  for (const v of [A, B, C])
+    assert.ok(
+      impact.impact.some((x) => x.id === v),
+      `${v} in impact(dataset)`,
+    );
+  const m = await gqlOk<{ modelVersion: { job: { id: string; state: string; isolated: boolean } } }>(
+    srv.url,
+    'query($r: String) { modelVersion(ref: $r) { job { id state isolated } } }',
+    { r: c.modelVersion!.ref },
+  );
   assert.deepEqual(m.modelVersion.job, { id: c.id, state: 'SUCCEEDED', isolated: false });
 });

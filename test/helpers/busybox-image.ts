@@ -22,7 +22,16 @@ export async function buildBusyboxImage(tag = 'localhost/aibomgen-test-busybox:1
     await writeFile(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
     const tar = await run('tar', ['-C', root, '-cf', join(root, '..', `${root.split('/').pop()}.tar`), '.']);
     void tar;
-    await run('podman', ['import', '--quiet', '--change', 'CMD ["/bin/sh"]', '--change', 'ENV PATH=/bin', join(root, '..', `${root.split('/').pop()}.tar`), tag]);
+    await run('podman', [
+      'import',
+      '--quiet',
+      '--change',
+      'CMD ["/bin/sh"]',
+      '--change',
+      'ENV PATH=/bin',
+      join(root, '..', `${root.split('/').pop()}.tar`),
+      tag,
+    ]);
     return tag;
   } finally {
     await rm(`${root}.tar`, { force: true });

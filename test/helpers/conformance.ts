@@ -29,7 +29,9 @@ export async function runConformance(hostPort: string): Promise<ConformanceResul
   };
   try {
     const output = await new Promise<string>((done) => {
-      execFile(bin, [], { env, cwd: results, maxBuffer: 64 << 20 }, (_err, stdout, stderr) => done(`${stdout}${stderr}`));
+      execFile(bin, [], { env, cwd: results, maxBuffer: 64 << 20 }, (_err, stdout, stderr) =>
+        done(`${stdout}${stderr}`),
+      );
     });
     const num = (label: string) => Number(new RegExp(`^\\s*${label}\\.+:\\s+(\\d+)`, 'm').exec(output)?.[1] ?? NaN);
     const failures = [...output.matchAll(/msg="failed test" name="([^"]+)"/g)].map((m) => m[1]!);

@@ -24,10 +24,15 @@ const configFile = new URL('../../registry-config/config.yml', import.meta.url);
  * fresh storage directory. The config is registry-config/config.yml with only the address and the storage
  * root replaced, so tests run what a deployment runs.
  */
-export async function startDistribution(bin = process.env.DOCKER_REGISTRY_BIN ?? 'docker-registry'): Promise<Distribution> {
+export async function startDistribution(
+  bin = process.env.DOCKER_REGISTRY_BIN ?? 'docker-registry',
+): Promise<Distribution> {
   const rootDir = await mkdtemp(join(tmpdir(), 'aibomgen-distribution-'));
   const port = await freePort();
-  const config = parse(await readFile(configFile, 'utf8')) as { storage: { filesystem: { rootdirectory: string } }; http: { addr: string } };
+  const config = parse(await readFile(configFile, 'utf8')) as {
+    storage: { filesystem: { rootdirectory: string } };
+    http: { addr: string };
+  };
   config.storage.filesystem.rootdirectory = join(rootDir, 'storage');
   config.http.addr = `127.0.0.1:${port}`;
   const cfgPath = join(rootDir, 'config.yml');
@@ -86,4 +91,3 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
-

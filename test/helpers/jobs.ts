@@ -4,8 +4,15 @@ import type { JobResponse } from '../../schema/api.ts';
 import { mlpModelJson, tabularDefinition, writeTabularCsv } from '../../trainer/samples/generate.ts';
 
 /** The seed-style tabular job's three files (13 features, binary label) written to `dir`. */
-export async function writeTabularInputs(dir: string, samples = 300): Promise<{ csv: string; model: string; definition: string }> {
-  const files = { csv: join(dir, 'dataset.csv'), model: join(dir, 'model.json'), definition: join(dir, 'dataset_definition.json') };
+export async function writeTabularInputs(
+  dir: string,
+  samples = 300,
+): Promise<{ csv: string; model: string; definition: string }> {
+  const files = {
+    csv: join(dir, 'dataset.csv'),
+    model: join(dir, 'model.json'),
+    definition: join(dir, 'dataset_definition.json'),
+  };
   await writeTabularCsv(files.csv, samples, 1);
   await writeFile(files.model, JSON.stringify(mlpModelJson()));
   await writeFile(files.definition, JSON.stringify(tabularDefinition()));
@@ -13,15 +20,29 @@ export async function writeTabularInputs(dir: string, samples = 300): Promise<{ 
 }
 
 /** `aibomgen submit` flags naming those files. */
-export const submitFlags = (f: { csv: string; model: string; definition: string }): string[] => ['--model', f.model, '--dataset', f.csv, '--definition', f.definition];
+export const submitFlags = (f: { csv: string; model: string; definition: string }): string[] => [
+  '--model',
+  f.model,
+  '--dataset',
+  f.csv,
+  '--definition',
+  f.definition,
+];
 
 /** The seed-style tabular job as multipart form data. */
-export async function tabularForm(dir: string, o: { samples?: number; epochs?: number; name?: string; extra?: Record<string, string> } = {}): Promise<FormData> {
+export async function tabularForm(
+  dir: string,
+  o: { samples?: number; epochs?: number; name?: string; extra?: Record<string, string> } = {},
+): Promise<FormData> {
   const files = await writeTabularInputs(dir, o.samples ?? 300);
   const form = new FormData();
   form.set('model', new Blob([await readFile(files.model)], { type: 'application/json' }), 'model.json');
   form.set('dataset', new Blob([await readFile(files.csv)], { type: 'text/csv' }), 'dataset.csv');
-  form.set('dataset_definition', new Blob([await readFile(files.definition)], { type: 'application/json' }), 'dataset_definition.json');
+  form.set(
+    'dataset_definition',
+    new Blob([await readFile(files.definition)], { type: 'application/json' }),
+    'dataset_definition.json',
+  );
   form.set('framework', 'TensorFlow 2.16.1');
   form.set('epochs', String(o.epochs ?? 2));
   form.set('batch_size', '32');
@@ -33,13 +54,23 @@ export async function tabularForm(dir: string, o: { samples?: number; epochs?: n
   return form;
 }
 
-export async function submit(url: string, form: FormData, path = '/developer/submit_job_by_model_and_data'): Promise<{ status: number; body: JobResponse & { error?: string; detail?: string } }> {
+export async function submit(
+  url: string,
+  form: FormData,
+  path = '/developer/submit_job_by_model_and_data',
+): Promise<{ status: number; body: JobResponse & { error?: string; detail?: string } }> {
   const res = await fetch(`${url}${path}`, { method: 'POST', body: form });
   return { status: res.status, body: (await res.json()) as JobResponse & { error?: string; detail?: string } };
 }
 
 /** Polls job_status until the job is in one of `states` (or a terminal state). */
-export async function waitForState(url: string, id: string, states: string[] = ['succeeded', 'failed', 'cancelled'], timeoutMs = 240_000, headers: Record<string, string> = {}): Promise<JobResponse> {
+export async function waitForState(
+  url: string,
+  id: string,
+  states: string[] = ['succeeded', 'failed', 'cancelled'],
+  timeoutMs = 240_000,
+  headers: Record<string, string> = {},
+): Promise<JobResponse> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = (await (await fetch(`${url}/developer/job_status/${id}`, { headers })).json()) as JobResponse;

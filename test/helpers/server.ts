@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino from 'pino';
-import { closeServices, createApp, createServices } from '../../server/app.ts';
+import type { Hono } from 'hono';
+import { createApp } from '../../server/app.ts';
+import { compose, type Platform } from '../../server/compose.ts';
 import { loadConfig, type ConfigSchema } from '../../server/config.ts';
-import type { Services } from '../../server/context.ts';
+import type { AppEnv } from '../../server/context.ts';
 import type { z } from 'zod';
 
 export interface TestServer {
@@ -14,7 +16,10 @@ export interface TestServer {
   /** host:port, as registry clients want it. */
   hostPort: string;
   dataDir: string;
-  services: Services;
+  /** The composed platform (every service, typed). */
+  services: Platform;
+  /** The Hono app serving it (its routes, or `app.fetch` for requests without a socket). */
+  app: Hono<AppEnv>;
   close(): Promise<void>;
 }
 
@@ -22,7 +27,7 @@ export interface TestServer {
 export async function startTestServer(overrides: Partial<z.input<typeof ConfigSchema>> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-test-'));
   const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', ...overrides });
-  const services = await createServices(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const services = await compose(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   const app = createApp(services);
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
@@ -34,12 +39,13 @@ export async function startTestServer(overrides: Partial<z.input<typeof ConfigSc
     hostPort: `127.0.0.1:${port}`,
     dataDir,
     services,
+    app,
     async close() {
       // Connections still open (an unread response body, an SSE stream) would keep close() waiting for ever.
       const closed = new Promise<void>((r) => server.close(() => r()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
-      await closeServices(services);
+      await services.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

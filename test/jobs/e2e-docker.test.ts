@@ -53,29 +53,49 @@ test('a tabular job runs in a podman container, live events arrive in order, art
   assert.match(job.runner?.imageDigest ?? '', /^(sha256:)?[0-9a-f]{64}$/);
 
   const seqs = events.map((e) => e.seq);
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'events in seq order');
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'events in seq order',
+  );
   assert.equal(new Set(seqs).size, seqs.length, 'no event twice');
   const epochs = events.filter((e) => e.type === 'epoch').map((e) => (e as { epoch: number }).epoch);
   assert.deepEqual(epochs, [1, 2, 3]);
   const states = events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state);
   assert.deepEqual(states, ['queued', 'running', 'attesting', 'publishing', 'succeeded']);
-  assert.ok(events.findIndex((e) => e.type === 'epoch') < events.findIndex((e) => e.type === 'state' && e.state === 'attesting'));
+  assert.ok(
+    events.findIndex((e) => e.type === 'epoch') <
+      events.findIndex((e) => e.type === 'state' && e.state === 'attesting'),
+  );
 
   // Resuming with Last-Event-ID replays only what came after.
   const later = await readEvents(body.job_id, { 'Last-Event-ID': String(seqs.at(-3)) });
-  assert.deepEqual(later.map((e) => e.seq), seqs.slice(-2));
+  assert.deepEqual(
+    later.map((e) => e.seq),
+    seqs.slice(-2),
+  );
 
-  const list = (await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)).json()) as ArtifactListResponse;
+  const list = (await (
+    await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)
+  ).json()) as ArtifactListResponse;
   assert.ok(list.artifacts.length >= 4);
   for (const a of list.artifacts) {
-    const got = Buffer.from(await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/${a.name}`)).arrayBuffer());
-    assert.ok(got.equals(await readFile(join(server.dataDir, 'jobs', job.job_id, 'output', ...a.name.split('/')))), a.name);
+    const got = Buffer.from(
+      await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/${a.name}`)).arrayBuffer(),
+    );
+    assert.ok(
+      got.equals(await readFile(join(server.dataDir, 'jobs', job.job_id, 'output', ...a.name.split('/')))),
+      a.name,
+    );
   }
   assert.deepEqual(await jobContainers(), [], 'the container was removed');
 });
 
 test('cancel of a running job: container gone within 5 s, state cancelled, no artifacts listed', async () => {
-  const { body } = await submit(server.url, await tabularForm(work, { epochs: 5000, samples: 2000, name: 'long-model' }));
+  const { body } = await submit(
+    server.url,
+    await tabularForm(work, { epochs: 5000, samples: 2000, name: 'long-model' }),
+  );
   await waitForFirstEpoch(server.url, body.job_id); // the trainer is really running inside its container
   assert.equal((await jobContainers()).length, 1);
   const t0 = Date.now();
@@ -85,7 +105,9 @@ test('cancel of a running job: container gone within 5 s, state cancelled, no ar
   assert.equal(job.status, 'cancelled');
   while ((await jobContainers()).length && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(await jobContainers(), [], `container still there after ${Date.now() - t0} ms`);
-  const list = (await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)).json()) as ArtifactListResponse;
+  const list = (await (
+    await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)
+  ).json()) as ArtifactListResponse;
   assert.deepEqual(list.artifacts, []);
   // A second cancel is harmless; unknown jobs are 404.
   assert.equal((await fetch(`${server.url}/developer/jobs/${body.job_id}/cancel`, { method: 'POST' })).status, 200);

@@ -36,9 +36,12 @@ test('a tabular job runs as a child process, publishes, and its artifacts downlo
   assert.match(job.publication?.ref ?? '', new RegExp(`^${server.hostPort}/models/proc-model:1\\.0\\.0$`));
   assert.equal((job.metrics as { history: unknown[] }).history.length, 2);
 
-  const list = (await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)).json()) as ArtifactListResponse;
+  const list = (await (
+    await fetch(`${server.url}/developer/job_artifacts/${job.job_id}`)
+  ).json()) as ArtifactListResponse;
   const names = list.artifacts.map((a) => a.name);
-  for (const n of ['model/model.json', 'model/weights.bin', 'metrics.json', 'logs.txt']) assert.ok(names.includes(n), `${n} missing from ${names.join(', ')}`);
+  for (const n of ['model/model.json', 'model/weights.bin', 'metrics.json', 'logs.txt'])
+    assert.ok(names.includes(n), `${n} missing from ${names.join(', ')}`);
   for (const a of list.artifacts) {
     const res = await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/${a.name}`);
     assert.equal(res.status, 200, a.name);
@@ -53,13 +56,19 @@ test('a tabular job runs as a child process, publishes, and its artifacts downlo
   assert.match(logs, /"type":"epoch"/);
 
   const verify = await fetch(`${server.url}/verifier/verify/models/proc-model:1.0.0`);
-  const report = (await verify.json()) as { verified: boolean; checks: { name: string; passed: boolean; reason?: string }[] };
+  const report = (await verify.json()) as {
+    verified: boolean;
+    checks: { name: string; passed: boolean; reason?: string }[];
+  };
   assert.equal(verify.status, 200, JSON.stringify(report.checks.filter((c) => !c.passed)));
   assert.equal(report.verified, true);
 });
 
 test('the job list pages newest first, and filters by state', async () => {
-  const all = (await (await fetch(`${server.url}/developer/jobs?limit=1`)).json()) as { items: { status: string }[]; next?: string };
+  const all = (await (await fetch(`${server.url}/developer/jobs?limit=1`)).json()) as {
+    items: { status: string }[];
+    next?: string;
+  };
   assert.equal(all.items.length, 1);
   const failed = (await (await fetch(`${server.url}/developer/jobs?state=failed`)).json()) as { items: unknown[] };
   assert.equal(failed.items.length, 0);

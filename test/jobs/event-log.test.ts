@@ -9,7 +9,22 @@ test('event log: stored with increasing seq, emitted on the bus, replayed in ord
   const db = await openDatabase(':memory:');
   try {
     const now = new Date().toISOString();
-    await db.insertInto('jobs').values({ id: 'j1', owner: 'a', kind: 'model', state: 'queued', reason: null, spec_json: '{}', publication_json: null, runner_json: null, created_at: now, started_at: null, finished_at: null }).execute();
+    await db
+      .insertInto('jobs')
+      .values({
+        id: 'j1',
+        owner: 'a',
+        kind: 'model',
+        state: 'queued',
+        reason: null,
+        spec_json: '{}',
+        publication_json: null,
+        runner_json: null,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
     const bus = createEventBus();
     const seen: JobEvent[] = [];
     bus.on('job.event', (e) => seen.push(e));
@@ -17,10 +32,16 @@ test('event log: stored with increasing seq, emitted on the bus, replayed in ord
     await log.append('j1', { type: 'state', state: 'running' });
     await log.append('j1', { type: 'epoch', epoch: 0, logs: { loss: 0.5 } });
     await log.append('j1', { type: 'state', state: 'failed', reason: 'boom' });
-    assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      seen.map((e) => e.seq),
+      [1, 2, 3],
+    );
     const replayed = await log.replay('j1');
     assert.deepEqual(replayed, seen);
-    assert.deepEqual((await log.replay('j1', 2)).map((e) => e.type), ['state']);
+    assert.deepEqual(
+      (await log.replay('j1', 2)).map((e) => e.type),
+      ['state'],
+    );
   } finally {
     await db.destroy();
   }

@@ -21,7 +21,12 @@ import { JOB_LABEL } from '../../server/jobs/runners/docker.ts';
 
 const run = promisify(execFile);
 const podman = await startPodman();
-const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath, jobLogBytes: 1 << 20, jobOutputBytes: 2 << 20 });
+const server = await startTestServer({
+  runner: 'docker',
+  dockerSocket: podman.socketPath,
+  jobLogBytes: 1 << 20,
+  jobOutputBytes: 2 << 20,
+});
 const local = await buildBusyboxImage();
 const image = `${server.hostPort}/trainers/busybox:1`;
 test.after(async () => {
@@ -31,7 +36,7 @@ test.after(async () => {
 });
 
 // Each probe prints "<name>: DENIED" when the attempt failed, "<name>: ALLOWED <detail>" when it worked.
-const SCRIPT = String.raw`
+const SCRIPT = `
 DATA="$1"
 probe() { name="$1"; shift; if "$@" >/dev/null 2>&1; then echo "$name: ALLOWED"; else echo "$name: DENIED"; fi; }
 {
@@ -69,7 +74,11 @@ test('a hostile image job: network, writes outside /output, the data dir, keys a
   form.set('command', JSON.stringify(['sh', '/input/evil.sh', server.dataDir]));
   form.set('model_name', 'evil');
   form.set('model_version', '1');
-  form.set('inputs', new Blob([SCRIPT.replace('$SERVER_HOST', '127.0.0.1').replace('$SERVER_PORT', server.hostPort.split(':')[1]!)]), 'evil.sh');
+  form.set(
+    'inputs',
+    new Blob([SCRIPT.replace('$SERVER_HOST', '127.0.0.1').replace('$SERVER_PORT', server.hostPort.split(':')[1]!)]),
+    'evil.sh',
+  );
   const { status, body } = await submit(server.url, form, '/developer/submit_job_by_image');
   assert.equal(status, 202, JSON.stringify(body));
   const job = await waitForState(server.url, body.job_id, undefined, 120_000);
@@ -82,31 +91,74 @@ test('a hostile image job: network, writes outside /output, the data dir, keys a
   const report = await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/report.txt`)).text();
   assert.match(report, /^uid: 65534$/m);
   assert.match(report, /^CapEff:\s+0+$/m);
-  for (const probe of ['net-host-server', 'net-loopback-server', 'net-outside', 'write-root', 'write-etc', 'write-bin', 'write-input', 'read-data-dir', 'read-platform-key', 'read-host-etc']) {
+  for (const probe of [
+    'net-host-server',
+    'net-loopback-server',
+    'net-outside',
+    'write-root',
+    'write-etc',
+    'write-bin',
+    'write-input',
+    'read-data-dir',
+    'read-platform-key',
+    'read-host-etc',
+  ]) {
     assert.match(report, new RegExp(`^${probe}: DENIED$`, 'm'), `${probe} was not denied:\n${report}`);
   }
-  for (const control of ['control-write-output', 'control-read-input', 'control-tools']) assert.match(report, new RegExp(`^${control}: ALLOWED$`, 'm'), report);
+  for (const control of ['control-write-output', 'control-read-input', 'control-tools'])
+    assert.match(report, new RegExp(`^${control}: ALLOWED$`, 'm'), report);
   assert.match(report, /^forkbomb: survived$/m);
   // No harm: nothing written into the input dir, the key is intact, the server answers, no container left.
   assert.equal(existsSync(`${server.dataDir}/jobs/${job.job_id}/input/evil`), false);
   assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
-  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }), []);
+  assert.deepEqual(
+    await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }),
+    [],
+  );
 });
 
 test('aibomgen submit --image runs the trainer image with input files, follows it and prints the published job', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aibomgen-cli-image-'));
   writeFileSync(join(dir, 'words.txt'), 'alpha beta gamma\n');
   const { env } = cliHome();
-  const r = await aibomgen(['--server', server.url, 'submit', '--image', image, '--command', JSON.stringify(['sh', '-c', 'wc -w < /input/words.txt > /output/count.txt']),
-    '--input', join(dir, 'words.txt'), '--name', 'wordcount', '--model-version', '1', '--json'], { env });
+  const r = await aibomgen(
+    [
+      '--server',
+      server.url,
+      'submit',
+      '--image',
+      image,
+      '--command',
+      JSON.stringify(['sh', '-c', 'wc -w < /input/words.txt > /output/count.txt']),
+      '--input',
+      join(dir, 'words.txt'),
+      '--name',
+      'wordcount',
+      '--model-version',
+      '1',
+      '--json',
+    ],
+    { env },
+  );
   assert.equal(r.status, 0, r.stderr);
-  const job = JSON.parse(r.stdout) as { job_id: string; status: string; runner?: { image?: string }; publication?: { ref: string } };
+  const job = JSON.parse(r.stdout) as {
+    job_id: string;
+    status: string;
+    runner?: { image?: string };
+    publication?: { ref: string };
+  };
   assert.equal(job.status, 'succeeded');
   assert.equal(job.runner?.image, image);
   assert.equal(job.publication?.ref, `${server.hostPort}/models/wordcount:1`);
-  assert.equal((await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/count.txt`)).text()).trim(), '3');
+  assert.equal(
+    (await (await fetch(`${server.url}/developer/job_artifacts/${job.job_id}/count.txt`)).text()).trim(),
+    '3',
+  );
   // Flags that do not fit the image flow are refused before anything is sent (exit 2).
-  const bad = await aibomgen(['--server', server.url, 'submit', '--image', image, '--definition', join(dir, 'words.txt')], { env });
+  const bad = await aibomgen(
+    ['--server', server.url, 'submit', '--image', image, '--definition', join(dir, 'words.txt')],
+    { env },
+  );
   assert.equal(bad.status, 2, bad.stderr);
   const none = await aibomgen(['--server', server.url, 'submit', '--dataset', join(dir, 'words.txt')], { env });
   assert.equal(none.status, 2);
@@ -116,13 +168,20 @@ test('aibomgen submit --image runs the trainer image with input files, follows i
 test('a job flooding its logs and writing a huge metrics.json: logs cut at the cap, log events capped, metrics ignored', async () => {
   const form = new FormData();
   form.set('image', image);
-  form.set('command', JSON.stringify(['sh', '-c', [
-    'yes aibomgen-flood-line | head -n 300000',
-    `printf '{"accuracy":0.5,"pad":"' > /output/metrics.json`,
-    `head -c 400000 /dev/zero | tr '\\0' x >> /output/metrics.json`,
-    `printf '"}' >> /output/metrics.json`,
-    'echo done > /output/done.txt',
-  ].join('; ')]));
+  form.set(
+    'command',
+    JSON.stringify([
+      'sh',
+      '-c',
+      [
+        'yes aibomgen-flood-line | head -n 300000',
+        `printf '{"accuracy":0.5,"pad":"' > /output/metrics.json`,
+        `head -c 400000 /dev/zero | tr '\\0' x >> /output/metrics.json`,
+        `printf '"}' >> /output/metrics.json`,
+        'echo done > /output/done.txt',
+      ].join('; '),
+    ]),
+  );
   form.set('model_name', 'flood');
   const { status, body } = await submit(server.url, form, '/developer/submit_job_by_image');
   assert.equal(status, 202, JSON.stringify(body));
@@ -131,8 +190,12 @@ test('a job flooding its logs and writing a huge metrics.json: logs cut at the c
   const stdout = await readFile(join(server.dataDir, 'jobs', job.job_id, 'stdout.log'), 'utf8');
   assert.ok(stdout.length <= (1 << 20) + 200, `stdout.log is ${stdout.length} bytes`);
   assert.match(stdout, /\[aibomgen: log cut at 1048576 bytes/);
-  const logEvents = await server.services.db.selectFrom('job_events').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('job_id', '=', job.job_id).where('type', '=', 'log').executeTakeFirstOrThrow();
+  const logEvents = await server.services.db
+    .selectFrom('job_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('job_id', '=', job.job_id)
+    .where('type', '=', 'log')
+    .executeTakeFirstOrThrow();
   assert.equal(Number(logEvents.n), 10_000);
   assert.equal((job as { metrics?: unknown }).metrics, undefined, 'a 400 KB metrics.json is not read');
 });
@@ -140,7 +203,10 @@ test('a job flooding its logs and writing a huge metrics.json: logs cut at the c
 test('a job writing past AIBOMGEN_JOB_OUTPUT_BYTES is stopped while it runs and fails, its output removed', async () => {
   const form = new FormData();
   form.set('image', image);
-  form.set('command', JSON.stringify(['sh', '-c', 'head -c 3000000 /dev/zero > /output/big.bin; sleep 60; echo late > /output/late.txt']));
+  form.set(
+    'command',
+    JSON.stringify(['sh', '-c', 'head -c 3000000 /dev/zero > /output/big.bin; sleep 60; echo late > /output/late.txt']),
+  );
   const t0 = Date.now();
   const { body } = await submit(server.url, form, '/developer/submit_job_by_image');
   const job = await waitForState(server.url, body.job_id, undefined, 60_000);
@@ -148,7 +214,10 @@ test('a job writing past AIBOMGEN_JOB_OUTPUT_BYTES is stopped while it runs and 
   assert.match(job.reason ?? '', /output over the limit: more than 2097152 bytes/);
   assert.ok(Date.now() - t0 < 30_000, `stopped after ${Date.now() - t0} ms, not when the command ended`);
   assert.equal(existsSync(join(server.dataDir, 'jobs', job.job_id, 'output', 'big.bin')), false);
-  assert.deepEqual(await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }), []);
+  assert.deepEqual(
+    await podman.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${job.job_id}`] } }),
+    [],
+  );
 });
 
 test('an image the registry does not have fails the job with the pull error', async () => {

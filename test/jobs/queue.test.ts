@@ -37,7 +37,12 @@ test('without a valid token: 401 naming the problem, nothing queued', async () =
 
 test('concurrency 1: jobs never overlap, FIFO per owner, owners recorded', async () => {
   const order: { id: string; owner: string }[] = [];
-  for (const [token, owner, name] of [['a-token', 'alice', 'a1'], ['a-token', 'alice', 'a2'], ['b-token', 'bob', 'b1'], ['a-token', 'alice', 'a3']] as const) {
+  for (const [token, owner, name] of [
+    ['a-token', 'alice', 'a1'],
+    ['a-token', 'alice', 'a2'],
+    ['b-token', 'bob', 'b1'],
+    ['a-token', 'alice', 'a3'],
+  ] as const) {
     const res = await submitAs(token, name);
     assert.equal(res.status, 202);
     const body = (await res.json()) as { job_id: string; owner: string };
@@ -58,18 +63,38 @@ test('concurrency 1: jobs never overlap, FIFO per owner, owners recorded', async
   const byStart = [...spans].sort((a, b) => a.start - b.start);
   for (let i = 1; i < byStart.length; i++) assert.ok(byStart[i]!.start >= byStart[i - 1]!.end, 'two jobs ran at once');
   const aliceStarts = byStart.filter((s) => s.owner === 'alice').map((s) => s.id);
-  assert.deepEqual(aliceStarts, order.filter((o) => o.owner === 'alice').map((o) => o.id), "alice's jobs ran in submission order");
-  const mine = (await (await fetch(`${server.url}/developer/jobs?owner=bob`, { headers: { authorization: 'Bearer b-token' } })).json()) as { items: { owner: string }[] };
-  assert.deepEqual(mine.items.map((i) => i.owner), ['bob']);
+  assert.deepEqual(
+    aliceStarts,
+    order.filter((o) => o.owner === 'alice').map((o) => o.id),
+    "alice's jobs ran in submission order",
+  );
+  const mine = (await (
+    await fetch(`${server.url}/developer/jobs?owner=bob`, { headers: { authorization: 'Bearer b-token' } })
+  ).json()) as { items: { owner: string }[] };
+  assert.deepEqual(
+    mine.items.map((i) => i.owner),
+    ['bob'],
+  );
   assert.equal((await fetch(`${server.url}/developer/jobs`)).status, 401, 'reads need a token too');
 });
 
 test('with tokens on, GraphQL operations need one too (the GraphiQL page stays open)', async () => {
   const query = JSON.stringify({ query: '{ jobs(first: 1) { edges { node { id owner } } } }' });
-  const none = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+  const none = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: query,
+  });
   assert.equal(none.status, 401);
-  assert.equal(((await none.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code, 'UNAUTHENTICATED');
-  const ok = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer b-token' }, body: query });
+  assert.equal(
+    ((await none.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    'UNAUTHENTICATED',
+  );
+  const ok = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer b-token' },
+    body: query,
+  });
   assert.equal(ok.status, 200);
   assert.ok(!((await ok.json()) as { errors?: unknown }).errors);
   assert.equal((await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } })).status, 200);

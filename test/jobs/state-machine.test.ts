@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { assertMove, canMove } from '../../server/jobs/state-machine.ts';
 
 test('state machine: the happy path and failure/cancel moves are allowed; terminal states are final', () => {
-  assert.ok(canMove('queued', 'running') && canMove('running', 'attesting') && canMove('attesting', 'publishing') && canMove('publishing', 'succeeded'));
+  assert.ok(
+    canMove('queued', 'running') &&
+      canMove('running', 'attesting') &&
+      canMove('attesting', 'publishing') &&
+      canMove('publishing', 'succeeded'),
+  );
   assert.ok(canMove('running', 'cancelled') && canMove('publishing', 'failed'));
   assert.equal(canMove('queued', 'succeeded'), false);
   assert.equal(canMove('running', 'succeeded'), false);

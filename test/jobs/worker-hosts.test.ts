@@ -15,22 +15,35 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../../server/attest/hash.ts';
-import { jobDir } from '../../server/jobs/service.ts';
+import { jobDir } from '../../server/jobs/paths.ts';
 import { startDistribution } from '../helpers/distribution.ts';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const up = await startDistribution();
 const shared = await mkdtemp(join(tmpdir(), 'aibomgen-hosts-'));
-const common = { runner: 'process', registryStore: 'upstream', upstreamUrl: up.url, keysDir: join(shared, 'keys'), databaseUrl: join(shared, 'aibomgen.db'), role: 'api' } as const;
+const common = {
+  runner: 'process',
+  registryStore: 'upstream',
+  upstreamUrl: up.url,
+  keysDir: join(shared, 'keys'),
+  databaseUrl: join(shared, 'aibomgen.db'),
+  role: 'api',
+} as const;
 const api = await startTestServer({ ...common, jobInputs: 'registry' });
 // A second API node left at the default (inputs stay in its data directory): its jobs cannot reach the worker.
 const apiShared = await startTestServer({ ...common, jobInputs: 'shared' });
 const workerData = await mkdtemp(join(tmpdir(), 'aibomgen-far-worker-'));
 const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', workerData, '--id', 'far'], {
   env: {
-    ...process.env, AIBOMGEN_RUNNER: 'process', AIBOMGEN_PUBLIC_URL: api.url, LOG_LEVEL: 'warn',
-    AIBOMGEN_REGISTRY_STORE: 'upstream', AIBOMGEN_UPSTREAM_URL: up.url, AIBOMGEN_KEYS_DIR: common.keysDir, AIBOMGEN_DATABASE_URL: common.databaseUrl,
+    ...process.env,
+    AIBOMGEN_RUNNER: 'process',
+    AIBOMGEN_PUBLIC_URL: api.url,
+    LOG_LEVEL: 'warn',
+    AIBOMGEN_REGISTRY_STORE: 'upstream',
+    AIBOMGEN_UPSTREAM_URL: up.url,
+    AIBOMGEN_KEYS_DIR: common.keysDir,
+    AIBOMGEN_DATABASE_URL: common.databaseUrl,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -44,7 +57,10 @@ test.after(async () => {
   await rm(workerData, { recursive: true, force: true });
 });
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 test('a worker with its own data directory pulls the inputs from the registry, runs and publishes the job', async () => {
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-hosts-in-'));
@@ -52,7 +68,11 @@ test('a worker with its own data directory pulls the inputs from the registry, r
   assert.equal(status, 202, JSON.stringify(body));
   const job = await waitForState(api.url, body.job_id);
   assert.equal(job.status, 'succeeded', job.reason ?? undefined);
-  const row = await api.services.db.selectFrom('jobs').select('worker').where('id', '=', body.job_id).executeTakeFirstOrThrow();
+  const row = await api.services.db
+    .selectFrom('jobs')
+    .select('worker')
+    .where('id', '=', body.job_id)
+    .executeTakeFirstOrThrow();
   assert.equal(row.worker, 'far', 'run by the worker, not an API node');
   const here = join(jobDir(api.dataDir, body.job_id), 'input');
   const there = join(jobDir(workerData, body.job_id), 'input');
@@ -66,24 +86,33 @@ test('a worker with its own data directory pulls the inputs from the registry, r
   // Its outputs and logs are on the worker's host: the API node answers from the published model and the events.
   const outDir = join(jobDir(workerData, body.job_id), 'output');
   assert.ok(!existsSync(join(jobDir(api.dataDir, body.job_id), 'output')), 'no output on the API node');
-  const listed = (await (await fetch(`${api.url}/developer/job_artifacts/${body.job_id}`)).json()) as { artifacts: { name: string; size: number; digest: string }[] };
+  const listed = (await (await fetch(`${api.url}/developer/job_artifacts/${body.job_id}`)).json()) as {
+    artifacts: { name: string; size: number; digest: string }[];
+  };
   const names = listed.artifacts.map((a) => a.name).sort();
   assert.deepEqual(names, await listFiles(outDir), 'every file the worker wrote to /output');
   assert.ok(names.includes('model/model.json'), names.join(', '));
-  for (const a of listed.artifacts) assert.equal(a.digest, `sha256:${await sha256(join(outDir, a.name))}`, `${a.name} listed with the worker's file digest`);
+  for (const a of listed.artifacts)
+    assert.equal(
+      a.digest,
+      `sha256:${await sha256(join(outDir, a.name))}`,
+      `${a.name} listed with the worker's file digest`,
+    );
   const got = await fetch(`${api.url}/developer/job_artifacts/${body.job_id}/metrics.json`);
   assert.equal(got.status, 200);
   assert.equal(await got.text(), await readFile(join(outDir, 'metrics.json'), 'utf8'), 'downloaded byte-identical');
   assert.equal((await fetch(`${api.url}/developer/job_artifacts/${body.job_id}/nothing.bin`)).status, 404);
   const logs = await (await fetch(`${api.url}/developer/jobs/${body.job_id}/logs`)).text();
   assert.match(logs, /another node ran it/);
-  assert.match(logs, /"type":"start"/, 'the trainer\'s start line, stored as a log event');
-  const left = await fetch(`${api.url}/v2/aibomgen/job-inputs/manifests/${body.job_id}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.match(logs, /"type":"start"/, "the trainer's start line, stored as a log event");
+  const left = await fetch(`${api.url}/v2/aibomgen/job-inputs/manifests/${body.job_id}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   assert.equal(left.status, 404, 'the inputs artifact is deleted once the job ended');
   await rm(work, { recursive: true, force: true });
 });
 
-test('inputs left in another node\'s data directory: the worker fails the job and says why', async () => {
+test("inputs left in another node's data directory: the worker fails the job and says why", async () => {
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-hosts-in-'));
   const { status, body } = await submit(apiShared.url, await tabularForm(work, { epochs: 2, name: 'stranded' }));
   assert.equal(status, 202, JSON.stringify(body));

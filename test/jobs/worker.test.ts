@@ -29,19 +29,32 @@ test.after(async () => {
 
 async function events(id: string): Promise<JobEvent[]> {
   const text = await (await fetch(`${api.url}/developer/jobs/${id}/events`)).text();
-  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as JobEvent);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => JSON.parse(l.slice(6)) as JobEvent);
 }
 
 test('the worker runs the job; the API streams its epochs and verifies its model', async () => {
   const { status, body } = await submit(api.url, await tabularForm(work, { epochs: 3, name: 'worker-model' }));
   assert.equal(status, 202);
   const seen = await events(body.job_id);
-  assert.deepEqual(seen.filter((e) => e.type === 'epoch').map((e) => (e as { epoch: number }).epoch), [1, 2, 3]);
-  assert.deepEqual(seen.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state), ['queued', 'running', 'attesting', 'publishing', 'succeeded']);
+  assert.deepEqual(
+    seen.filter((e) => e.type === 'epoch').map((e) => (e as { epoch: number }).epoch),
+    [1, 2, 3],
+  );
+  assert.deepEqual(
+    seen.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state),
+    ['queued', 'running', 'attesting', 'publishing', 'succeeded'],
+  );
   const job = await waitForState(api.url, body.job_id);
   assert.equal(job.status, 'succeeded', job.reason);
   assert.equal(job.publication?.ref, `${api.hostPort}/models/worker-model:1.0.0`);
-  const row = await api.services.db.selectFrom('jobs').select('worker').where('id', '=', body.job_id).executeTakeFirstOrThrow();
+  const row = await api.services.db
+    .selectFrom('jobs')
+    .select('worker')
+    .where('id', '=', body.job_id)
+    .executeTakeFirstOrThrow();
   assert.equal(row.worker, 'w1', 'claimed by the worker process, not the API node');
   const verify = await fetch(`${api.url}/verifier/verify/models/worker-model:1.0.0`);
   assert.equal(verify.status, 200, await verify.text());

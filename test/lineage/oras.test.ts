@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineageOf } from '../../server/lineage/area.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { gqlOk, sha256 } from './oci.ts';
 
@@ -25,10 +24,26 @@ async function oras(args: string[]): Promise<string> {
   }
 }
 const push = async (ref: string, file: string, annotations: string[]): Promise<string> =>
-  (await oras(['push', '--plain-http', '--format', 'go-template={{.digest}}', ...annotations.flatMap((a) => ['--annotation', a]), `${srv.hostPort}/${ref}`, file])).trim();
+  (
+    await oras([
+      'push',
+      '--plain-http',
+      '--format',
+      'go-template={{.digest}}',
+      ...annotations.flatMap((a) => ['--annotation', a]),
+      `${srv.hostPort}/${ref}`,
+      file,
+    ])
+  ).trim();
 
-type Graph = { lineage: { nodes: { id: string; kind: string; label: string }[]; edges: { from: string; to: string; kind: string }[] } };
-const LINEAGE = 'query($r: String!) { lineage(ref: $r, direction: UPSTREAM) { nodes { id kind label } edges { from to kind } } }';
+type Graph = {
+  lineage: {
+    nodes: { id: string; kind: string; label: string }[];
+    edges: { from: string; to: string; kind: string }[];
+  };
+};
+const LINEAGE =
+  'query($r: String!) { lineage(ref: $r, direction: UPSTREAM) { nodes { id kind label } edges { from to kind } } }';
 
 before(async () => {
   srv = await startTestServer();
@@ -45,27 +60,59 @@ after(async () => {
 test('oras push with an io.aibomgen.base-model annotation: the model is FINE_TUNED_FROM our version', async () => {
   const base = await push('models/oras-base:1.0', 'base.safetensors', []);
   assert.match(base, /^sha256:[a-f0-9]{64}$/);
-  const tuned = await push('models/oras-tuned:1.0', 'tuned.safetensors', [`io.aibomgen.base-model=models/oras-base@${base}`]);
-  await lineageOf(srv.services)!.idle();
+  const tuned = await push('models/oras-tuned:1.0', 'tuned.safetensors', [
+    `io.aibomgen.base-model=models/oras-base@${base}`,
+  ]);
+  await srv.services.lineage.idle();
   const g = await gqlOk<Graph>(srv.url, LINEAGE, { r: 'models/oras-tuned:1.0' });
-  assert.deepEqual(g.lineage.edges, [{ from: `model:models/oras-tuned@${tuned}`, to: `model:models/oras-base@${base}`, kind: 'FINE_TUNED_FROM' }]);
+  assert.deepEqual(g.lineage.edges, [
+    { from: `model:models/oras-tuned@${tuned}`, to: `model:models/oras-base@${base}`, kind: 'FINE_TUNED_FROM' },
+  ]);
   assert.equal(g.lineage.nodes.find((n) => n.id === `model:models/oras-base@${base}`)?.label, 'models/oras-base:1.0');
-  const impact = await gqlOk<{ impact: { ref: string }[] }>(srv.url, 'query($d: String!) { impact(digest: $d) { ref } }', { d: base });
-  assert.deepEqual(impact.impact.map((v) => v.ref), ['models/oras-tuned:1.0']);
+  const impact = await gqlOk<{ impact: { ref: string }[] }>(
+    srv.url,
+    'query($d: String!) { impact(digest: $d) { ref } }',
+    { d: base },
+  );
+  assert.deepEqual(
+    impact.impact.map((v) => v.ref),
+    ['models/oras-tuned:1.0'],
+  );
 });
 
 test('oras push with org.opencontainers.image.base.* naming an outside model, then oras attach of a CycloneDX AIBoM', async () => {
   const hf = sha256('bert-base-uncased');
-  const other = await push('models/oras-other:1.0', 'other.safetensors', [`org.opencontainers.image.base.name=hf.co/google/bert-base:main`, `org.opencontainers.image.base.digest=${hf}`]);
+  const other = await push('models/oras-other:1.0', 'other.safetensors', [
+    `org.opencontainers.image.base.name=hf.co/google/bert-base:main`,
+    `org.opencontainers.image.base.digest=${hf}`,
+  ]);
   const csvDigest = sha256('the training csv');
   const bom = {
-    bomFormat: 'CycloneDX', specVersion: '1.6', serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79', version: 1,
-    metadata: { component: { type: 'machine-learning-model', name: 'oras-other', version: '1.0', licenses: [{ license: { id: 'Apache-2.0' } }], modelCard: { modelParameters: { task: 'text-classification' } } } },
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79',
+    version: 1,
+    metadata: {
+      component: {
+        type: 'machine-learning-model',
+        name: 'oras-other',
+        version: '1.0',
+        licenses: [{ license: { id: 'Apache-2.0' } }],
+        modelCard: { modelParameters: { task: 'text-classification' } },
+      },
+    },
     components: [{ type: 'data', name: 'train.csv', hashes: [{ alg: 'SHA-256', content: csvDigest.slice(7) }] }],
   };
   writeFileSync(join(dir, 'bom.cdx.json'), JSON.stringify(bom));
-  await oras(['attach', '--plain-http', '--artifact-type', 'application/vnd.cyclonedx+json', `${srv.hostPort}/models/oras-other@${other}`, 'bom.cdx.json:application/vnd.cyclonedx+json']);
-  await lineageOf(srv.services)!.idle();
+  await oras([
+    'attach',
+    '--plain-http',
+    '--artifact-type',
+    'application/vnd.cyclonedx+json',
+    `${srv.hostPort}/models/oras-other@${other}`,
+    'bom.cdx.json:application/vnd.cyclonedx+json',
+  ]);
+  await srv.services.lineage.idle();
   const g = await gqlOk<Graph>(srv.url, LINEAGE, { r: `models/oras-other@${other}` });
   const me = `model:models/oras-other@${other}`;
   assert.deepEqual(g.lineage.edges.map((e) => `${e.from} ${e.kind} ${e.to}`).sort(), [
@@ -73,10 +120,29 @@ test('oras push with org.opencontainers.image.base.* naming an outside model, th
     `${me} TRAINED_ON dataset:${csvDigest}`,
   ]);
   assert.equal(g.lineage.nodes.find((n) => n.id === `dataset:${csvDigest}`)?.kind, 'DATASET');
-  const v = await gqlOk<{ modelVersion: { aibom: { serialNumber: string; license: string; datasets: string[]; components: number }; attestations: { kind: string; artifactType: string }[] } }>(srv.url,
-    'query($r: String) { modelVersion(ref: $r) { aibom { serialNumber license datasets components } attestations { kind artifactType } } }', { r: 'models/oras-other:1.0' });
-  assert.deepEqual(v.modelVersion.aibom, { serialNumber: bom.serialNumber, license: 'Apache-2.0', datasets: [csvDigest], components: 1 });
+  const v = await gqlOk<{
+    modelVersion: {
+      aibom: { serialNumber: string; license: string; datasets: string[]; components: number };
+      attestations: { kind: string; artifactType: string }[];
+    };
+  }>(
+    srv.url,
+    'query($r: String) { modelVersion(ref: $r) { aibom { serialNumber license datasets components } attestations { kind artifactType } } }',
+    { r: 'models/oras-other:1.0' },
+  );
+  assert.deepEqual(v.modelVersion.aibom, {
+    serialNumber: bom.serialNumber,
+    license: 'Apache-2.0',
+    datasets: [csvDigest],
+    components: 1,
+  });
   assert.deepEqual(v.modelVersion.attestations, [{ kind: 'aibom', artifactType: 'application/vnd.cyclonedx+json' }]);
-  const byTask = await gqlOk<{ models: { edges: { node: { name: string } }[] } }>(srv.url, '{ models(filter: { task: "text-classification", license: "apache-2.0" }) { edges { node { name } } } }');
-  assert.deepEqual(byTask.models.edges.map((e) => e.node.name), ['models/oras-other']);
+  const byTask = await gqlOk<{ models: { edges: { node: { name: string } }[] } }>(
+    srv.url,
+    '{ models(filter: { task: "text-classification", license: "apache-2.0" }) { edges { node { name } } } }',
+  );
+  assert.deepEqual(
+    byTask.models.edges.map((e) => e.node.name),
+    ['models/oras-other'],
+  );
 });

@@ -19,12 +19,33 @@ export async function startPostgres(): Promise<TestPostgres | undefined> {
   const uid = Number(pwent.stdout.trim());
   const dir = mkdtempSync(join(tmpdir(), 'lineage-pg-'));
   chownSync(dir, uid, uid);
-  const asPg = (args: string[]): string[] => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args);
-  const [cmd, ...rest] = asPg([join(BIN, 'initdb'), '-D', join(dir, 'data'), '--auth=trust', '-U', 'postgres', '--no-sync']);
+  const asPg = (args: string[]): string[] =>
+    process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args;
+  const [cmd, ...rest] = asPg([
+    join(BIN, 'initdb'),
+    '-D',
+    join(dir, 'data'),
+    '--auth=trust',
+    '-U',
+    'postgres',
+    '--no-sync',
+  ]);
   const init = spawnSync(cmd!, rest, { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
-  const [pcmd, ...pargs] = asPg([join(BIN, 'postgres'), '-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off']);
+  const [pcmd, ...pargs] = asPg([
+    join(BIN, 'postgres'),
+    '-D',
+    join(dir, 'data'),
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+  ]);
   const proc: ChildProcess = spawn(pcmd!, pargs, { stdio: 'ignore' });
   const pg = await import('pg');
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -49,7 +70,8 @@ export async function startPostgres(): Promise<TestPostgres | undefined> {
     },
     async stop() {
       // runuser does not forward signals to postgres: ask pg_ctl, then wait (bounded) for the server to go.
-      const exited = proc.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => proc.once('exit', () => r()));
+      const exited =
+        proc.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => proc.once('exit', () => r()));
       const [scmd, ...sargs] = asPg([join(BIN, 'pg_ctl'), 'stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w']);
       spawnSync(scmd!, sargs, { stdio: 'ignore' });
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);

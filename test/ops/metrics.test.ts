@@ -31,28 +31,48 @@ test('/metrics parses strictly and counts jobs by state, durations, registry byt
   const srv = await startTestServer({ role: 'api' });
   try {
     const before = await scrape(srv.url);
-    for (const st of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) assert.equal(sampleValue(before, 'aibomgen_jobs', { state: st }), 0, st);
+    for (const st of ['queued', 'running', 'succeeded', 'failed', 'cancelled'])
+      assert.equal(sampleValue(before, 'aibomgen_jobs', { state: st }), 0, st);
     assert.equal(sampleValue(before, 'aibomgen_job_queue_depth'), 0);
 
     // This test's jobs, in the real database: two queued, one running, one succeeded after 42 s of running, one
     // failed after 4 s (finished by this process or another: durations come from the rows either way).
     const row = (id: string, state: string, started?: string, finished?: string) => ({
-      id, owner: 'metrics-test', kind: 'model', state, reason: null, spec_json: '{}', publication_json: null, runner_json: null,
-      created_at: '2026-11-25T10:00:00.000Z', started_at: started ?? null, finished_at: finished ?? null,
+      id,
+      owner: 'metrics-test',
+      kind: 'model',
+      state,
+      reason: null,
+      spec_json: '{}',
+      publication_json: null,
+      runner_json: null,
+      created_at: '2026-11-25T10:00:00.000Z',
+      started_at: started ?? null,
+      finished_at: finished ?? null,
     });
     const now = Date.now();
     const iso = (ms: number): string => new Date(ms).toISOString();
-    await srv.services.db.insertInto('jobs').values([
-      row('m-q1', 'queued'), row('m-q2', 'queued'), row('m-r1', 'running', '2026-11-25T10:00:01.000Z'), row('m-s1', 'succeeded', iso(now - 40_000), iso(now + 2000)),
-      row('m-w1', 'failed', iso(now - 3000), iso(now + 1000)),
-      // Finished long before this server started: not a duration this process reports.
-      row('m-old', 'cancelled', '2020-01-01T00:00:00.000Z', '2020-01-01T00:01:00.000Z'),
-    ]).execute();
+    await srv.services.db
+      .insertInto('jobs')
+      .values([
+        row('m-q1', 'queued'),
+        row('m-q2', 'queued'),
+        row('m-r1', 'running', '2026-11-25T10:00:01.000Z'),
+        row('m-s1', 'succeeded', iso(now - 40_000), iso(now + 2000)),
+        row('m-w1', 'failed', iso(now - 3000), iso(now + 1000)),
+        // Finished long before this server started: not a duration this process reports.
+        row('m-old', 'cancelled', '2020-01-01T00:00:00.000Z', '2020-01-01T00:01:00.000Z'),
+      ])
+      .execute();
 
     // Registry traffic: a 1000-byte monolithic blob push.
     const blob = Buffer.alloc(1000, 7);
     const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
-    const push = await fetch(`${srv.url}/v2/metrics/test/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob, headers: { 'content-type': 'application/octet-stream' } });
+    const push = await fetch(`${srv.url}/v2/metrics/test/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      body: blob,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(push.status, 201);
 
     // A verification that fails (no such model) and reaches the verifier through the REST route.
@@ -81,8 +101,14 @@ test('/metrics parses strictly and counts jobs by state, durations, registry byt
     assert.equal(sampleValue(m, 'aibomgen_verification_failures_total'), 1);
     assert.equal(sampleValue(m, 'aibomgen_verifications_total', { result: 'failed' }), 1);
     assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'healthz', status: '200' }), 3);
-    assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'POST', route: 'registry_upload', status: '201' }), 1);
-    assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'verifier', status: '422' }), 1);
+    assert.equal(
+      sampleValue(m, 'aibomgen_http_requests_total', { method: 'POST', route: 'registry_upload', status: '201' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'verifier', status: '422' }),
+      1,
+    );
     assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'web', status: '404' }), 1);
     // The first scrape is counted by the time of the second.
     assert.equal(sampleValue(m, 'aibomgen_http_requests_total', { method: 'GET', route: 'metrics', status: '200' }), 1);
@@ -90,8 +116,20 @@ test('/metrics parses strictly and counts jobs by state, durations, registry byt
 
     // Each job is one observation: terminal events on the bus and another scrape (which sees the jobs finished
     // at the last sweep's boundary again) change nothing.
-    srv.services.events.emit('job.event', { jobId: 'm-w1', seq: 5, type: 'state', state: 'failed', at: iso(now + 1000) });
-    srv.services.events.emit('job.event', { jobId: 'm-s1', seq: 10, type: 'state', state: 'succeeded', at: '2026-11-25T10:00:48.000Z' });
+    srv.services.events.emit('job.event', {
+      jobId: 'm-w1',
+      seq: 5,
+      type: 'state',
+      state: 'failed',
+      at: iso(now + 1000),
+    });
+    srv.services.events.emit('job.event', {
+      jobId: 'm-s1',
+      seq: 10,
+      type: 'state',
+      state: 'succeeded',
+      at: '2026-11-25T10:00:48.000Z',
+    });
     await new Promise((r) => setTimeout(r, 50));
     const again = await scrape(srv.url);
     assert.equal(sampleValue(again, 'aibomgen_job_duration_seconds_count', { state: 'failed' }), 1);

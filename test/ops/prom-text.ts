@@ -24,7 +24,8 @@ function parseValue(v: string, line: number): number {
   if (/^\+?inf(inity)?$/i.test(v)) return Infinity;
   if (/^-inf(inity)?$/i.test(v)) return -Infinity;
   if (/^nan$/i.test(v)) return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) throw new Error(`line ${line}: bad value ${JSON.stringify(v)}`);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v))
+    throw new Error(`line ${line}: bad value ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -79,7 +80,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       if (!NAME.test(name!)) throw new Error(`line ${line}: bad metric name ${name}`);
       const f = families.get(name!) ?? { name: name!, type: 'untyped' as const, samples: [] };
       if (kind === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`line ${line}: bad type ${rest}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest))
+          throw new Error(`line ${line}: bad type ${rest}`);
         if (f.samples.length > 0) throw new Error(`line ${line}: TYPE of ${name} after its samples`);
         f.type = rest as Family['type'];
       } else {
@@ -96,12 +98,14 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     let labels: Record<string, string> = {};
     if (rest.startsWith('{')) ({ labels, rest } = parseLabels(rest.slice(1), line));
     const parts = rest.trim().split(/ +/);
-    if (!rest.startsWith(' ') || parts.length < 1 || parts.length > 2) throw new Error(`line ${line}: expected ' value [timestamp]' after ${name}`);
+    if (!rest.startsWith(' ') || parts.length < 1 || parts.length > 2)
+      throw new Error(`line ${line}: expected ' value [timestamp]' after ${name}`);
     const value = parseValue(parts[0]!, line);
     if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new Error(`line ${line}: bad timestamp`);
     const f = familyOf(name);
     if (!f) throw new Error(`line ${line}: sample ${name} has no TYPE declared before it`);
-    if (f.type === 'histogram' && name.endsWith('_bucket') && !('le' in labels)) throw new Error(`line ${line}: histogram bucket without le`);
+    if (f.type === 'histogram' && name.endsWith('_bucket') && !('le' in labels))
+      throw new Error(`line ${line}: histogram bucket without le`);
     if (f.type === 'counter' && !(value >= 0)) throw new Error(`line ${line}: counter ${name} is ${value}`);
     f.samples.push({ name, labels, value });
   });
@@ -111,8 +115,14 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 
 function checkHistogram(f: Family): void {
   const series = new Map<string, Sample[]>();
-  const key = (l: Record<string, string>): string => JSON.stringify(Object.entries(l).filter(([k]) => k !== 'le').sort());
-  for (const s of f.samples) if (s.name.endsWith('_bucket')) series.set(key(s.labels), [...(series.get(key(s.labels)) ?? []), s]);
+  const key = (l: Record<string, string>): string =>
+    JSON.stringify(
+      Object.entries(l)
+        .filter(([k]) => k !== 'le')
+        .sort(),
+    );
+  for (const s of f.samples)
+    if (s.name.endsWith('_bucket')) series.set(key(s.labels), [...(series.get(key(s.labels)) ?? []), s]);
   for (const [k, buckets] of series) {
     let prev = -Infinity;
     let prevCount = 0;
@@ -130,7 +140,11 @@ function checkHistogram(f: Family): void {
 }
 
 /** The value of one sample of a family, matched by a subset of its labels (undefined when absent). */
-export function sampleValue(fams: Map<string, Family>, sample: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  fams: Map<string, Family>,
+  sample: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   for (const f of fams.values()) {
     for (const s of f.samples) {
       if (s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) return s.value;

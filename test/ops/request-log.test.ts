@@ -8,19 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
-import { closeServices, createApp, createServices } from '../../server/app.ts';
+import { createApp } from '../../server/app.ts';
+import { compose } from '../../server/compose.ts';
 import { loadConfig } from '../../server/config.ts';
 
 test('one JSON log line per request with request id, method, path (no query), status and ms', async () => {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-reqlog-'));
-  const services = await createServices(loadConfig({}, { dataDir, port: 0 }), pino({ level: 'info' }, sink));
+  const services = await compose(loadConfig({}, { dataDir, port: 0 }), pino({ level: 'info' }, sink));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -51,9 +53,15 @@ test('one JSON log line per request with request id, method, path (no query), st
     lines.length = 0;
     const blob = Buffer.from('0123456789');
     const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
-    const put = await fetch(`${url}/v2/logs/b/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await fetch(`${url}/v2/logs/b/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      body: blob,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(put.status, 201);
-    const r3 = await fetch(`${url}/v2/logs/b/blobs/${digest}`, { headers: { range: 'bytes=2-5', 'x-request-id': 'req-range' } });
+    const r3 = await fetch(`${url}/v2/logs/b/blobs/${digest}`, {
+      headers: { range: 'bytes=2-5', 'x-request-id': 'req-range' },
+    });
     assert.equal(r3.status, 206);
     assert.equal(await r3.text(), '2345');
     assert.equal(r3.headers.get('x-request-id'), 'req-range');
@@ -62,7 +70,7 @@ test('one JSON log line per request with request id, method, path (no query), st
     assert.equal(ranged?.status, 206, JSON.stringify(lines));
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
-    await closeServices(services);
+    await services.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

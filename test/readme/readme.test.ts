@@ -60,13 +60,36 @@ test('README on a fresh clone: npm run demo, then every pasted example', async (
   // Serve the same ./data again, as the demo's output says.
   server = spawn('npm', ['start'], { cwd: clone, env, stdio: 'ignore', detached: true });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 300 &&
+    !(await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
 
   const opts = { cwd: clone, env, maxBuffer: 16 * 1024 * 1024 };
   const pulled = join(clone, 'demo-pulled');
   await run('oras', ['pull', '--plain-http', '-o', pulled, ref], opts);
   assert.ok((await readFile(join(pulled, 'model', 'model.json'), 'utf8')).includes('"modelTopology"'));
-  await run('cosign', ['verify-attestation', '--key', 'data/keys/platform.pub', '--type', 'cyclonedx', '--insecure-ignore-tlog', '--allow-insecure-registry', '--new-bundle-format', ref], { ...opts, env: { ...env, HOME: clone } });
+  await run(
+    'cosign',
+    [
+      'verify-attestation',
+      '--key',
+      'data/keys/platform.pub',
+      '--type',
+      'cyclonedx',
+      '--insecure-ignore-tlog',
+      '--allow-insecure-registry',
+      '--new-bundle-format',
+      ref,
+    ],
+    { ...opts, env: { ...env, HOME: clone } },
+  );
 
   const readme = await readFile(join(clone, 'README.md'), 'utf8');
   const blocks = [...shellBlocks(readme, 'Use it'), ...shellBlocks(readme, 'Verify with tools nobody here wrote')];
@@ -79,7 +102,13 @@ test('README on a fresh clone: npm run demo, then every pasted example', async (
       .join('\n')
       .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
     // The CLI's default server is http://127.0.0.1:8080; AIBOMGEN_SERVER moves it to our port the same way.
-    const r = await run('bash', ['-euo', 'pipefail', '-c', script], { ...opts, env: { ...env, HOME: clone, AIBOMGEN_SERVER: url } }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-    assert.ok(!('code' in r) || r.code === 0 || r.code === undefined, `README block failed:\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    const r = await run('bash', ['-euo', 'pipefail', '-c', script], {
+      ...opts,
+      env: { ...env, HOME: clone, AIBOMGEN_SERVER: url },
+    }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    assert.ok(
+      !('code' in r) || r.code === 0 || r.code === undefined,
+      `README block failed:\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
 });

@@ -16,7 +16,8 @@ function oras(args: string[], cwd?: string): Promise<{ code: number; out: string
   return new Promise((resolve) => {
     // A private docker config per call: no credentials from the machine or an earlier `oras login`.
     execFile('oras', args, { cwd, env: { ...process.env, DOCKER_CONFIG: dockerConfig } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -41,20 +42,30 @@ after(async () => {
 });
 
 test('push without credentials is UNAUTHORIZED with a Basic challenge, and stores nothing', async () => {
-  const res = await fetch(`${open.url}/v2/auth/m/blobs/uploads/?digest=${digestOf(payload)}`, { method: 'POST', body: payload, headers: { 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${open.url}/v2/auth/m/blobs/uploads/?digest=${digestOf(payload)}`, {
+    method: 'POST',
+    body: payload,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   assert.equal(res.status, 401);
   assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="aibomgen"/);
   assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
   assert.equal((await fetch(`${open.url}/v2/auth/m/blobs/${digestOf(payload)}`, { method: 'HEAD' })).status, 404);
   const pushed = await oras(['push', '--plain-http', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
   assert.notEqual(pushed.code, 0, pushed.out);
-  const wrong = await oras(['push', '--plain-http', '-u', 'alice', '-p', 'other-2', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
+  const wrong = await oras(
+    ['push', '--plain-http', '-u', 'alice', '-p', 'other-2', `${open.hostPort}/auth/m:v1`, 'model.bin'],
+    dir,
+  );
   assert.notEqual(wrong.code, 0, 'a token is valid only with its own owner name');
   assert.equal((await fetch(`${open.url}/v2/auth/m/tags/list`)).status, 404);
 });
 
 test('oras push with -u/-p and after oras login; anonymous oras pull gets the same bytes', async () => {
-  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/m:v1`, 'model.bin'], dir);
+  const pushed = await oras(
+    ['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/m:v1`, 'model.bin'],
+    dir,
+  );
   assert.equal(pushed.code, 0, pushed.out);
   const login = await oras(['login', '--plain-http', '-u', 'bob', '-p', 'other-2', open.hostPort]);
   assert.equal(login.code, 0, login.out);
@@ -63,14 +74,28 @@ test('oras push with -u/-p and after oras login; anonymous oras pull gets the sa
   assert.equal(pulled.code, 0, pulled.out);
   assert.equal(await readFile(join(dir, 'out', 'model.bin'), 'utf8'), payload);
   // Bearer, as the aibomgen CLI and dashboard send: delete needs it too.
-  const head = await fetch(`${open.url}/v2/auth/m/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const head = await fetch(`${open.url}/v2/auth/m/manifests/v1`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   const digest = head.headers.get('docker-content-digest')!;
   assert.equal((await fetch(`${open.url}/v2/auth/m/manifests/${digest}`, { method: 'DELETE' })).status, 401);
-  assert.equal((await fetch(`${open.url}/v2/auth/m/manifests/${digest}`, { method: 'DELETE', headers: { authorization: 'Bearer s3cret-1' } })).status, 202);
+  assert.equal(
+    (
+      await fetch(`${open.url}/v2/auth/m/manifests/${digest}`, {
+        method: 'DELETE',
+        headers: { authorization: 'Bearer s3cret-1' },
+      })
+    ).status,
+    202,
+  );
 });
 
 test('with AIBOMGEN_ANONYMOUS_PULL=false pulls need credentials too, and /v2/ itself asks for them', async () => {
-  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${closed.hostPort}/auth/private:v1`, 'model.bin'], dir);
+  const pushed = await oras(
+    ['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${closed.hostPort}/auth/private:v1`, 'model.bin'],
+    dir,
+  );
   assert.equal(pushed.code, 0, pushed.out);
   const base = await fetch(`${closed.url}/v2/`);
   assert.equal(base.status, 401);
@@ -78,7 +103,17 @@ test('with AIBOMGEN_ANONYMOUS_PULL=false pulls need credentials too, and /v2/ it
   assert.equal((await fetch(`${closed.url}/v2/_catalog`)).status, 401);
   const anon = await oras(['pull', '--plain-http', '-o', join(dir, 'anon'), `${closed.hostPort}/auth/private:v1`]);
   assert.notEqual(anon.code, 0, anon.out);
-  const authed = await oras(['pull', '--plain-http', '-u', 'alice', '-p', 's3cret-1', '-o', join(dir, 'authed'), `${closed.hostPort}/auth/private:v1`]);
+  const authed = await oras([
+    'pull',
+    '--plain-http',
+    '-u',
+    'alice',
+    '-p',
+    's3cret-1',
+    '-o',
+    join(dir, 'authed'),
+    `${closed.hostPort}/auth/private:v1`,
+  ]);
   assert.equal(authed.code, 0, authed.out);
   assert.equal(await readFile(join(dir, 'authed', 'model.bin'), 'utf8'), payload);
 });
@@ -86,25 +121,50 @@ test('with AIBOMGEN_ANONYMOUS_PULL=false pulls need credentials too, and /v2/ it
 /** cosign with `config` as its docker config: what `cosign login` writes, and the only credentials it reads. */
 function cosign(args: string[], cwd: string, config: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('cosign', args, { cwd, env: { ...process.env, DOCKER_CONFIG: config, COSIGN_PASSWORD: 'pw', HOME: cwd } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+    execFile(
+      'cosign',
+      args,
+      { cwd, env: { ...process.env, DOCKER_CONFIG: config, COSIGN_PASSWORD: 'pw', HOME: cwd } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
   });
 }
 
 test('cosign: signing a model needs credentials (cosign login), verifying it does not', async () => {
   const work = await mkdtemp(join(dir, 'cosign-'));
   await writeFile(join(work, 'model.bin'), payload);
-  const pushed = await oras(['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/signed:v1`, 'model.bin'], work);
+  const pushed = await oras(
+    ['push', '--plain-http', '-u', 'alice', '-p', 's3cret-1', `${open.hostPort}/auth/signed:v1`, 'model.bin'],
+    work,
+  );
   assert.equal(pushed.code, 0, pushed.out);
-  const head = await fetch(`${open.url}/v2/auth/signed/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const head = await fetch(`${open.url}/v2/auth/signed/manifests/v1`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   const ref = `${open.hostPort}/auth/signed@${head.headers.get('docker-content-digest')}`;
   const config = join(work, 'docker'); // no login yet (the oras tests above logged in with their own)
   assert.equal((await cosign(['generate-key-pair'], work, config)).code, 0);
-  const sign = ['sign', '--key', 'cosign.key', '--use-signing-config=false', '--tlog-upload=false', '--allow-insecure-registry', '--yes', ref];
+  const sign = [
+    'sign',
+    '--key',
+    'cosign.key',
+    '--use-signing-config=false',
+    '--tlog-upload=false',
+    '--allow-insecure-registry',
+    '--yes',
+    ref,
+  ];
   const anonymous = await cosign(sign, work, config);
   assert.notEqual(anonymous.code, 0, 'an anonymous signature push is refused');
   assert.match(anonymous.out, /UNAUTHORIZED|401|unauthorized/i, anonymous.out);
-  const refs = async () => ((await (await fetch(`${open.url}/v2/auth/signed/referrers/${head.headers.get('docker-content-digest')}`)).json()) as { manifests: unknown[] }).manifests.length;
+  const refs = async () =>
+    (
+      (await (
+        await fetch(`${open.url}/v2/auth/signed/referrers/${head.headers.get('docker-content-digest')}`)
+      ).json()) as { manifests: unknown[] }
+    ).manifests.length;
   assert.equal(await refs(), 0, 'the refused signature stored nothing');
   const login = await cosign(['login', open.hostPort, '-u', 'alice', '-p', 's3cret-1'], work, config);
   assert.equal(login.code, 0, login.out);
@@ -112,6 +172,10 @@ test('cosign: signing a model needs credentials (cosign login), verifying it doe
   assert.equal(signed.code, 0, signed.out);
   assert.ok((await refs()) >= 1, 'the signature is a referrer of the model');
   // Verification only pulls: open to anyone here (a fresh docker config, no login).
-  const verified = await cosign(['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog', '--allow-insecure-registry', ref], work, join(work, 'no-login'));
+  const verified = await cosign(
+    ['verify', '--key', 'cosign.pub', '--insecure-ignore-tlog', '--allow-insecure-registry', ref],
+    work,
+    join(work, 'no-login'),
+  );
   assert.equal(verified.code, 0, verified.out);
 });

@@ -14,7 +14,11 @@ const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).diges
 
 async function push(srv: TestServer, repo: string, content: Buffer): Promise<string> {
   const d = sha256(content);
-  const res = await fetch(`${srv.url}/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', body: new Uint8Array(content), headers: { 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${srv.url}/v2/${repo}/blobs/uploads/?digest=${d}`, {
+    method: 'POST',
+    body: new Uint8Array(content),
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   assert.equal(res.status, 201, await res.text());
   return d;
 }
@@ -44,7 +48,13 @@ test('embedded blobs over a socket: whole, ranged across buffer boundaries, empt
     assert.equal(whole.headers.get('content-length'), String(big.length));
     assert.ok(whole.body.equals(big), 'whole blob byte-identical');
 
-    for (const [start, end] of [[0, 0], [512 * 1024 - 1, 512 * 1024], [100, 2 * 512 * 1024 + 7], [big.length - 1, big.length - 1], [1000, Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [512 * 1024 - 1, 512 * 1024],
+      [100, 2 * 512 * 1024 + 7],
+      [big.length - 1, big.length - 1],
+      [1000, Number.MAX_SAFE_INTEGER],
+    ] as const) {
       const r = await get(url, `bytes=${start}-${end === Number.MAX_SAFE_INTEGER ? '' : end}`);
       const last = Math.min(end, big.length - 1);
       assert.equal(r.status, 206, `range ${start}-${end}`);
@@ -59,11 +69,15 @@ test('embedded blobs over a socket: whole, ranged across buffer boundaries, empt
     assert.equal(empty.body.length, 0);
 
     // Eight responses at once share the buffer pool: none may see another's bytes.
-    const others = await Promise.all([1, 2, 3, 4].map(async (i) => {
-      const b = randomBytes(700_000 + i * 99_999);
-      return { b, d: await push(srv, `send/c${i}`, b), repo: `send/c${i}` };
-    }));
-    const got = await Promise.all([...others, ...others].map(async (o) => ({ o, r: await get(`${srv.url}/v2/${o.repo}/blobs/${o.d}`) })));
+    const others = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => {
+        const b = randomBytes(700_000 + i * 99_999);
+        return { b, d: await push(srv, `send/c${i}`, b), repo: `send/c${i}` };
+      }),
+    );
+    const got = await Promise.all(
+      [...others, ...others].map(async (o) => ({ o, r: await get(`${srv.url}/v2/${o.repo}/blobs/${o.d}`) })),
+    );
     for (const { o, r } of got) assert.ok(r.body.equals(o.b), `${o.repo} byte-identical under concurrency`);
     assert.deepEqual(await openBlobFiles(srv), [], 'every blob file closed after its response');
   } finally {

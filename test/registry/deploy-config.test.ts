@@ -20,12 +20,16 @@ interface ComposeService {
 
 // No Docker engine here: the compose file is checked for shape and for agreeing with the configs it mounts.
 test('docker-compose.yml parses and wires server (upstream mode, Postgres) → distribution (S3 on MinIO), and workers', async () => {
-  const compose = (await yamlOf('docker-compose.yml')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+  const compose = (await yamlOf('docker-compose.yml')) as {
+    services: Record<string, ComposeService>;
+    volumes: Record<string, unknown>;
+  };
   const s = compose.services;
   assert.deepEqual(Object.keys(s).sort(), ['aibomgen', 'minio', 'minio-bucket', 'postgres', 'registry', 'worker']);
   for (const [name, svc] of Object.entries(s)) {
     assert.ok(svc.image, `${name} has an image`);
-    for (const dep of Object.keys(svc.depends_on ?? {})) assert.ok(s[dep], `${name} depends on a defined service ${dep}`);
+    for (const dep of Object.keys(svc.depends_on ?? {}))
+      assert.ok(s[dep], `${name} depends on a defined service ${dep}`);
     for (const v of svc.volumes ?? []) {
       const named = v.split(':')[0]!;
       if (!named.startsWith('.')) assert.ok(named in compose.volumes, `${name}: volume ${named} is declared`);
@@ -38,7 +42,8 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   assert.match(cfg.databaseUrl, /^postgres:\/\/[^@]+@postgres:5432\//);
   assert.equal(new URL(cfg.upstreamUrl!).hostname, 'registry');
   assert.deepEqual(s.aibomgen!.ports, ['8080:8080'], 'only the server is published');
-  for (const name of ['registry', 'postgres', 'minio']) assert.equal(s[name]!.ports, undefined, `${name} is not published`);
+  for (const name of ['registry', 'postgres', 'minio'])
+    assert.equal(s[name]!.ports, undefined, `${name} is not published`);
 
   // Workers share with the server what a worker on another host would — database, registry, keys — and no
   // data directory: the server serves only and sends job inputs through the registry.
@@ -46,7 +51,10 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   assert.equal(cfg.jobInputs, 'registry');
   const w = s.worker!;
   const wcfg = loadConfig(w.environment!, { role: 'worker' });
-  assert.deepEqual([wcfg.databaseUrl, wcfg.upstreamUrl, wcfg.registryStore, wcfg.keysDir, wcfg.publicUrl], [cfg.databaseUrl, cfg.upstreamUrl, cfg.registryStore, cfg.keysDir, cfg.publicUrl]);
+  assert.deepEqual(
+    [wcfg.databaseUrl, wcfg.upstreamUrl, wcfg.registryStore, wcfg.keysDir, wcfg.publicUrl],
+    [cfg.databaseUrl, cfg.upstreamUrl, cfg.registryStore, cfg.keysDir, cfg.publicUrl],
+  );
   const mounts = (svc: ComposeService) => new Map((svc.volumes ?? []).map((v) => [v.split(':')[1]!, v.split(':')[0]!]));
   assert.equal(mounts(w).get(wcfg.keysDir), mounts(s.aibomgen!).get(cfg.keysDir), 'the same keys volume');
   assert.equal(mounts(w).get(wcfg.dataDir), undefined, "the worker's data directory is its own");
@@ -58,7 +66,10 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   const reg = s.registry!;
   assert.ok(reg.volumes!.includes('./registry-config:/etc/registry-config:ro'));
   assert.deepEqual(reg.command, ['/etc/registry-config/s3.yml']);
-  const s3 = (await yamlOf('registry-config/s3.yml')) as { storage: { s3: Record<string, unknown>; delete: { enabled: boolean }; redirect: { disable: boolean } }; http: { addr: string } };
+  const s3 = (await yamlOf('registry-config/s3.yml')) as {
+    storage: { s3: Record<string, unknown>; delete: { enabled: boolean }; redirect: { disable: boolean } };
+    http: { addr: string };
+  };
   assert.equal(new URL(String(s3.storage.s3.regionendpoint)).hostname, 'minio');
   assert.equal(Number(new URL(cfg.upstreamUrl!).port), Number(s3.http.addr.split(':').pop()));
   assert.equal(s3.storage.delete.enabled, true);
@@ -66,11 +77,17 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   assert.ok(!('accesskey' in s3.storage.s3) && !('secretkey' in s3.storage.s3), 'S3 keys come from the environment');
   assert.ok(reg.environment!.REGISTRY_STORAGE_S3_ACCESSKEY && reg.environment!.REGISTRY_HTTP_SECRET);
   assert.equal(reg.environment!.REGISTRY_STORAGE_S3_SECRETKEY, s.minio!.environment!.MINIO_ROOT_PASSWORD);
-  assert.match(s['minio-bucket']!.entrypoint!.join(' '), new RegExp(`mb --ignore-existing local/${String(s3.storage.s3.bucket)}`));
+  assert.match(
+    s['minio-bucket']!.entrypoint!.join(' '),
+    new RegExp(`mb --ignore-existing local/${String(s3.storage.s3.bucket)}`),
+  );
 });
 
 test('registry-config/config.yml: filesystem storage, delete enabled, loopback only', async () => {
-  const c = (await yamlOf('registry-config/config.yml')) as { storage: { filesystem: { rootdirectory: string }; delete: { enabled: boolean } }; http: { addr: string } };
+  const c = (await yamlOf('registry-config/config.yml')) as {
+    storage: { filesystem: { rootdirectory: string }; delete: { enabled: boolean } };
+    http: { addr: string };
+  };
   assert.ok(c.storage.filesystem.rootdirectory);
   assert.equal(c.storage.delete.enabled, true);
   assert.match(c.http.addr, /^127\.0\.0\.1:\d+$/);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { BlobFiles } from '../../server/registry/store/blob-files.ts';
-import { RegistryError } from '../../server/registry/errors.ts';
+import type { RegistryError } from '../../server/registry/errors.ts';
 
 const sha = (alg: 'sha256' | 'sha512', s: string) => `${alg}:${createHash(alg).update(s).digest('hex')}`;
 
@@ -32,7 +32,10 @@ test('chunked upload completes, reads whole and by range, sha256 and sha512', ()
       const part = await b.read('a/b', st.digest, { start: 6, end: 100 });
       assert.deepEqual(part!.range, { start: 6, end: 10 });
       assert.equal(await text(part!.body), 'world');
-      await assert.rejects(b.read('a/b', st.digest, { start: 11, end: 20 }), (e: RegistryError) => e.code === 'RANGE_INVALID');
+      await assert.rejects(
+        b.read('a/b', st.digest, { start: 11, end: 20 }),
+        (e: RegistryError) => e.code === 'RANGE_INVALID',
+      );
       assert.equal(await b.stat('other', st.digest), null);
     }
   }));
@@ -41,14 +44,20 @@ test('out-of-order chunk is refused with RANGE_INVALID and appends nothing', () 
   withStore(async (b) => {
     const u = await b.createUpload('r');
     await b.append('r', u.id, Readable.from([Buffer.from('abc')]), 0);
-    await assert.rejects(b.append('r', u.id, Readable.from([Buffer.from('zz')]), 1), (e: RegistryError) => e.code === 'RANGE_INVALID' && e.status === 416);
+    await assert.rejects(
+      b.append('r', u.id, Readable.from([Buffer.from('zz')]), 1),
+      (e: RegistryError) => e.code === 'RANGE_INVALID' && e.status === 416,
+    );
     assert.equal((await b.getUpload('r', u.id))!.offset, 3);
   }));
 
 test('wrong digest keeps nothing: no blob file, no link, upload gone', () =>
   withStore(async (b, root) => {
     const u = await b.createUpload('r');
-    await assert.rejects(b.complete('r', u.id, sha('sha256', 'other'), Readable.from([Buffer.from('data')])), (e: RegistryError) => e.code === 'DIGEST_INVALID');
+    await assert.rejects(
+      b.complete('r', u.id, sha('sha256', 'other'), Readable.from([Buffer.from('data')])),
+      (e: RegistryError) => e.code === 'DIGEST_INVALID',
+    );
     assert.equal(await b.stat('r', sha('sha256', 'data')), null);
     assert.deepEqual(await readdir(join(root, 'uploads')), []);
     await assert.rejects(readdir(join(root, 'blobs')), { code: 'ENOENT' });

@@ -12,7 +12,11 @@ test('blob push (monolithic and chunked), pull with Range, and the spec errors t
   try {
     const base = `${srv.url}/v2/team/model`;
     // monolithic POST ?digest=
-    let res = await fetch(`${base}/blobs/uploads/?digest=${sha256('hello')}`, { method: 'POST', body: 'hello', headers: { 'content-type': 'application/octet-stream' } });
+    let res = await fetch(`${base}/blobs/uploads/?digest=${sha256('hello')}`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('docker-content-digest'), sha256('hello'));
     // chunked: POST, PATCH 0-2, out-of-order PATCH → 416, PATCH 3-5, PUT
@@ -53,7 +57,9 @@ test('blob push (monolithic and chunked), pull with Range, and the spec errors t
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code, 'NAME_INVALID');
     // mount from another repo, delete
-    res = await fetch(`${srv.url}/v2/other/blobs/uploads/?mount=${sha256('hello')}&from=team/model`, { method: 'POST' });
+    res = await fetch(`${srv.url}/v2/other/blobs/uploads/?mount=${sha256('hello')}&from=team/model`, {
+      method: 'POST',
+    });
     assert.equal(res.status, 201);
     res = await fetch(`${srv.url}/v2/other/blobs/${sha256('hello')}`, { method: 'DELETE' });
     assert.equal(res.status, 202);

@@ -20,13 +20,17 @@ export async function startFront(mode: StoreMode): Promise<Front> {
   const up = mode === 'upstream' ? await startDistribution() : undefined;
   let srv: TestServer;
   try {
-    srv = await startTestServer(up ? { registryStore: 'upstream', upstreamUrl: up.url } : { registryStore: 'embedded' });
+    srv = await startTestServer(
+      up ? { registryStore: 'upstream', upstreamUrl: up.url } : { registryStore: 'embedded' },
+    );
   } catch (e) {
     await up?.stop(); // a server that fails to start must not leave its registry running
     throw e;
   }
   const dirOf = (repo: string) =>
-    up ? join(up.rootDir, 'storage', 'docker', 'registry', 'v2', 'repositories', repo, '_uploads') : join(srv.dataDir, 'registry', 'uploads');
+    up
+      ? join(up.rootDir, 'storage', 'docker', 'registry', 'v2', 'repositories', repo, '_uploads')
+      : join(srv.dataDir, 'registry', 'uploads');
   return {
     mode,
     srv,
@@ -36,7 +40,8 @@ export async function startFront(mode: StoreMode): Promise<Front> {
       if (!up) return ids;
       // 2.8 leaves a cancelled upload's directory behind with only its hash state: count those holding data.
       const held: string[] = [];
-      for (const id of ids) if ((await readdir(join(dirOf(repo), id))).some((f) => f === 'data' || f === 'startedat')) held.push(id);
+      for (const id of ids)
+        if ((await readdir(join(dirOf(repo), id))).some((f) => f === 'data' || f === 'startedat')) held.push(id);
       return held;
     },
     async close() {

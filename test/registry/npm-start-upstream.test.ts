@@ -16,7 +16,15 @@ test('npm start with AIBOMGEN_REGISTRY_STORE=upstream serves /v2/ from the distr
   const port = await freePort();
   // Its own process group, so the whole npm → tsx → node chain is stopped together.
   const child = spawn('npm', ['start'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AIBOMGEN_DATA_DIR: dataDir, AIBOMGEN_REGISTRY_STORE: 'upstream', AIBOMGEN_UPSTREAM_URL: up.url, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AIBOMGEN_DATA_DIR: dataDir,
+      AIBOMGEN_REGISTRY_STORE: 'upstream',
+      AIBOMGEN_UPSTREAM_URL: up.url,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
@@ -26,11 +34,18 @@ test('npm start with AIBOMGEN_REGISTRY_STORE=upstream serves /v2/ from the distr
   try {
     let ready = false;
     for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
-      ready = await fetch(`${url}/readyz`).then(async (r) => (await r.arrayBuffer(), r.status === 200), () => false);
+      ready = await fetch(`${url}/readyz`).then(
+        async (r) => (await r.arrayBuffer(), r.status === 200),
+        () => false,
+      );
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(ready, `server did not become ready: ${stderr}`);
-    let res = await fetch(`${url}/v2/start/check/blobs/uploads/?digest=${sha256('via npm start')}`, { method: 'POST', body: 'via npm start', headers: { 'content-type': 'application/octet-stream' } });
+    let res = await fetch(`${url}/v2/start/check/blobs/uploads/?digest=${sha256('via npm start')}`, {
+      method: 'POST',
+      body: 'via npm start',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.status, 201);
     // The bytes are in the distribution registry itself, not in the server's data directory.
     res = await fetch(`${up.url}/v2/start/check/blobs/${sha256('via npm start')}`);

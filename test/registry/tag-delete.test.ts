@@ -12,16 +12,35 @@ for (const mode of storeModes) {
     const front = await startFront(mode);
     const base = `${front.srv.url}/v2/tags/del`;
     try {
-      let res = await fetch(`${base}/blobs/uploads/?digest=${sha256('{}')}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/octet-stream' } });
+      let res = await fetch(`${base}/blobs/uploads/?digest=${sha256('{}')}`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 201);
       const cfg = { mediaType: MediaType.ociEmpty, digest: sha256('{}'), size: 2 };
       const subject = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: cfg, layers: [] });
-      const referrer = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: 'application/vnd.test.sig', config: cfg, layers: [], subject: { mediaType: MediaType.ociManifest, digest: sha256(subject), size: subject.length } });
+      const referrer = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: 'application/vnd.test.sig',
+        config: cfg,
+        layers: [],
+        subject: { mediaType: MediaType.ociManifest, digest: sha256(subject), size: subject.length },
+      });
       for (const tag of ['a', 'b', 'c']) {
-        res = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', body: subject, headers: { 'content-type': MediaType.ociManifest } });
+        res = await fetch(`${base}/manifests/${tag}`, {
+          method: 'PUT',
+          body: subject,
+          headers: { 'content-type': MediaType.ociManifest },
+        });
         assert.equal(res.status, 201);
       }
-      res = await fetch(`${base}/manifests/${sha256(referrer)}`, { method: 'PUT', body: referrer, headers: { 'content-type': MediaType.ociManifest } });
+      res = await fetch(`${base}/manifests/${sha256(referrer)}`, {
+        method: 'PUT',
+        body: referrer,
+        headers: { 'content-type': MediaType.ociManifest },
+      });
       assert.equal(res.status, 201);
 
       res = await fetch(`${base}/manifests/b`, { method: 'DELETE' });
@@ -38,8 +57,13 @@ for (const mode of storeModes) {
       res = await fetch(`${base}/manifests/b`, { method: 'DELETE' });
       assert.equal(res.status, 404, 'a deleted tag is unknown');
       await res.arrayBuffer();
-      const refs = (await (await fetch(`${base}/referrers/${sha256(subject)}`)).json()) as { manifests: { digest: string }[] };
-      assert.deepEqual(refs.manifests.map((m) => m.digest), [sha256(referrer)]);
+      const refs = (await (await fetch(`${base}/referrers/${sha256(subject)}`)).json()) as {
+        manifests: { digest: string }[];
+      };
+      assert.deepEqual(
+        refs.manifests.map((m) => m.digest),
+        [sha256(referrer)],
+      );
     } finally {
       await front.close();
     }

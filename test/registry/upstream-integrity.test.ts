@@ -14,21 +14,35 @@ test('upstream mode: content changed behind the front is not served as if it wer
   const base = `${srv.url}/v2/integrity/x`;
   try {
     const content = 'x'.repeat(200_000);
-    let res = await fetch(`${base}/blobs/uploads/?digest=${sha256(content)}`, { method: 'POST', body: content, headers: { 'content-type': 'application/octet-stream' } });
+    let res = await fetch(`${base}/blobs/uploads/?digest=${sha256(content)}`, {
+      method: 'POST',
+      body: content,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.status, 201);
-    res = await fetch(`${base}/blobs/uploads/?digest=${sha256('{}')}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/octet-stream' } });
+    res = await fetch(`${base}/blobs/uploads/?digest=${sha256('{}')}`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.status, 201);
     const manifest = JSON.stringify({
-      schemaVersion: 2, mediaType: MediaType.ociManifest,
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
       config: { mediaType: MediaType.ociEmpty, digest: sha256('{}'), size: 2 },
       layers: [{ mediaType: MediaType.ociLayerTar, digest: sha256(content), size: content.length }],
     });
-    res = await fetch(`${base}/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'content-type': MediaType.ociManifest } });
+    res = await fetch(`${base}/manifests/v1`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'content-type': MediaType.ociManifest },
+    });
     assert.equal(res.status, 201);
     assert.equal(await (await fetch(`${base}/blobs/${sha256(content)}`)).text(), content, 'intact content is served');
 
     // Flip the stored bytes (same length) in distribution's own storage.
-    const dataFile = (d: string) => join(up!.rootDir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', d.slice(7, 9), d.slice(7), 'data');
+    const dataFile = (d: string) =>
+      join(up!.rootDir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', d.slice(7, 9), d.slice(7), 'data');
     await writeFile(dataFile(sha256(content)), 'y'.repeat(content.length));
     res = await fetch(`${base}/blobs/${sha256(content)}`);
     assert.equal(res.status, 200, 'headers go out before the last byte is hashed');

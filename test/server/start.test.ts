@@ -41,12 +41,24 @@ test('npm start serves /v2/ and /healthz on PORT with data under AIBOMGEN_DATA_D
     const css = /href="(\/web\/[^"]+\.css)"/.exec(await page.text())?.[1];
     assert.ok(css, 'the dashboard page links its stylesheet');
     assert.equal((await fetch(`${base}${css}`)).status, 200, 'dashboard static files (server/web/static)');
-    const gql = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __type(name: "ModelVersion") { name } }' }) });
-    assert.deepEqual(await gql.json(), { data: { __type: { name: 'ModelVersion' } } }, 'the GraphQL SDL (schema/graphql) was loaded');
+    const gql = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __type(name: "ModelVersion") { name } }' }),
+    });
+    assert.deepEqual(
+      await gql.json(),
+      { data: { __type: { name: 'ModelVersion' } } },
+      'the GraphQL SDL (schema/graphql) was loaded',
+    );
     const docs = await (await fetch(`${base}/docs`)).text();
     const swaggerCss = /href="([^"]+swagger-ui\.css)"/.exec(docs)?.[1];
     assert.ok(swaggerCss);
-    assert.equal((await fetch(`${base}${swaggerCss}`)).status, 200, 'Swagger UI assets (swagger-ui-dist, resolved from the bundle)');
+    assert.equal(
+      (await fetch(`${base}${swaggerCss}`)).status,
+      200,
+      'Swagger UI assets (swagger-ui-dist, resolved from the bundle)',
+    );
   } finally {
     process.kill(-child.pid!, 'SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });

@@ -9,12 +9,24 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { stringify as toYaml } from 'yaml';
 import { errorRecordSchema, type TrainerErrorCode } from '../../schema/trainer.ts';
-import { encodePng, drawShape, mlpModelJson, tabularDefinition, writeSampleInput } from '../../trainer/samples/generate.ts';
+import {
+  encodePng,
+  drawShape,
+  mlpModelJson,
+  tabularDefinition,
+  writeSampleInput,
+} from '../../trainer/samples/generate.ts';
 import { ROOT, runTrainer, tempDir } from './trainer-process.ts';
 
 type Kind = 'csv' | 'images' | 'tfrecord';
 
-async function expectFailure(kind: Kind, mutate: (dir: string) => Promise<void>, code: TrainerErrorCode, mentions: RegExp, exit = 1): Promise<void> {
+async function expectFailure(
+  kind: Kind,
+  mutate: (dir: string) => Promise<void>,
+  code: TrainerErrorCode,
+  mentions: RegExp,
+  exit = 1,
+): Promise<void> {
   const dir = await tempDir(`bad-${code}`);
   await writeSampleInput(dir, kind, { samples: 200, params: { epochs: 1 } });
   await mutate(dir);
@@ -32,67 +44,142 @@ async function expectFailure(kind: Kind, mutate: (dir: string) => Promise<void>,
 
 const editCsv = (f: (lines: string[]) => string[]) => async (dir: string) => {
   const p = join(dir, 'dataset.csv');
-  await writeFile(p, f((await readFile(p, 'utf8')).trimEnd().split('\n')).join('\n') + '\n');
+  await writeFile(p, `${f((await readFile(p, 'utf8')).trimEnd().split('\n')).join('\n')}\n`);
 };
 
 test('shape mismatch between model and definition', () =>
-  expectFailure('csv', async (dir) => writeFile(join(dir, 'dataset_definition.yaml'), toYaml({ ...tabularDefinition(), output_shape: [2] })), 'shape_mismatch', /model output shape \[1\].*output_shape \[2\]/));
+  expectFailure(
+    'csv',
+    async (dir) =>
+      writeFile(join(dir, 'dataset_definition.yaml'), toYaml({ ...tabularDefinition(), output_shape: [2] })),
+    'shape_mismatch',
+    /model output shape \[1\].*output_shape \[2\]/,
+  ));
 
 test('missing column', () =>
-  expectFailure('csv', editCsv((l) => l.map((row) => row.split(',').filter((_, i) => i !== 4).join(','))), 'missing_column', /no column 'feature5'/));
+  expectFailure(
+    'csv',
+    editCsv((l) =>
+      l.map((row) =>
+        row
+          .split(',')
+          .filter((_, i) => i !== 4)
+          .join(','),
+      ),
+    ),
+    'missing_column',
+    /no column 'feature5'/,
+  ));
 
 test('non-numeric cell names row and column', () =>
-  expectFailure('csv', editCsv((l) => l.map((row, i) => (i === 3 ? row.replace(/^[^,]*/, 'abc') : row))), 'non_numeric', /row 4, column 'feature1': 'abc'/));
+  expectFailure(
+    'csv',
+    editCsv((l) => l.map((row, i) => (i === 3 ? row.replace(/^[^,]*/, 'abc') : row))),
+    'non_numeric',
+    /row 4, column 'feature1': 'abc'/,
+  ));
 
-test('empty dataset', () => expectFailure('csv', editCsv((l) => l.slice(0, 1)), 'empty_dataset', /no data rows/));
+test('empty dataset', () =>
+  expectFailure(
+    'csv',
+    editCsv((l) => l.slice(0, 1)),
+    'empty_dataset',
+    /no data rows/,
+  ));
 
 test('corrupt archive (truncated zip)', () =>
-  expectFailure('images', async (dir) => {
-    const p = join(dir, 'dataset.zip');
-    const buf = await readFile(p);
-    await writeFile(p, buf.subarray(0, Math.floor(buf.length / 2)));
-  }, 'corrupt_archive', /dataset\.zip/));
+  expectFailure(
+    'images',
+    async (dir) => {
+      const p = join(dir, 'dataset.zip');
+      const buf = await readFile(p);
+      await writeFile(p, buf.subarray(0, Math.floor(buf.length / 2)));
+    },
+    'corrupt_archive',
+    /dataset\.zip/,
+  ));
 
 test('zip entry escaping the archive root', () =>
-  expectFailure('images', async (dir) => {
-    await writeFile(join(dir, 'dataset.zip'), zipSync({ '0/a.png': encodePng(drawShape(0, 28, Math.random), 28), '../../evil.png': encodePng(drawShape(1, 28, Math.random), 28) }));
-  }, 'unsafe_archive', /'\.\.\/\.\.\/evil\.png' escapes/));
+  expectFailure(
+    'images',
+    async (dir) => {
+      await writeFile(
+        join(dir, 'dataset.zip'),
+        zipSync({
+          '0/a.png': encodePng(drawShape(0, 28, Math.random), 28),
+          '../../evil.png': encodePng(drawShape(1, 28, Math.random), 28),
+        }),
+      );
+    },
+    'unsafe_archive',
+    /'\.\.\/\.\.\/evil\.png' escapes/,
+  ));
 
 test('zip bomb (inflation ratio)', () =>
-  expectFailure('images', async (dir) => {
-    await writeFile(join(dir, 'dataset.zip'), zipSync({ '0/a.png': new Uint8Array(64 * 1024 * 1024) }, { level: 9 }));
-  }, 'unsafe_archive', /inflates more than/));
+  expectFailure(
+    'images',
+    async (dir) => {
+      await writeFile(join(dir, 'dataset.zip'), zipSync({ '0/a.png': new Uint8Array(64 * 1024 * 1024) }, { level: 9 }));
+    },
+    'unsafe_archive',
+    /inflates more than/,
+  ));
 
 test('corrupt TFRecord (data CRC)', () =>
-  expectFailure('tfrecord', async (dir) => {
-    const p = join(dir, 'dataset.tfrecord');
-    const buf = await readFile(p);
-    buf[20] = buf[20]! ^ 0xff;
-    await writeFile(p, buf);
-  }, 'corrupt_archive', /record 0 data CRC mismatch/));
+  expectFailure(
+    'tfrecord',
+    async (dir) => {
+      const p = join(dir, 'dataset.tfrecord');
+      const buf = await readFile(p);
+      buf[20] = buf[20]! ^ 0xff;
+      await writeFile(p, buf);
+    },
+    'corrupt_archive',
+    /record 0 data CRC mismatch/,
+  ));
 
 test('unsupported layer in a TF.js model', () =>
-  expectFailure('csv', async (dir) => {
-    const m = mlpModelJson() as { modelTopology: { config: { layers: { class_name: string }[] } } };
-    m.modelTopology.config.layers[1]!.class_name = 'LSTM';
-    await writeFile(join(dir, 'model/model.json'), JSON.stringify(m));
-  }, 'unsupported_layer', /unsupported layer 'LSTM'/));
+  expectFailure(
+    'csv',
+    async (dir) => {
+      const m = mlpModelJson() as { modelTopology: { config: { layers: { class_name: string }[] } } };
+      m.modelTopology.config.layers[1]!.class_name = 'LSTM';
+      await writeFile(join(dir, 'model/model.json'), JSON.stringify(m));
+    },
+    'unsupported_layer',
+    /unsupported layer 'LSTM'/,
+  ));
 
 test('unsupported layer in a .keras model', () =>
-  expectFailure('csv', async (dir) => {
-    await rm(join(dir, 'model/model.json'));
-    await copyFile(join(ROOT, 'trainer/samples/keras/unsupported.keras'), join(dir, 'model/unsupported.keras'));
-  }, 'unsupported_layer', /unsupported layer 'LSTM'/));
+  expectFailure(
+    'csv',
+    async (dir) => {
+      await rm(join(dir, 'model/model.json'));
+      await copyFile(join(ROOT, 'trainer/samples/keras/unsupported.keras'), join(dir, 'model/unsupported.keras'));
+    },
+    'unsupported_layer',
+    /unsupported layer 'LSTM'/,
+  ));
 
 test('bad definition names the field', () =>
-  expectFailure('csv', async (dir) => {
-    const def = tabularDefinition() as { columns: Record<string, string> };
-    def.columns.feature3 = 'text';
-    await writeFile(join(dir, 'dataset_definition.yaml'), toYaml(def));
-  }, 'bad_definition', /columns\.feature3: /));
+  expectFailure(
+    'csv',
+    async (dir) => {
+      const def = tabularDefinition() as { columns: Record<string, string> };
+      def.columns.feature3 = 'text';
+      await writeFile(join(dir, 'dataset_definition.yaml'), toYaml(def));
+    },
+    'bad_definition',
+    /columns\.feature3: /,
+  ));
 
 test('bad params name the field', () =>
-  expectFailure('csv', async (dir) => writeFile(join(dir, 'params.json'), JSON.stringify({ epochs: -1 })), 'bad_params', /epochs: /));
+  expectFailure(
+    'csv',
+    async (dir) => writeFile(join(dir, 'params.json'), JSON.stringify({ epochs: -1 })),
+    'bad_params',
+    /epochs: /,
+  ));
 
 test('out of memory: a run over the memory budget fails before training with exit 2', async () => {
   const dir = await tempDir('oom');
@@ -107,14 +194,22 @@ test('out of memory: a run over the memory budget fails before training with exi
 
 test('command line: --help exits 0 with usage on stderr; an unknown option exits 1 with an error line', async () => {
   const { spawnSync } = await import('node:child_process');
-  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
   const help = run(['--help']);
   assert.equal(help.status, 0);
   assert.equal(help.stdout, '');
   assert.match(help.stderr, /--input <dir>/);
   const bad = run(['--bogus']);
   assert.equal(bad.status, 1);
-  assert.deepEqual(JSON.parse(bad.stdout.trim()), { type: 'error', code: 'bad_params', message: "error: unknown option '--bogus'" });
+  assert.deepEqual(JSON.parse(bad.stdout.trim()), {
+    type: 'error',
+    code: 'bad_params',
+    message: "error: unknown option '--bogus'",
+  });
 });
 
 test('a job killed with SIGTERM mid-training leaves only error.json', async () => {
@@ -123,7 +218,11 @@ test('a job killed with SIGTERM mid-training leaves only error.json', async () =
   const dir = await tempDir('sigterm');
   const out = await tempDir('sigterm-out');
   await writeSampleInput(dir, 'csv', { samples: 1000, params: { epochs: 500 } });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), '--input', dir, '--output', out], { cwd: ROOT });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), '--input', dir, '--output', out],
+    { cwd: ROOT },
+  );
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();

@@ -30,12 +30,18 @@ test('tf.train.Example round trip: floats, negative int64, bytes', () => {
   const img = ex.get('img');
   assert.ok(img?.kind === 'bytes');
   assert.deepEqual([...img.values[0]!], [1, 2, 3]);
-  assert.throws(() => decodeExample(bytes.subarray(0, bytes.length - 3), 'r1'), (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive');
+  assert.throws(
+    () => decodeExample(bytes.subarray(0, bytes.length - 3), 'r1'),
+    (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive',
+  );
 });
 
 test('TFRecord framing: both CRCs checked', () => {
   const rec = frameRecord(Uint8Array.from([9, 8, 7]));
-  assert.deepEqual([...readRecords(rec, 'f')].map((r) => [...r]), [[9, 8, 7]]);
+  assert.deepEqual(
+    [...readRecords(rec, 'f')].map((r) => [...r]),
+    [[9, 8, 7]],
+  );
   const badLen = Uint8Array.from(rec);
   badLen[0] = 4;
   assert.throws(() => [...readRecords(badLen, 'f')], /length CRC mismatch/);
@@ -45,11 +51,19 @@ test('TFRecord framing: both CRCs checked', () => {
 test('dataset/ with several .tfrecord files loads them in name order', async () => {
   const dir = await tempDir('tfrdir');
   await mkdir(join(dir, 'dataset'));
-  await writeTfRecord(join(dir, 'dataset', 'b.tfrecord'), [{ a: { kind: 'float', values: [2] }, label: { kind: 'int64', values: [1] } }]);
-  await writeTfRecord(join(dir, 'dataset', 'a.tfrecord'), [{ a: { kind: 'float', values: [1] }, label: { kind: 'int64', values: [0] } }]);
+  await writeTfRecord(join(dir, 'dataset', 'b.tfrecord'), [
+    { a: { kind: 'float', values: [2] }, label: { kind: 'int64', values: [1] } },
+  ]);
+  await writeTfRecord(join(dir, 'dataset', 'a.tfrecord'), [
+    { a: { kind: 'float', values: [1] }, label: { kind: 'int64', values: [0] } },
+  ]);
   const src = locateDataset(dir);
   assert.equal(src.kind, 'tfrecord');
-  const def = datasetDefinitionSchema.parse({ columns: { a: 'float', label: 'int' }, input_shape: [1], output_shape: [2] });
+  const def = datasetDefinitionSchema.parse({
+    columns: { a: 'float', label: 'int' },
+    input_shape: [1],
+    output_shape: [2],
+  });
   const ds = await loadTfRecords(src.kind === 'tfrecord' ? src.files : [], def);
   assert.deepEqual([...ds.xs], [1, 2]);
   assert.deepEqual([...ds.ys], [1, 0, 0, 1]);
@@ -68,7 +82,14 @@ test('definition and params errors name the field', () => {
   const p = paramsSchema.safeParse({ epochs: 3, initial_epoch: 5 });
   assert.ok(!p.success);
   assert.equal(describeZodError(p.error).field, 'initial_epoch');
-  assert.deepEqual(paramsSchema.parse({}), { epochs: 50, validation_split: 0.2, initial_epoch: 0, batch_size: 32, validation_freq: 1, seed: 42 });
+  assert.deepEqual(paramsSchema.parse({}), {
+    epochs: 50,
+    validation_split: 0.2,
+    initial_epoch: 0,
+    batch_size: 32,
+    validation_freq: 1,
+    seed: 42,
+  });
 });
 
 test('zip entry names that escape the root are refused', () => {
@@ -87,16 +108,29 @@ test('a zip cut anywhere inside its entries is corrupt; limits on entries and si
   const { zipSync } = await import('fflate');
   const { unzipSafely } = await import('../../trainer/datasets/safe-unzip.ts');
   const dir = await tempDir('zip');
-  const z = zipSync({ 'a/1.bin': new Uint8Array(5000).map((_, i) => i * 7), 'a/2.bin': new Uint8Array(5000).map((_, i) => i * 13) }, { level: 0 });
+  const z = zipSync(
+    { 'a/1.bin': new Uint8Array(5000).map((_, i) => i * 7), 'a/2.bin': new Uint8Array(5000).map((_, i) => i * 13) },
+    { level: 0 },
+  );
   const p = join(dir, 't.zip');
   for (const cut of [100, 4000, 5100, 9000]) {
     await writeFile(p, z.subarray(0, cut));
-    await assert.rejects(unzipSafely(p, 'dataset.zip'), (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive', `cut at ${cut}`);
+    await assert.rejects(
+      unzipSafely(p, 'dataset.zip'),
+      (e: unknown) => e instanceof TrainerError && e.code === 'corrupt_archive',
+      `cut at ${cut}`,
+    );
   }
   await writeFile(p, z);
   assert.deepEqual([...(await unzipSafely(p, 'dataset.zip')).keys()], ['a/1.bin', 'a/2.bin']);
-  await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 1, maxTotalBytes: 1e9, maxRatio: 100 }), /more than 1 entries/);
-  await assert.rejects(unzipSafely(p, 'dataset.zip', { maxEntries: 10, maxTotalBytes: 6000, maxRatio: 100 }), /inflates to more than 6000 bytes/);
+  await assert.rejects(
+    unzipSafely(p, 'dataset.zip', { maxEntries: 1, maxTotalBytes: 1e9, maxRatio: 100 }),
+    /more than 1 entries/,
+  );
+  await assert.rejects(
+    unzipSafely(p, 'dataset.zip', { maxEntries: 10, maxTotalBytes: 6000, maxRatio: 100 }),
+    /inflates to more than 6000 bytes/,
+  );
 });
 
 test('CSV features follow the header order, whatever the definition key order', async () => {
@@ -104,7 +138,11 @@ test('CSV features follow the header order, whatever the definition key order', 
   const dir = await tempDir('csvorder');
   const p = join(dir, 'd.csv');
   await writeFile(p, 'b,label,a\n2,1,1\n4,0,3\n');
-  const def = datasetDefinitionSchema.parse({ columns: { a: 'float', b: 'float', label: 'int' }, input_shape: [2], output_shape: [1] });
+  const def = datasetDefinitionSchema.parse({
+    columns: { a: 'float', b: 'float', label: 'int' },
+    input_shape: [2],
+    output_shape: [1],
+  });
   const ds = await loadCsv(p, def);
   assert.deepEqual([...ds.xs], [2, 1, 4, 3]);
   assert.deepEqual([...ds.ys], [1, 0]);

@@ -26,7 +26,19 @@ interface Ran {
 }
 
 async function podmanRun(spec: ReturnType<typeof trainerImageSpec>, argv: string[]): Promise<Ran> {
-  const args = ['run', '--rm', '--network', 'none', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--user', spec.user];
+  const args = [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--read-only',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--user',
+    spec.user,
+  ];
   for (const b of spec.binds) args.push('-v', b);
   args.push(spec.image, ...argv);
   try {
@@ -45,10 +57,15 @@ test('buildTrainer bundles the probe (and the trainer when it exists) with the w
   const r = await buildTrainer(dist);
   assert.equal(r.trainerBuilt, existsSync(trainerEntry));
   const names = r.files.map((f) => f.name);
-  for (const n of ['probe.mjs', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) assert.ok(names.includes(n), `${n} missing: ${names.join(', ')}`);
-  const manifest = JSON.parse(await readFile(join(dist, 'manifest.json'), 'utf8')) as { files: { name: string; sha256: string }[] };
+  for (const n of ['probe.mjs', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'])
+    assert.ok(names.includes(n), `${n} missing: ${names.join(', ')}`);
+  const manifest = JSON.parse(await readFile(join(dist, 'manifest.json'), 'utf8')) as {
+    files: { name: string; sha256: string }[];
+  };
   for (const f of manifest.files) {
-    const sha = createHash('sha256').update(await readFile(join(dist, f.name))).digest('hex');
+    const sha = createHash('sha256')
+      .update(await readFile(join(dist, f.name)))
+      .digest('hex');
     assert.equal(sha, f.sha256, `manifest digest of ${f.name}`);
   }
   // The bundle runs outside the repository (no node_modules to fall back on) and finds its wasm beside it.
@@ -62,7 +79,10 @@ test('ensureTrainerBundle rebuilds only when a source file the bundle was built 
   try {
     const first = await ensureTrainerBundle(out);
     assert.equal(first.rebuilt, true);
-    assert.ok(first.inputs.includes('trainer/tf.ts') && first.inputs.includes('trainer/backend/wasm-conv-grads.ts'), first.inputs.join(' '));
+    assert.ok(
+      first.inputs.includes('trainer/tf.ts') && first.inputs.includes('trainer/backend/wasm-conv-grads.ts'),
+      first.inputs.join(' '),
+    );
     assert.equal(await staleReason(out), undefined);
     const again = await ensureTrainerBundle(out);
     assert.equal(again.rebuilt, false);
@@ -80,7 +100,10 @@ test('ensureTrainerBundle rebuilds only when a source file the bundle was built 
 test('npm run build:trainer fails clearly while trainer/main.ts is missing, and succeeds once it exists', async () => {
   const out = await mkdtemp(join(tmpdir(), 'aibomgen-trainer-cli-'));
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'trainer/build.ts', '--out', out], { cwd: root, encoding: 'utf8' }).then(
+    const r = await run(process.execPath, ['--import', 'tsx', 'trainer/build.ts', '--out', out], {
+      cwd: root,
+      encoding: 'utf8',
+    }).then(
       (ok) => ({ code: 0, stderr: ok.stderr }),
       (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
     );
@@ -104,16 +127,27 @@ test('the offline image builds without network, idempotently, and runs the bundl
   assert.equal(await ensureTrainerImage(), id, 'a second build keeps the existing image');
 
   const spec = trainerImageSpec({ distDir: dist, entry: 'probe.mjs' });
-  assert.ok(spec.binds.every((b) => b.endsWith(':ro')), `all binds read-only: ${spec.binds.join(' ')}`);
+  assert.ok(
+    spec.binds.every((b) => b.endsWith(':ro')),
+    `all binds read-only: ${spec.binds.join(' ')}`,
+  );
   const r = await podmanRun(spec, spec.command);
   assert.equal(r.code, 0, r.stderr);
-  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { type: string; backend: string; versions: Record<string, string>; loss: number[] };
+  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
+    type: string;
+    backend: string;
+    versions: Record<string, string>;
+    loss: number[];
+  };
   assert.equal(probe.type, 'probe');
   assert.equal(probe.backend, 'wasm');
   assert.equal(probe.versions['tfjs-core'], '4.22.0');
   assert.equal(probe.loss.length, 3);
   assert.ok(probe.loss.every(Number.isFinite), `losses ${probe.loss.join(', ')}`);
-  assert.ok((probe.loss[2] as number) < (probe.loss[0] as number), `CNN trained inside the container: ${probe.loss.join(', ')}`);
+  assert.ok(
+    (probe.loss[2] as number) < (probe.loss[0] as number),
+    `CNN trained inside the container: ${probe.loss.join(', ')}`,
+  );
 });
 
 test('inside the container the bundle and the rootfs are read-only and the user is nobody', async () => {
@@ -141,7 +175,11 @@ test('with a built tfjs-node bound at /opt/node_modules the bundle trains on the
   assert.ok(spec.binds.includes(`${nativeModules}:/opt/node_modules:ro`), spec.binds.join(' '));
   const r = await podmanRun(spec, spec.command);
   assert.equal(r.code, 0, r.stderr);
-  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { backend: string; versions: Record<string, string>; loss: number[] };
+  const probe = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
+    backend: string;
+    versions: Record<string, string>;
+    loss: number[];
+  };
   assert.equal(probe.backend, 'tensorflow');
   assert.equal(probe.versions['tfjs-node'], '4.22.0');
   assert.match(probe.versions.libtensorflow ?? '', /^2\.\d+/);

@@ -20,8 +20,16 @@ const KERAS_PY = join(ROOT, '.tools/venv-keras/bin/python');
 const haveKeras = existsSync(KERAS_PY);
 
 function kerasPredict(model: string, inputJson: string): number[] {
-  const py = ['import sys, json, numpy as np, keras', 'm = keras.models.load_model(sys.argv[1])', 'x = np.array(json.load(open(sys.argv[2])), dtype="float32")', 'print(json.dumps(m.predict(x, verbose=0).ravel().tolist()))'].join('\n');
-  const r = spawnSync(KERAS_PY, ['-c', py, model, inputJson], { encoding: 'utf8', env: { ...process.env, KERAS_BACKEND: 'jax' } });
+  const py = [
+    'import sys, json, numpy as np, keras',
+    'm = keras.models.load_model(sys.argv[1])',
+    'x = np.array(json.load(open(sys.argv[2])), dtype="float32")',
+    'print(json.dumps(m.predict(x, verbose=0).ravel().tolist()))',
+  ].join('\n');
+  const r = spawnSync(KERAS_PY, ['-c', py, model, inputJson], {
+    encoding: 'utf8',
+    env: { ...process.env, KERAS_BACKEND: 'jax' },
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as number[];
 }
@@ -36,7 +44,9 @@ for (const [name, shape] of [
   ['mlp', [13]],
   ['cnn', [28, 28, 1]],
 ] as const) {
-  test(`${name}.keras predicts the same in TF.js as in Keras`, { skip: !haveKeras && 'no .tools/venv-keras' }, async () => {
+  test(`${name}.keras predicts the same in TF.js as in Keras`, {
+    skip: !haveKeras && 'no .tools/venv-keras',
+  }, async () => {
     await initBackend('cpu');
     const file = join(ROOT, `trainer/samples/keras/${name}.keras`);
     const { model } = await loadKerasModel(file);

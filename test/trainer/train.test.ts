@@ -11,7 +11,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { metricsSchema } from '../../schema/trainer.ts';
-import { imageDefinition, writeImageTfRecord, writeImageZip, writeSampleInput, writeTabularCsv } from '../../trainer/samples/generate.ts';
+import {
+  imageDefinition,
+  writeImageTfRecord,
+  writeImageZip,
+  writeSampleInput,
+  writeTabularCsv,
+} from '../../trainer/samples/generate.ts';
 import { lastEpochLogs, ROOT, runTrainer, tempDir, type TrainerRun } from './trainer-process.ts';
 
 const KERAS_PY = join(ROOT, '.tools/venv-keras/bin/python');
@@ -33,7 +39,10 @@ async function assertSuccess(run: TrainerRun, minValAcc: number): Promise<void> 
   assert.ok(metrics.versions['tfjs-core']);
   assert.equal(metrics.final.val_acc, logs.val_acc);
   // The saved model.json carries the optimizer, so it can be fine-tuned again.
-  const modelJson = JSON.parse(await readFile(join(run.outputDir, 'model/model.json'), 'utf8')) as { trainingConfig?: unknown; weightsManifest: unknown[] };
+  const modelJson = JSON.parse(await readFile(join(run.outputDir, 'model/model.json'), 'utf8')) as {
+    trainingConfig?: unknown;
+    weightsManifest: unknown[];
+  };
   assert.ok(modelJson.trainingConfig, 'trainingConfig saved');
   assert.ok((await readFile(join(run.outputDir, 'logs.txt'), 'utf8')).includes('epoch 1:'));
 }
@@ -98,7 +107,10 @@ test('TFRecord + Keras 3 MLP trains above chance; Keras loads the written .keras
     'p = (m.predict(x, verbose=0).ravel() > 0.5).astype("float32")',
     'print((p == d[:, 13]).mean())',
   ].join('\n');
-  const r = spawnSync(KERAS_PY, ['-c', py, out, csv], { encoding: 'utf8', env: { ...process.env, KERAS_BACKEND: 'jax' } });
+  const r = spawnSync(KERAS_PY, ['-c', py, out, csv], {
+    encoding: 'utf8',
+    env: { ...process.env, KERAS_BACKEND: 'jax' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const acc = Number(r.stdout.trim().split('\n').pop());
   assert.ok(acc > 0.75, `Keras accuracy of the written .keras: ${acc}`);
@@ -109,14 +121,20 @@ test('TFRecord of PNG images (image column) + TF.js CNN trains above chance', as
   await writeSampleInput(dir, 'images', { params: { epochs: 6, batch_size: 16 } });
   await rm(join(dir, 'dataset.zip'));
   await writeImageTfRecord(join(dir, 'dataset.tfrecord'), { perClass: 80, classes: 4, seed: 8 });
-  await writeFile(join(dir, 'dataset_definition.yaml'), toYaml({ ...imageDefinition(4), columns: { image: 'image', label: 'int' } }));
+  await writeFile(
+    join(dir, 'dataset_definition.yaml'),
+    toYaml({ ...imageDefinition(4), columns: { image: 'image', label: 'int' } }),
+  );
   const run = await runTrainer(dir);
   await assertSuccess(run, 0.45);
 });
 
 test('sparse losses and metrics (Keras MNIST habit) train on the one-hot targets', async () => {
   const dir = await tempDir('sparse');
-  await writeSampleInput(dir, 'images', { samples: 80, params: { epochs: 1, loss: 'sparse_categorical_crossentropy', metrics: ['sparse_categorical_accuracy'] } });
+  await writeSampleInput(dir, 'images', {
+    samples: 80,
+    params: { epochs: 1, loss: 'sparse_categorical_crossentropy', metrics: ['sparse_categorical_accuracy'] },
+  });
   const run = await runTrainer(dir);
   assert.equal(run.code, 0, run.stderr);
   const logs = lastEpochLogs(run);

@@ -24,10 +24,14 @@ export async function tempDir(prefix: string): Promise<string> {
 /** Runs `tsx trainer/main.ts`; every stdout line must be a valid progress line (asserted by the parse). */
 export async function runTrainer(inputDir: string, env: Record<string, string> = {}): Promise<TrainerRun> {
   const outputDir = await tempDir('out');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), '--input', inputDir, '--output', outputDir], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'trainer/main.ts'), '--input', inputDir, '--output', outputDir],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -42,12 +46,14 @@ export async function runTrainer(inputDir: string, env: Record<string, string> =
 }
 
 export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 export function lastEpochLogs(run: TrainerRun): Record<string, number> {
   const epochs = run.lines.filter((l) => l.type === 'epoch');
   const last = epochs[epochs.length - 1];
-  if (!last || last.type !== 'epoch') throw new Error(`no epoch lines; stderr:\n${run.stderr}`);
+  if (last?.type !== 'epoch') throw new Error(`no epoch lines; stderr:\n${run.stderr}`);
   return last.logs;
 }

@@ -31,7 +31,10 @@ before(async () => {
   const local = await buildBusyboxImage();
   image = `${server.hostPort}/trainers/web-busybox:1`;
   await run('skopeo', ['copy', '--dest-tls-verify=false', `containers-storage:${local}`, `docker://${image}`]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   work = await mkdtemp(join(tmpdir(), 'aibomgen-web-image-'));
 });
 after(async () => {
@@ -62,7 +65,10 @@ test('a trainer image job submitted from the dashboard runs in a container and p
   await page.getByTestId('job-model-link').waitFor({ timeout: 120_000 });
   assert.equal((await page.locator('main h1 .badge').innerText()).trim(), 'succeeded');
   assert.ok(await page.getByRole('link', { name: 'count.txt' }).count(), 'the file the command wrote is listed');
-  const job = (await (await fetch(`${server.url}/developer/job_status/${jobId}`)).json()) as { runner?: { kind: string; image?: string }; publication?: { ref: string } };
+  const job = (await (await fetch(`${server.url}/developer/job_status/${jobId}`)).json()) as {
+    runner?: { kind: string; image?: string };
+    publication?: { ref: string };
+  };
   assert.equal(job.runner?.kind, 'docker');
   assert.equal(job.runner?.image, image);
   assert.equal(job.publication?.ref, `${server.hostPort}/models/web-image:1`);

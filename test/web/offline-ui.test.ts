@@ -14,7 +14,10 @@ let srv: TestServer;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   srv = await startTestServer();
 });
 after(async () => {
@@ -55,7 +58,11 @@ test('GraphiQL at /graphql loads and runs a query with no outside request', asyn
   await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
   // The schema is fetched by the page itself (introspection through /graphql).
   const schema = await page.evaluate(async () => {
-    const r = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) });
+    const r = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+    });
     return (await r.json()) as { data?: { __schema: { queryType: { name: string } } } };
   });
   assert.equal(schema.data?.__schema.queryType.name, 'Query');

@@ -169,7 +169,10 @@ export function initBackend(prefer?: string): Promise<BackendInfo> {
 async function choose(prefer?: string): Promise<BackendInfo> {
   const forcedRaw = (prefer ?? process.env[BACKEND_ENV] ?? '').trim();
   // '' and 'auto' mean: no preference (lets a caller pass the variable through unconditionally)
-  const forced = forcedRaw && forcedRaw.toLowerCase() !== 'auto' ? parseBackend(forcedRaw, prefer ? 'initBackend' : BACKEND_ENV) : undefined;
+  const forced =
+    forcedRaw && forcedRaw.toLowerCase() !== 'auto'
+      ? parseBackend(forcedRaw, prefer ? 'initBackend' : BACKEND_ENV)
+      : undefined;
   const candidates: readonly BackendName[] = forced ? [forced] : backendNames;
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
@@ -193,5 +196,7 @@ async function choose(prefer?: string): Promise<BackendInfo> {
       skipped.push({ name, reason: err.message });
     }
   }
-  throw new Error(`no TensorFlow.js backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new Error(
+    `no TensorFlow.js backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }

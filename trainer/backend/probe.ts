@@ -25,7 +25,14 @@ export async function probe(steps = 3): Promise<ProbeResult> {
   seedEverything(0);
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tf.layers.conv2d({
+        inputShape: [8, 8, 1],
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 2, activation: 'softmax' }),
@@ -38,7 +45,14 @@ export async function probe(steps = 3): Promise<ProbeResult> {
   for (let i = 0; i < steps; i++) loss.push(Number(await model.trainOnBatch(xs, ys)));
   tf.dispose([xs, ys]);
   model.dispose();
-  return { type: 'probe', backend: info.name, versions: info.versions, skipped: info.skipped, loss, ms: Math.round(performance.now() - t0) };
+  return {
+    type: 'probe',
+    backend: info.name,
+    versions: info.versions,
+    skipped: info.skipped,
+    loss,
+    ms: Math.round(performance.now() - t0),
+  };
 }
 
 // Run when executed as the bundle's entry (not when imported by tests).

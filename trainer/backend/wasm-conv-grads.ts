@@ -141,8 +141,17 @@ const backpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     const xIn = cropHW(s, xT, g.inHW[0] + Math.min(padBottom, 0), g.inHW[1] + Math.min(padRight, 0));
     padBottom = Math.max(padBottom, 0);
     padRight = Math.max(padRight, 0);
-    const pad: Pad4 = [[0, 0], [g.pad.top, padBottom], [g.pad.left, padRight], [0, 0]];
-    const dw = s.run('Conv2D', { x: xIn, filter: dyT }, { strides: [1, 1], dilations: [sh, sw], pad, dataFormat: 'NHWC' });
+    const pad: Pad4 = [
+      [0, 0],
+      [g.pad.top, padBottom],
+      [g.pad.left, padRight],
+      [0, 0],
+    ];
+    const dw = s.run(
+      'Conv2D',
+      { x: xIn, filter: dyT },
+      { strides: [1, 1], dilations: [sh, sw], pad, dataFormat: 'NHWC' },
+    );
     return s.run('Transpose', { x: dw }, { perm: [1, 2, 0, 3] }); // [kh,kw,Ci,Co]
   });
 };
@@ -152,7 +161,21 @@ function dilateDy(s: KernelScope, dy: TensorInfo, sh: number, sw: number): Tenso
   if (sh === 1 && sw === 1) return dy;
   const [n, oh, ow, c] = dy.shape as Shape4;
   const r = s.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, c] });
-  const p = s.run('PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  const p = s.run(
+    'PadV2',
+    { x: r },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   return s.run('Reshape', { x: p }, { shape: [n, oh * sh, ow * sw, c] });
 }
 
@@ -182,10 +205,20 @@ const backpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     // Output must be exactly H×W; the zeros dilateDy appended may overshoot, then they are cut instead.
     let padBottom = h + kh - 1 - (dyD.shape[1] as number) - padTop;
     let padRight = w + kw - 1 - (dyD.shape[2] as number) - padLeft;
-    const dyIn = cropHW(s, dyD, (dyD.shape[1] as number) + Math.min(padBottom, 0), (dyD.shape[2] as number) + Math.min(padRight, 0));
+    const dyIn = cropHW(
+      s,
+      dyD,
+      (dyD.shape[1] as number) + Math.min(padBottom, 0),
+      (dyD.shape[2] as number) + Math.min(padRight, 0),
+    );
     padBottom = Math.max(padBottom, 0);
     padRight = Math.max(padRight, 0);
-    const pad: Pad4 = [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]];
+    const pad: Pad4 = [
+      [0, 0],
+      [padTop, padBottom],
+      [padLeft, padRight],
+      [0, 0],
+    ];
     return s.run('Conv2D', { x: dyIn, filter: fT }, { strides: [1, 1], dilations: [1, 1], pad, dataFormat: 'NHWC' });
   });
 };

@@ -32,12 +32,21 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     dimRoundingMode?: Parameters<typeof backend_util.computePool2DInfo>[5];
   };
   if (input.dtype !== 'float32') throw new Error(`MaxPoolGrad on wasm supports float32 only, got ${input.dtype}`);
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
   if (output.shape.join() !== [batchSize, OH, OW, C].join()) {
-    throw new Error(`MaxPoolGrad on wasm: output shape [${output.shape.join(',')}] does not match [${[batchSize, OH, OW, C].join(',')}]`);
+    throw new Error(
+      `MaxPoolGrad on wasm: output shape [${output.shape.join(',')}] does not match [${[batchSize, OH, OW, C].join(',')}]`,
+    );
   }
 
   const wasm = backend as BackendWasm;
@@ -81,7 +90,11 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-export const wasmMaxPoolGradConfig: KernelConfig = { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad };
+export const wasmMaxPoolGradConfig: KernelConfig = {
+  kernelName: 'MaxPoolGrad',
+  backendName: 'wasm',
+  kernelFunc: maxPoolGrad,
+};
 
 let registered = false;
 

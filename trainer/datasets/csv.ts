@@ -38,18 +38,32 @@ function parseCell(raw: string, type: string, row: number, col: string): number 
     const v = Number(s);
     if (Number.isFinite(v) && (type !== 'int' || Number.isInteger(v))) return v;
   }
-  throw new TrainerError('non_numeric', `dataset.csv row ${row}, column '${col}': '${raw}' is not a valid ${type}`, `columns.${col}`);
+  throw new TrainerError(
+    'non_numeric',
+    `dataset.csv row ${row}, column '${col}': '${raw}' is not a valid ${type}`,
+    `columns.${col}`,
+  );
 }
 
 export async function loadCsv(file: string, def: DatasetDefinition): Promise<LoadedDataset> {
   const columns = def.columns;
-  if (!columns) throw new TrainerError('bad_definition', 'dataset_definition.yaml: columns: required for a CSV dataset', 'columns');
+  if (!columns)
+    throw new TrainerError('bad_definition', 'dataset_definition.yaml: columns: required for a CSV dataset', 'columns');
   if (!(def.label in columns)) {
-    throw new TrainerError('bad_definition', `dataset_definition.yaml: label: '${def.label}' is not one of columns`, 'label');
+    throw new TrainerError(
+      'bad_definition',
+      `dataset_definition.yaml: label: '${def.label}' is not one of columns`,
+      'label',
+    );
   }
   const features = Object.keys(columns).filter((c) => c !== def.label);
   const imageCol = Object.keys(columns).find((c) => columns[c] === 'image');
-  if (imageCol) throw new TrainerError('bad_definition', `dataset_definition.yaml: columns.${imageCol}: image columns need a TFRecord dataset`, `columns.${imageCol}`);
+  if (imageCol)
+    throw new TrainerError(
+      'bad_definition',
+      `dataset_definition.yaml: columns.${imageCol}: image columns need a TFRecord dataset`,
+      `columns.${imageCol}`,
+    );
   const width = def.input_shape.reduce((a, b) => a * b, 1);
   if (features.length !== width) {
     throw new TrainerError(
@@ -69,7 +83,12 @@ export async function loadCsv(file: string, def: DatasetDefinition): Promise<Loa
     if (row === 0) {
       const header = splitCsvLine(line.replace(/^\uFEFF/, '')).map((h) => h.trim());
       for (const c of [...features, def.label]) {
-        if (!header.includes(c)) throw new TrainerError('missing_column', `dataset.csv has no column '${c}' (named in the definition)`, `columns.${c}`);
+        if (!header.includes(c))
+          throw new TrainerError(
+            'missing_column',
+            `dataset.csv has no column '${c}' (named in the definition)`,
+            `columns.${c}`,
+          );
       }
       // Features go in the CSV's own column order (as pandas would read it), not the YAML's key order:
       // PyYAML writes definitions with sorted keys (feature1, feature10, ...).

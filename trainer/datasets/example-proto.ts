@@ -6,7 +6,10 @@
  */
 import { TrainerError } from '../errors.ts';
 
-export type Feature = { kind: 'bytes'; values: Uint8Array[] } | { kind: 'float'; values: number[] } | { kind: 'int64'; values: number[] };
+export type Feature =
+  | { kind: 'bytes'; values: Uint8Array[] }
+  | { kind: 'float'; values: number[] }
+  | { kind: 'int64'; values: number[] };
 
 class Reader {
   pos = 0;
@@ -102,7 +105,8 @@ function decodeList(buf: Uint8Array, kind: Feature['kind']): Feature {
 
 function decodeFeature(buf: Uint8Array): Feature {
   for (const { field, wire, r } of fields(buf)) {
-    if (wire === 2 && field >= 1 && field <= 3) return decodeList(r.bytes(), field === 1 ? 'bytes' : field === 2 ? 'float' : 'int64');
+    if (wire === 2 && field >= 1 && field <= 3)
+      return decodeList(r.bytes(), field === 1 ? 'bytes' : field === 2 ? 'float' : 'int64');
     r.skip(wire);
   }
   return { kind: 'float', values: [] };
@@ -133,7 +137,11 @@ export function decodeExample(buf: Uint8Array, where: string): Map<string, Featu
       }
     }
   } catch (e) {
-    throw new TrainerError('corrupt_archive', `${where}: not a valid tf.train.Example: ${(e as Error).message}`, 'dataset');
+    throw new TrainerError(
+      'corrupt_archive',
+      `${where}: not a valid tf.train.Example: ${(e as Error).message}`,
+      'dataset',
+    );
   }
   return out;
 }

@@ -37,7 +37,11 @@ export function resize(src: Float32Array, h: number, w: number, c: number, oh: n
   return out;
 }
 
-export function decodePng(name: string, bytes: Uint8Array, channels: 1 | 3): { h: number; w: number; px: Float32Array } {
+export function decodePng(
+  name: string,
+  bytes: Uint8Array,
+  channels: 1 | 3,
+): { h: number; w: number; px: Float32Array } {
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -58,7 +62,8 @@ export function decodePng(name: string, bytes: Uint8Array, channels: 1 | 3): { h
 
 export async function loadImageZip(file: string, def: DatasetDefinition): Promise<LoadedDataset> {
   const entries = await unzipSafely(file, 'dataset.zip');
-  const channels: 1 | 3 = def.color_mode === 'rgb' ? 3 : def.color_mode === 'grayscale' ? 1 : def.input_shape[2] === 3 ? 3 : 1;
+  const channels: 1 | 3 =
+    def.color_mode === 'rgb' ? 3 : def.color_mode === 'grayscale' ? 1 : def.input_shape[2] === 3 ? 3 : 1;
   const [ih, iw, ic] = def.input_shape;
   if (def.input_shape.length !== 3 || ic !== channels) {
     throw new TrainerError(
@@ -69,9 +74,15 @@ export async function loadImageZip(file: string, def: DatasetDefinition): Promis
   }
   const [oh, ow] = def.image_size ?? [ih!, iw!];
   if (oh !== ih || ow !== iw) {
-    throw new TrainerError('shape_mismatch', `image_size [${oh}, ${ow}] does not match input_shape [${def.input_shape}]`, 'image_size');
+    throw new TrainerError(
+      'shape_mismatch',
+      `image_size [${oh}, ${ow}] does not match input_shape [${def.input_shape}]`,
+      'image_size',
+    );
   }
-  const pngs = [...entries.keys()].filter((n) => /\.png$/i.test(n) && !n.split('/').some((p) => p.startsWith('.') || p === '__MACOSX')).sort();
+  const pngs = [...entries.keys()]
+    .filter((n) => /\.png$/i.test(n) && !n.split('/').some((p) => p.startsWith('.') || p === '__MACOSX'))
+    .sort();
   if (pngs.length === 0) throw new TrainerError('empty_dataset', 'dataset.zip holds no PNG images', 'dataset');
 
   // Labels: labels.csv (filename,label) when present, else the image's parent folder name.
@@ -80,27 +91,45 @@ export async function loadImageZip(file: string, def: DatasetDefinition): Promis
   if (labelsCsv) {
     const text = new TextDecoder().decode(entries.get(labelsCsv));
     const prefix = labelsCsv.slice(0, labelsCsv.length - 'labels.csv'.length);
-    text.split(/\r?\n/).slice(1).forEach((line) => {
-      if (!line.trim()) return;
-      const [f, l] = splitCsvLine(line);
-      if (f !== undefined && l !== undefined) labelOf.set(prefix + f.trim(), l.trim());
-    });
+    text
+      .split(/\r?\n/)
+      .slice(1)
+      .forEach((line) => {
+        if (!line.trim()) return;
+        const [f, l] = splitCsvLine(line);
+        if (f !== undefined && l !== undefined) labelOf.set(prefix + f.trim(), l.trim());
+      });
   } else {
     for (const n of pngs) {
       const parts = n.split('/');
-      if (parts.length < 2) throw new TrainerError('bad_definition', `dataset.zip image '${n}' is not inside a class folder and there is no labels.csv`, 'dataset');
+      if (parts.length < 2)
+        throw new TrainerError(
+          'bad_definition',
+          `dataset.zip image '${n}' is not inside a class folder and there is no labels.csv`,
+          'dataset',
+        );
       labelOf.set(n, parts[parts.length - 2]!);
     }
   }
   const rawLabels = [...new Set(pngs.map((n) => labelOf.get(n)).filter((l): l is string => l !== undefined))];
-  const classNames = def.class_names ?? (rawLabels.every((l) => /^\d+$/.test(l)) ? rawLabels.sort((a, b) => Number(a) - Number(b)) : rawLabels.sort());
+  const classNames =
+    def.class_names ??
+    (rawLabels.every((l) => /^\d+$/.test(l)) ? rawLabels.sort((a, b) => Number(a) - Number(b)) : rawLabels.sort());
   const outputSize = def.output_shape[0]!;
   const numeric = def.class_names === undefined && classNames.every((l) => /^\d+$/.test(l));
   if (outputSize === 1 && classNames.length > 2) {
-    throw new TrainerError('shape_mismatch', `dataset.zip has ${classNames.length} classes but output_shape [1] fits only two`, 'output_shape');
+    throw new TrainerError(
+      'shape_mismatch',
+      `dataset.zip has ${classNames.length} classes but output_shape [1] fits only two`,
+      'output_shape',
+    );
   }
   if (!numeric && outputSize !== 1 && classNames.length > outputSize) {
-    throw new TrainerError('shape_mismatch', `dataset.zip has ${classNames.length} classes but output_shape is [${outputSize}]`, 'output_shape');
+    throw new TrainerError(
+      'shape_mismatch',
+      `dataset.zip has ${classNames.length} classes but output_shape is [${outputSize}]`,
+      'output_shape',
+    );
   }
   const per = ih! * iw! * channels;
   const used = pngs.filter((n) => labelOf.has(n));
@@ -112,7 +141,12 @@ export async function loadImageZip(file: string, def: DatasetDefinition): Promis
     xs.set(resize(px, h, w, channels, ih!, iw!), i * per);
     const l = labelOf.get(name)!;
     const idx = numeric ? Number(l) : classNames.indexOf(l);
-    if (idx < 0) throw new TrainerError('bad_definition', `dataset.zip image '${name}' has label '${l}', not one of class_names`, 'class_names');
+    if (idx < 0)
+      throw new TrainerError(
+        'bad_definition',
+        `dataset.zip image '${name}' has label '${l}', not one of class_names`,
+        'class_names',
+      );
     writeTarget(ys, i, outputSize, idx, `dataset.zip image '${name}'`);
   });
   return { kind: 'images', n: used.length, inputShape: def.input_shape, outputSize, xs, ys };

@@ -11,7 +11,11 @@ export type { LoadedDataset } from './types.ts';
 
 export async function loadDataset(src: DatasetSource, def: DatasetDefinition): Promise<LoadedDataset> {
   const ds =
-    src.kind === 'csv' ? await loadCsv(src.file, def) : src.kind === 'images' ? await loadImageZip(src.file, def) : await loadTfRecords(src.files, def);
+    src.kind === 'csv'
+      ? await loadCsv(src.file, def)
+      : src.kind === 'images'
+        ? await loadImageZip(src.file, def)
+        : await loadTfRecords(src.files, def);
   preprocess(ds, def.preprocessing);
   return ds;
 }

@@ -22,10 +22,20 @@ export const defaultUnzipLimits: UnzipLimits = {
 
 /** True for names that would escape the extraction root. */
 export function unsafeEntryName(name: string): boolean {
-  return name.startsWith('/') || name.includes('\\') || /^[a-zA-Z]:/.test(name) || name.split('/').includes('..') || name.includes('\0');
+  return (
+    name.startsWith('/') ||
+    name.includes('\\') ||
+    /^[a-zA-Z]:/.test(name) ||
+    name.split('/').includes('..') ||
+    name.includes('\0')
+  );
 }
 
-export async function unzipSafely(file: string, label: string, limits = defaultUnzipLimits): Promise<Map<string, Uint8Array>> {
+export async function unzipSafely(
+  file: string,
+  label: string,
+  limits = defaultUnzipLimits,
+): Promise<Map<string, Uint8Array>> {
   // The archive is streamed through the inflater; only the entries' contents are kept.
   const size = (await stat(file)).size;
   const head = Buffer.alloc(4);
@@ -48,18 +58,30 @@ export async function unzipSafely(file: string, label: string, limits = defaultU
   };
   const uz = new Unzip((f) => {
     if (failure) return;
-    if (++entries > limits.maxEntries) return fail(new TrainerError('unsafe_archive', `${label} has more than ${limits.maxEntries} entries`, 'dataset'));
-    if (unsafeEntryName(f.name)) return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
+    if (++entries > limits.maxEntries)
+      return fail(new TrainerError('unsafe_archive', `${label} has more than ${limits.maxEntries} entries`, 'dataset'));
+    if (unsafeEntryName(f.name))
+      return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
     if (f.name.endsWith('/')) return;
     const parts: Uint8Array[] = [];
     pending.add(f.name);
     f.ondata = (err, data, final) => {
       if (failure) return;
-      if (err) return fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${err.message}`, 'dataset'));
+      if (err)
+        return fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${err.message}`, 'dataset'));
       total += data.length;
-      if (total > limits.maxTotalBytes) return fail(new TrainerError('unsafe_archive', `${label} inflates to more than ${limits.maxTotalBytes} bytes`, 'dataset'));
+      if (total > limits.maxTotalBytes)
+        return fail(
+          new TrainerError('unsafe_archive', `${label} inflates to more than ${limits.maxTotalBytes} bytes`, 'dataset'),
+        );
       if (total > limits.maxRatio * size) {
-        return fail(new TrainerError('unsafe_archive', `${label} inflates more than ${limits.maxRatio}× its size (zip bomb?)`, 'dataset'));
+        return fail(
+          new TrainerError(
+            'unsafe_archive',
+            `${label} inflates more than ${limits.maxRatio}× its size (zip bomb?)`,
+            'dataset',
+          ),
+        );
       }
       parts.push(data);
       if (final) {
@@ -84,6 +106,11 @@ export async function unzipSafely(file: string, label: string, limits = defaultU
     fail(new TrainerError('corrupt_archive', `${label} is corrupt: ${(e as Error).message}`, 'dataset'));
   }
   if (failure) throw failure;
-  if (pending.size) throw new TrainerError('corrupt_archive', `${label} is truncated: entry '${[...pending][0]}' is incomplete`, 'dataset');
+  if (pending.size)
+    throw new TrainerError(
+      'corrupt_archive',
+      `${label} is truncated: entry '${[...pending][0]}' is incomplete`,
+      'dataset',
+    );
   return out;
 }

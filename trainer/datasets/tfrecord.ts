@@ -19,13 +19,15 @@ export function* readRecords(buf: Uint8Array, name: string): Generator<Uint8Arra
   let pos = 0;
   let i = 0;
   while (pos < buf.length) {
-    if (pos + 12 > buf.length) throw new TrainerError('corrupt_archive', `${name}: record ${i} header is truncated`, 'dataset');
+    if (pos + 12 > buf.length)
+      throw new TrainerError('corrupt_archive', `${name}: record ${i} header is truncated`, 'dataset');
     const len = Number(dv.getBigUint64(pos, true));
     if (maskedCrc32c(buf.subarray(pos, pos + 8)) !== dv.getUint32(pos + 8, true)) {
       throw new TrainerError('corrupt_archive', `${name}: record ${i} length CRC mismatch`, 'dataset');
     }
     const start = pos + 12;
-    if (start + len + 4 > buf.length) throw new TrainerError('corrupt_archive', `${name}: record ${i} is truncated`, 'dataset');
+    if (start + len + 4 > buf.length)
+      throw new TrainerError('corrupt_archive', `${name}: record ${i} is truncated`, 'dataset');
     const data = buf.subarray(start, start + len);
     if (maskedCrc32c(data) !== dv.getUint32(start + len, true)) {
       throw new TrainerError('corrupt_archive', `${name}: record ${i} data CRC mismatch`, 'dataset');
@@ -58,20 +60,38 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
 function imagePixels(bytes: Uint8Array, def: DatasetDefinition, where: string): Float32Array {
   const [h, w, c] = def.input_shape;
   if (def.input_shape.length !== 3 || (c !== 1 && c !== 3)) {
-    throw new TrainerError('shape_mismatch', `input_shape [${def.input_shape}] is not [height, width, 1|3] as an image column needs`, 'input_shape');
+    throw new TrainerError(
+      'shape_mismatch',
+      `input_shape [${def.input_shape}] is not [height, width, 1|3] as an image column needs`,
+      'input_shape',
+    );
   }
   if (PNG_MAGIC.every((b, i) => bytes[i] === b)) {
     const img = decodePng(where, bytes, c);
     return resize(img.px, img.h, img.w, c, h!, w!);
   }
   if (bytes.length === h! * w! * c) return Float32Array.from(bytes);
-  throw new TrainerError('shape_mismatch', `${where}: ${bytes.length} bytes is neither a PNG nor raw pixels of input_shape [${def.input_shape}]`, 'input_shape');
+  throw new TrainerError(
+    'shape_mismatch',
+    `${where}: ${bytes.length} bytes is neither a PNG nor raw pixels of input_shape [${def.input_shape}]`,
+    'input_shape',
+  );
 }
 
 export async function loadTfRecords(files: string[], def: DatasetDefinition): Promise<LoadedDataset> {
   const columns = def.columns;
-  if (!columns) throw new TrainerError('bad_definition', 'dataset_definition.yaml: columns: required for a TFRecord dataset', 'columns');
-  if (!(def.label in columns)) throw new TrainerError('bad_definition', `dataset_definition.yaml: label: '${def.label}' is not one of columns`, 'label');
+  if (!columns)
+    throw new TrainerError(
+      'bad_definition',
+      'dataset_definition.yaml: columns: required for a TFRecord dataset',
+      'columns',
+    );
+  if (!(def.label in columns))
+    throw new TrainerError(
+      'bad_definition',
+      `dataset_definition.yaml: label: '${def.label}' is not one of columns`,
+      'label',
+    );
   const features = Object.keys(columns).filter((c) => c !== def.label);
   const width = def.input_shape.reduce((a, b) => a * b, 1);
   const outputSize = def.output_shape[0]!;
@@ -86,17 +106,37 @@ export async function loadTfRecords(files: string[], def: DatasetDefinition): Pr
       let count = 0;
       for (const col of [...features, def.label]) {
         const f = ex.get(col);
-        if (!f) throw new TrainerError('missing_column', `${where} has no feature '${col}' (named in the definition)`, `columns.${col}`);
+        if (!f)
+          throw new TrainerError(
+            'missing_column',
+            `${where} has no feature '${col}' (named in the definition)`,
+            `columns.${col}`,
+          );
         if (columns[col] === 'image' && col !== def.label) {
-          if (f.kind !== 'bytes' || f.values.length !== 1) throw new TrainerError('non_numeric', `${where}, feature '${col}': expected one bytes value (an image)`, `columns.${col}`);
+          if (f.kind !== 'bytes' || f.values.length !== 1)
+            throw new TrainerError(
+              'non_numeric',
+              `${where}, feature '${col}': expected one bytes value (an image)`,
+              `columns.${col}`,
+            );
           const px = imagePixels(f.values[0]!, def, `${where}, feature '${col}'`);
           for (const v of px) xs.push(v);
           count += px.length;
           continue;
         }
-        if (f.kind === 'bytes') throw new TrainerError('non_numeric', `${where}, feature '${col}': bytes_list, expected a float or int64 list`, `columns.${col}`);
+        if (f.kind === 'bytes')
+          throw new TrainerError(
+            'non_numeric',
+            `${where}, feature '${col}': bytes_list, expected a float or int64 list`,
+            `columns.${col}`,
+          );
         if (col === def.label) {
-          if (f.values.length !== 1) throw new TrainerError('shape_mismatch', `${where}: label '${col}' has ${f.values.length} values, expected 1`, 'label');
+          if (f.values.length !== 1)
+            throw new TrainerError(
+              'shape_mismatch',
+              `${where}: label '${col}' has ${f.values.length} values, expected 1`,
+              'label',
+            );
           labels.push(f.values[0]!);
         } else {
           for (const v of f.values) xs.push(v);
@@ -104,7 +144,11 @@ export async function loadTfRecords(files: string[], def: DatasetDefinition): Pr
         }
       }
       if (count !== width) {
-        throw new TrainerError('shape_mismatch', `${where} has ${count} feature values but input_shape [${def.input_shape}] needs ${width}`, 'input_shape');
+        throw new TrainerError(
+          'shape_mismatch',
+          `${where} has ${count} feature values but input_shape [${def.input_shape}] needs ${width}`,
+          'input_shape',
+        );
       }
     }
   }

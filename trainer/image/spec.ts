@@ -64,7 +64,13 @@ export function trainerImageSpec(opts: SpecOptions = {}): TrainerImageSpec {
   binds.push(`${distDir}:${TRAINER_MOUNT}:ro`);
   const native = opts.nativeModules ?? process.env[TFJS_NODE_MODULES_ENV];
   if (native) binds.push(`${resolve(native)}:${NATIVE_MODULES_MOUNT}:ro`);
-  return { image, binds, command: [node, `${TRAINER_MOUNT}/${opts.entry ?? 'trainer.mjs'}`], user: '65534:65534', distDir };
+  return {
+    image,
+    binds,
+    command: [node, `${TRAINER_MOUNT}/${opts.entry ?? 'trainer.mjs'}`],
+    user: '65534:65534',
+    distDir,
+  };
 }
 
 /** Builds the image if it is missing (idempotent, ~0.2 s) and returns its id. Needs the podman CLI. */

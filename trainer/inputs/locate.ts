@@ -18,7 +18,8 @@ export function locateModel(inputDir: string): ModelSource {
   if (names.includes('model.json')) return { format: 'tfjs', modelJson: join(dir, 'model.json') };
   const keras = names.filter((n) => n.endsWith('.keras'));
   if (keras.length === 1 && keras[0]) return { format: 'keras', kerasFile: join(dir, keras[0]) };
-  if (keras.length > 1) throw new TrainerError('bad_model', `model/ holds ${keras.length} .keras files; expected one`, 'model');
+  if (keras.length > 1)
+    throw new TrainerError('bad_model', `model/ holds ${keras.length} .keras files; expected one`, 'model');
   throw new TrainerError('missing_input', 'model/ holds neither model.json nor a .keras file', 'model');
 }
 

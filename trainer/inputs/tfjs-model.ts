@@ -21,11 +21,17 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tf.LayersMod
     throw new TrainerError('bad_model', `model/model.json is not valid JSON: ${(e as Error).message}`, 'model');
   }
   if (!json || typeof json !== 'object' || !json.modelTopology) {
-    throw new TrainerError('bad_model', 'model/model.json has no modelTopology (expected a TF.js Layers model)', 'model');
+    throw new TrainerError(
+      'bad_model',
+      'model/model.json has no modelTopology (expected a TF.js Layers model)',
+      'model',
+    );
   }
   const topology = (json.modelTopology as { model_config?: unknown }).model_config ?? json.modelTopology;
   checkTopology(topology);
-  const artifacts: tf.io.ModelArtifacts = { modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'] };
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+  };
   if (json.trainingConfig) artifacts.trainingConfig = json.trainingConfig;
   if (json.weightsManifest?.length) {
     const dir = dirname(modelJsonPath);
@@ -34,7 +40,8 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tf.LayersMod
     for (const group of json.weightsManifest) {
       for (const p of group.paths) {
         const rel = normalize(p);
-        if (isAbsolute(rel) || rel.startsWith('..')) throw new TrainerError('bad_model', `model.json weight path '${p}' leaves model/`, 'model');
+        if (isAbsolute(rel) || rel.startsWith('..'))
+          throw new TrainerError('bad_model', `model.json weight path '${p}' leaves model/`, 'model');
         try {
           buffers.push(await readFile(join(dir, rel)));
         } catch {

@@ -54,12 +54,29 @@ export function checkTopology(topology: unknown): void {
     if (++count > MAX_LAYERS) throw new TrainerError('bad_model', `model has more than ${MAX_LAYERS} layers`, 'model');
     for (const key of ['units', 'filters'] as const) {
       const v = config[key];
-      if (typeof v === 'number' && (v > MAX_UNITS || v < 1)) throw new TrainerError('bad_model', `layer '${String(config.name)}': ${key} ${v} is outside 1..${MAX_UNITS}`, 'model');
+      if (typeof v === 'number' && (v > MAX_UNITS || v < 1))
+        throw new TrainerError(
+          'bad_model',
+          `layer '${String(config.name)}': ${key} ${v} is outside 1..${MAX_UNITS}`,
+          'model',
+        );
     }
-    for (const key of ['batch_input_shape', 'batch_shape', 'batchInputShape', 'input_shape', 'kernel_size', 'pool_size', 'target_shape']) {
+    for (const key of [
+      'batch_input_shape',
+      'batch_shape',
+      'batchInputShape',
+      'input_shape',
+      'kernel_size',
+      'pool_size',
+      'target_shape',
+    ]) {
       const v = config[key];
       if (Array.isArray(v) && v.some((d) => typeof d === 'number' && d > MAX_DIM)) {
-        throw new TrainerError('bad_model', `layer '${String(config.name)}': ${key} [${v}] has a dimension over ${MAX_DIM}`, 'model');
+        throw new TrainerError(
+          'bad_model',
+          `layer '${String(config.name)}': ${key} [${v}] has a dimension over ${MAX_DIM}`,
+          'model',
+        );
       }
     }
   };

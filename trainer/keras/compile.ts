@@ -18,7 +18,11 @@ export function makeOptimizer(name: string, lr?: number): tf.Optimizer {
     case 'adamax':
       return tf.train.adamax(lr ?? 0.002);
     default:
-      throw new TrainerError('bad_params', `optimizer: '${name}' is not one of adam, sgd, rmsprop, adagrad, adamax`, 'optimizer');
+      throw new TrainerError(
+        'bad_params',
+        `optimizer: '${name}' is not one of adam, sgd, rmsprop, adagrad, adamax`,
+        'optimizer',
+      );
   }
 }
 
@@ -35,7 +39,8 @@ const losses = new Set([
 export function lossName(raw: string): string {
   const l = camel(raw);
   const mapped = l === 'mse' ? 'meanSquaredError' : l === 'mae' ? 'meanAbsoluteError' : l;
-  if (!losses.has(mapped)) throw new TrainerError('bad_params', `loss: '${raw}' is not one of ${[...losses].join(', ')}`, 'loss');
+  if (!losses.has(mapped))
+    throw new TrainerError('bad_params', `loss: '${raw}' is not one of ${[...losses].join(', ')}`, 'loss');
   return mapped;
 }
 
@@ -54,20 +59,34 @@ function densify(name: string): string {
 }
 
 /** Compiles unless the model already carries a usable training config and params don't override it. */
-export function compileModel(model: tf.LayersModel, params: TrainParams, outputSize: number, fromModel: CompileSpec = {}): void {
+export function compileModel(
+  model: tf.LayersModel,
+  params: TrainParams,
+  outputSize: number,
+  fromModel: CompileSpec = {},
+): void {
   const override = params.optimizer || params.loss || params.metrics || params.learning_rate;
   const ownLoss = model.optimizer && typeof model.loss === 'string' ? model.loss : undefined;
   const sparse = ownLoss !== undefined && /sparse/i.test(ownLoss);
   if (model.optimizer && !override && !sparse) return;
-  const lossRaw = params.loss ?? (sparse ? ownLoss : undefined) ?? fromModel.loss ?? (outputSize === 1 ? 'binaryCrossentropy' : 'categoricalCrossentropy');
+  const lossRaw =
+    params.loss ??
+    (sparse ? ownLoss : undefined) ??
+    fromModel.loss ??
+    (outputSize === 1 ? 'binaryCrossentropy' : 'categoricalCrossentropy');
   // Keep a loaded model's optimizer (and its state) unless params name another one.
   const optimizer =
     model.optimizer && !params.optimizer && !params.learning_rate
       ? model.optimizer
-      : makeOptimizer(params.optimizer ?? fromModel.optimizer ?? 'adam', params.learning_rate ?? fromModel.learningRate);
+      : makeOptimizer(
+          params.optimizer ?? fromModel.optimizer ?? 'adam',
+          params.learning_rate ?? fromModel.learningRate,
+        );
   model.compile({
     optimizer,
     loss: densify(lossName(lossRaw)),
-    metrics: (params.metrics ?? fromModel.metrics ?? ['accuracy']).map((m) => densify(m === 'acc' ? 'accuracy' : camel(m))),
+    metrics: (params.metrics ?? fromModel.metrics ?? ['accuracy']).map((m) =>
+      densify(m === 'acc' ? 'accuracy' : camel(m)),
+    ),
   });
 }

@@ -53,7 +53,16 @@ export interface KerasConfig {
 
 export function kerasToTfjsTopology(cfg: KerasConfig): Record<string, unknown> {
   if (cfg.class_name !== 'Sequential') {
-    throw new TrainerError('bad_model', `.keras model is a ${cfg.class_name}; only Sequential .keras models are supported`, 'model');
+    throw new TrainerError(
+      'bad_model',
+      `.keras model is a ${cfg.class_name}; only Sequential .keras models are supported`,
+      'model',
+    );
   }
-  return { class_name: 'Sequential', config: convert(cfg.config), keras_version: 'tfjs-layers', backend: 'tensor_flow.js' };
+  return {
+    class_name: 'Sequential',
+    config: convert(cfg.config),
+    keras_version: 'tfjs-layers',
+    backend: 'tensor_flow.js',
+  };
 }

@@ -2,7 +2,7 @@
  * h5wasm, loaded on first use: only `.keras` runs need it, and its module (an embedded wasm binary) costs
  * hundreds of MB of RSS when loaded through tsx.
  */
-export type H5 = (typeof import('h5wasm/node'))['default'];
+export type H5 = typeof import('h5wasm/node')['default'];
 
 let loading: Promise<H5> | undefined;
 

@@ -43,7 +43,8 @@ function compileSpec(cfg: KerasConfig): CompileSpec {
   if (loss) spec.loss = loss;
   if (Array.isArray(cc.metrics)) {
     const metrics = cc.metrics.map(nameOf).filter((m): m is string => m !== undefined);
-    if (metrics.length) spec.metrics = metrics.map((m) => (m === 'binaryAccuracy' || m === 'categoricalAccuracy' ? 'accuracy' : m));
+    if (metrics.length)
+      spec.metrics = metrics.map((m) => (m === 'binaryAccuracy' || m === 'categoricalAccuracy' ? 'accuracy' : m));
   }
   return spec;
 }
@@ -54,7 +55,8 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
   const entries = await unzipSafely(file, label, { maxEntries: 100, maxTotalBytes: 1024 ** 3, maxRatio: 1000 });
   const configBytes = entries.get('config.json');
   const weights = entries.get('model.weights.h5');
-  if (!configBytes || !weights) throw new TrainerError('bad_model', `${label} lacks config.json or model.weights.h5`, 'model');
+  if (!configBytes || !weights)
+    throw new TrainerError('bad_model', `${label} lacks config.json or model.weights.h5`, 'model');
   const configJson = new TextDecoder().decode(configBytes);
   let cfg: KerasConfig;
   try {
@@ -66,7 +68,9 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
   const topology = kerasToTfjsTopology(cfg);
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topology as tf.io.ModelArtifacts['modelTopology'] }));
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: topology as tf.io.ModelArtifacts['modelTopology'] }),
+    );
   } catch (e) {
     throw new TrainerError('bad_model', `${label} could not be mapped to TF.js: ${(e as Error).message}`, 'model');
   }
@@ -81,15 +85,20 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
     try {
       f = new h5wasm.File(h5path, 'r');
     } catch (e) {
-      throw new TrainerError('bad_model', `${label} model.weights.h5 is not readable HDF5: ${(e as Error).message}`, 'model');
+      throw new TrainerError(
+        'bad_model',
+        `${label} model.weights.h5 is not readable HDF5: ${(e as Error).message}`,
+        'model',
+      );
     }
     try {
       const layers = f.get('layers');
-      if (!(layers instanceof h5wasm.Group)) throw new TrainerError('bad_model', `${label} model.weights.h5 has no layers group`, 'model');
+      if (!(layers instanceof h5wasm.Group))
+        throw new TrainerError('bad_model', `${label} model.weights.h5 has no layers group`, 'model');
       for (const key of layers.keys()) {
         const vars = f.get(`layers/${key}/vars`);
         if (!(vars instanceof h5wasm.Group)) continue;
-        const nameAttr = vars.attrs['name']?.value;
+        const nameAttr = vars.attrs.name?.value;
         const name = typeof nameAttr === 'string' ? nameAttr : key;
         layerKeys.push({ key, name });
         const values = vars
@@ -97,7 +106,8 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
           .sort((a, b) => Number(a) - Number(b))
           .map((i) => {
             const d = f.get(`layers/${key}/vars/${i}`);
-            if (!(d instanceof h5wasm.Dataset)) throw new TrainerError('bad_model', `${label}: layers/${key}/vars/${i} is not a dataset`, 'model');
+            if (!(d instanceof h5wasm.Dataset))
+              throw new TrainerError('bad_model', `${label}: layers/${key}/vars/${i} is not a dataset`, 'model');
             return tf.tensor(Float32Array.from(d.value as ArrayLike<number>), d.shape ?? []);
           });
         if (!values.length) continue;
@@ -105,12 +115,20 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
         try {
           layer = model.getLayer(name);
         } catch {
-          throw new TrainerError('bad_model', `${label}: weights for layer '${name}', which the config does not have`, 'model');
+          throw new TrainerError(
+            'bad_model',
+            `${label}: weights for layer '${name}', which the config does not have`,
+            'model',
+          );
         }
         try {
           layer.setWeights(values);
         } catch (e) {
-          throw new TrainerError('bad_model', `${label}: weights of layer '${name}' do not fit: ${(e as Error).message}`, 'model');
+          throw new TrainerError(
+            'bad_model',
+            `${label}: weights of layer '${name}' do not fit: ${(e as Error).message}`,
+            'model',
+          );
         } finally {
           tf.dispose(values);
         }

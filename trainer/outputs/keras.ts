@@ -34,7 +34,11 @@ export async function saveKerasModel(model: tf.LayersModel, src: KerasModel, fil
     } finally {
       f.close();
     }
-    const metadata = { keras_version: '3.0.0', date_saved: new Date().toISOString(), saved_by: 'aibomgen-trainer (TensorFlow.js)' };
+    const metadata = {
+      keras_version: '3.0.0',
+      date_saved: new Date().toISOString(),
+      saved_by: 'aibomgen-trainer (TensorFlow.js)',
+    };
     const zip = zipSync({
       'metadata.json': strToU8(JSON.stringify(metadata)),
       'config.json': strToU8(src.configJson),

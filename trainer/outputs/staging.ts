@@ -31,13 +31,13 @@ export class OutputStaging {
   failSync(record: ErrorRecord): void {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(this.outputDir, { recursive: true });
-    writeFileSync(join(this.outputDir, 'error.json'), JSON.stringify(record, null, 2) + '\n');
+    writeFileSync(join(this.outputDir, 'error.json'), `${JSON.stringify(record, null, 2)}\n`);
   }
 
   /** Drops everything staged and leaves only error.json. */
   async fail(record: ErrorRecord): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.outputDir, { recursive: true });
-    await writeFile(join(this.outputDir, 'error.json'), JSON.stringify(record, null, 2) + '\n');
+    await writeFile(join(this.outputDir, 'error.json'), `${JSON.stringify(record, null, 2)}\n`);
   }
 }

@@ -41,7 +41,15 @@ export function tabularDefinition(): Record<string, unknown> {
 export function mlpModelJson(): Record<string, unknown> {
   const dense = (name: string, units: number, activation: string, extra: Record<string, unknown> = {}) => ({
     class_name: 'Dense',
-    config: { name, units, activation, use_bias: true, kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} }, ...extra },
+    config: {
+      name,
+      units,
+      activation,
+      use_bias: true,
+      kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+      bias_initializer: { class_name: 'Zeros', config: {} },
+      ...extra,
+    },
   });
   return {
     format: 'layers-model',
@@ -50,7 +58,11 @@ export function mlpModelJson(): Record<string, unknown> {
       class_name: 'Sequential',
       config: {
         name: 'mlp',
-        layers: [dense('dense_1', 64, 'relu', { batch_input_shape: [null, 13] }), dense('dense_2', 32, 'relu'), dense('dense_3', 1, 'sigmoid')],
+        layers: [
+          dense('dense_1', 64, 'relu', { batch_input_shape: [null, 13] }),
+          dense('dense_2', 32, 'relu'),
+          dense('dense_3', 1, 'sigmoid'),
+        ],
       },
     },
   };
@@ -65,8 +77,14 @@ export function cnnModelJson(h = 28, w = 28, c = 1, classes = 4): Record<string,
       config: {
         name: 'cnn',
         layers: [
-          { class_name: 'Rescaling', config: { name: 'rescale', scale: 1 / 255, offset: 0, batch_input_shape: [null, h, w, c] } },
-          { class_name: 'Conv2D', config: { name: 'conv', filters: 8, kernel_size: [3, 3], activation: 'relu', padding: 'valid' } },
+          {
+            class_name: 'Rescaling',
+            config: { name: 'rescale', scale: 1 / 255, offset: 0, batch_input_shape: [null, h, w, c] },
+          },
+          {
+            class_name: 'Conv2D',
+            config: { name: 'conv', filters: 8, kernel_size: [3, 3], activation: 'relu', padding: 'valid' },
+          },
           { class_name: 'MaxPooling2D', config: { name: 'pool', pool_size: [2, 2] } },
           { class_name: 'Flatten', config: { name: 'flat' } },
           { class_name: 'Dense', config: { name: 'out', units: classes, activation: 'softmax' } },
@@ -79,7 +97,7 @@ export function cnnModelJson(h = 28, w = 28, c = 1, classes = 4): Record<string,
 export async function writeTabularCsv(file: string, n: number, seed = 1): Promise<void> {
   const lines = [[...FEATURES, 'label'].join(',')];
   for (const r of tabularRows(n, seed)) lines.push([...r.x, r.label].join(','));
-  await writeFile(file, lines.join('\n') + '\n');
+  await writeFile(file, `${lines.join('\n')}\n`);
 }
 
 export async function writeTabularTfRecord(file: string, n: number, seed = 1): Promise<void> {
@@ -104,14 +122,38 @@ export function drawShape(k: number, size: number, rng: () => number): Uint8Arra
   for (let i = 0; i < s; i++) {
     const m = Math.floor(s / 2);
     switch (k % 8) {
-      case 0: set(ox + i, oy + m); set(ox + i, oy + m + 1); break; // horizontal bar
-      case 1: set(ox + m, oy + i); set(ox + m + 1, oy + i); break; // vertical bar
-      case 2: set(ox + i, oy + i); set(ox + i + 1, oy + i); break; // diagonal
-      case 3: set(ox + i, oy); set(ox + i, oy + s - 1); set(ox, oy + i); set(ox + s - 1, oy + i); break; // square
-      case 4: set(ox + s - 1 - i, oy + i); set(ox + s - i, oy + i); break; // anti-diagonal
-      case 5: set(ox + i, oy + m); set(ox + m, oy + i); break; // plus
-      case 6: set(ox + i, oy + i); set(ox + s - 1 - i, oy + i); break; // cross
-      default: for (let j = 0; j < s; j += 3) set(ox + i, oy + j); // stripes
+      case 0:
+        set(ox + i, oy + m);
+        set(ox + i, oy + m + 1);
+        break; // horizontal bar
+      case 1:
+        set(ox + m, oy + i);
+        set(ox + m + 1, oy + i);
+        break; // vertical bar
+      case 2:
+        set(ox + i, oy + i);
+        set(ox + i + 1, oy + i);
+        break; // diagonal
+      case 3:
+        set(ox + i, oy);
+        set(ox + i, oy + s - 1);
+        set(ox, oy + i);
+        set(ox + s - 1, oy + i);
+        break; // square
+      case 4:
+        set(ox + s - 1 - i, oy + i);
+        set(ox + s - i, oy + i);
+        break; // anti-diagonal
+      case 5:
+        set(ox + i, oy + m);
+        set(ox + m, oy + i);
+        break; // plus
+      case 6:
+        set(ox + i, oy + i);
+        set(ox + s - 1 - i, oy + i);
+        break; // cross
+      default:
+        for (let j = 0; j < s; j += 3) set(ox + i, oy + j); // stripes
     }
   }
   for (let i = 0; i < px.length; i++) if (px[i] === 0) px[i] = Math.floor(rng() * 40);
@@ -128,7 +170,10 @@ export function encodePng(gray: Uint8Array, size: number): Uint8Array {
 }
 
 /** An image zip: `<class>/<i>.png` folders, or flat images + labels.csv when `layout` is 'labels-csv'. */
-export async function writeImageZip(file: string, opts: { perClass: number; classes: number; size?: number; seed?: number; layout?: 'folders' | 'labels-csv' }): Promise<void> {
+export async function writeImageZip(
+  file: string,
+  opts: { perClass: number; classes: number; size?: number; seed?: number; layout?: 'folders' | 'labels-csv' },
+): Promise<void> {
   const size = opts.size ?? 28;
   const rng = seedrandom(`images-${opts.seed ?? 1}`);
   const files: Record<string, Uint8Array> = {};
@@ -142,25 +187,37 @@ export async function writeImageZip(file: string, opts: { perClass: number; clas
       } else files[`${k}/${i}.png`] = png;
     }
   }
-  if (opts.layout === 'labels-csv') files['images/labels.csv'] = new TextEncoder().encode(labels.join('\n') + '\n');
+  if (opts.layout === 'labels-csv') files['images/labels.csv'] = new TextEncoder().encode(`${labels.join('\n')}\n`);
   await writeFile(file, zipSync(files));
 }
 
 /** MNIST-like images as TFRecord: `image` (PNG bytes) and `label` (int64) per Example. */
-export async function writeImageTfRecord(file: string, opts: { perClass: number; classes: number; size?: number; seed?: number }): Promise<void> {
+export async function writeImageTfRecord(
+  file: string,
+  opts: { perClass: number; classes: number; size?: number; seed?: number },
+): Promise<void> {
   const size = opts.size ?? 28;
   const rng = seedrandom(`images-${opts.seed ?? 1}`);
   const examples: Record<string, Feature>[] = [];
   for (let k = 0; k < opts.classes; k++) {
     for (let i = 0; i < opts.perClass; i++) {
-      examples.push({ image: { kind: 'bytes', values: [encodePng(drawShape(k, size, rng), size)] }, label: { kind: 'int64', values: [k] } });
+      examples.push({
+        image: { kind: 'bytes', values: [encodePng(drawShape(k, size, rng), size)] },
+        label: { kind: 'int64', values: [k] },
+      });
     }
   }
   await writeTfRecord(file, examples);
 }
 
 export function imageDefinition(classes: number, size = 28): Record<string, unknown> {
-  return { input_shape: [size, size, 1], output_shape: [classes], image_size: [size, size], color_mode: 'grayscale', preprocessing: { normalize: false, scale: 1.0 } };
+  return {
+    input_shape: [size, size, 1],
+    output_shape: [classes],
+    image_size: [size, size],
+    color_mode: 'grayscale',
+    preprocessing: { normalize: false, scale: 1.0 },
+  };
 }
 
 export interface SampleOptions {
@@ -170,7 +227,11 @@ export interface SampleOptions {
 }
 
 /** Writes a complete trainer input dir of one kind (tabular CSV + MLP, images + CNN, TFRecord + MLP). */
-export async function writeSampleInput(dir: string, kind: 'csv' | 'images' | 'tfrecord', o: SampleOptions = {}): Promise<void> {
+export async function writeSampleInput(
+  dir: string,
+  kind: 'csv' | 'images' | 'tfrecord',
+  o: SampleOptions = {},
+): Promise<void> {
   await mkdir(join(dir, 'model'), { recursive: true });
   const seed = o.seed ?? 1;
   if (kind === 'images') {

@@ -1,5 +1,4 @@
 import type { Migration } from 'kysely';
-import { attestMigrations } from './attest.ts';
 import { jobMigrations } from './jobs.ts';
 import { lineageMigrations } from './lineage.ts';
 import { registryMigrations } from './registry.ts';
@@ -12,6 +11,5 @@ import { registryMigrations } from './registry.ts';
 export const migrations: Record<string, Migration> = {
   ...registryMigrations,
   ...jobMigrations,
-  ...attestMigrations,
   ...lineageMigrations,
 };

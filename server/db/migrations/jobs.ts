@@ -1,4 +1,4 @@
-import { type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 
 /** Jobs tables; plain types only so the same DDL runs on SQLite and Postgres. */
 export const jobMigrations: Record<string, Migration> = {
@@ -52,7 +52,10 @@ export const jobMigrations: Record<string, Migration> = {
   jobs_002_worker: {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('jobs').addColumn('worker', 'varchar(255)').execute();
-      await db.schema.alterTable('jobs').addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('jobs')
+        .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
     async down(db: Kysely<unknown>): Promise<void> {
       await db.schema.alterTable('jobs').dropColumn('cancel_requested').execute();

@@ -24,7 +24,11 @@ export const lineageMigrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('lineage_manifests_pk', ['repo', 'digest'])
         .execute();
-      await db.schema.createIndex('lineage_manifests_subject').on('lineage_manifests').columns(['repo', 'subject_digest']).execute();
+      await db.schema
+        .createIndex('lineage_manifests_subject')
+        .on('lineage_manifests')
+        .columns(['repo', 'subject_digest'])
+        .execute();
 
       await db.schema
         .createTable('lineage_layers')
@@ -47,28 +51,34 @@ export const lineageMigrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('lineage_tags_digest').on('lineage_tags').columns(['repo', 'digest']).execute();
 
-      await clustered(db, db.schema
-        .createTable('lineage_versions')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('repo', 'text', (c) => c.notNull())
-        .addColumn('digest', 'text', (c) => c.notNull())
-        .addColumn('media_type', 'text', (c) => c.notNull())
-        .addColumn('artifact_type', 'text')
-        .addColumn('created', 'text')
-        .addColumn('framework', 'text')
-        .addColumn('name', 'text')
-        .addColumn('author', 'text')
-        .addColumn('license', 'text')
-        .addColumn('task', 'text')
-        .addColumn('job_id', 'text')
-        .addColumn('annotations_json', 'text')
-        .addColumn('config_json', 'text')
-        .addColumn('metrics_json', 'text')
-        .addColumn('aibom_json', 'text')
-        .addColumn('verified', 'integer')
-        .addColumn('verified_at', 'text'))
+      await clustered(
+        db,
+        db.schema
+          .createTable('lineage_versions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('created', 'text')
+          .addColumn('framework', 'text')
+          .addColumn('name', 'text')
+          .addColumn('author', 'text')
+          .addColumn('license', 'text')
+          .addColumn('task', 'text')
+          .addColumn('job_id', 'text')
+          .addColumn('annotations_json', 'text')
+          .addColumn('config_json', 'text')
+          .addColumn('metrics_json', 'text')
+          .addColumn('aibom_json', 'text')
+          .addColumn('verified', 'integer')
+          .addColumn('verified_at', 'text'),
+      ).execute();
+      await db.schema
+        .createIndex('lineage_versions_repo')
+        .on('lineage_versions')
+        .columns(['repo', 'created'])
         .execute();
-      await db.schema.createIndex('lineage_versions_repo').on('lineage_versions').columns(['repo', 'created']).execute();
       await db.schema.createIndex('lineage_versions_digest').on('lineage_versions').column('digest').execute();
       await db.schema.createIndex('lineage_versions_job').on('lineage_versions').column('job_id').execute();
 
@@ -82,7 +92,11 @@ export const lineageMigrations: Record<string, Migration> = {
         .addColumn('origin', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('lineage_claims_owner').on('lineage_claims').column('owner').execute();
-      await db.schema.createIndex('lineage_claims_target').on('lineage_claims').columns(['target_digest', 'kind']).execute();
+      await db.schema
+        .createIndex('lineage_claims_target')
+        .on('lineage_claims')
+        .columns(['target_digest', 'kind'])
+        .execute();
 
       await db.schema
         .createTable('lineage_publications')
@@ -91,32 +105,57 @@ export const lineageMigrations: Record<string, Migration> = {
         .addColumn('digest', 'text', (c) => c.notNull())
         .addColumn('publication_json', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('lineage_publications_version').on('lineage_publications').columns(['repo', 'digest']).execute();
-
-      await clustered(db, db.schema
-        .createTable('lineage_nodes')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('label', 'text', (c) => c.notNull())
-        .addColumn('digest', 'text')
-        .addColumn('ref', 'text'))
+      await db.schema
+        .createIndex('lineage_publications_version')
+        .on('lineage_publications')
+        .columns(['repo', 'digest'])
         .execute();
+
+      await clustered(
+        db,
+        db.schema
+          .createTable('lineage_nodes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text')
+          .addColumn('ref', 'text'),
+      ).execute();
       await db.schema.createIndex('lineage_nodes_digest').on('lineage_nodes').column('digest').execute();
 
-      await clustered(db, db.schema
-        .createTable('lineage_edges')
-        .addColumn('owner', 'text', (c) => c.notNull())
-        .addColumn('up_id', 'text', (c) => c.notNull())
-        .addColumn('down_id', 'text', (c) => c.notNull())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('lineage_edges_pk', ['owner', 'up_id', 'down_id', 'kind']))
-        .execute();
+      await clustered(
+        db,
+        db.schema
+          .createTable('lineage_edges')
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('up_id', 'text', (c) => c.notNull())
+          .addColumn('down_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('lineage_edges_pk', ['owner', 'up_id', 'down_id', 'kind']),
+      ).execute();
       // Covering indexes: a walk step reads only the index, in either direction.
-      await db.schema.createIndex('lineage_edges_down').on('lineage_edges').columns(['down_id', 'up_id', 'kind']).execute();
-      await db.schema.createIndex('lineage_edges_up').on('lineage_edges').columns(['up_id', 'down_id', 'kind']).execute();
+      await db.schema
+        .createIndex('lineage_edges_down')
+        .on('lineage_edges')
+        .columns(['down_id', 'up_id', 'kind'])
+        .execute();
+      await db.schema
+        .createIndex('lineage_edges_up')
+        .on('lineage_edges')
+        .columns(['up_id', 'down_id', 'kind'])
+        .execute();
     },
     async down(db: Kysely<unknown>) {
-      for (const t of ['lineage_edges', 'lineage_nodes', 'lineage_publications', 'lineage_claims', 'lineage_versions', 'lineage_tags', 'lineage_layers', 'lineage_manifests']) {
+      for (const t of [
+        'lineage_edges',
+        'lineage_nodes',
+        'lineage_publications',
+        'lineage_claims',
+        'lineage_versions',
+        'lineage_tags',
+        'lineage_layers',
+        'lineage_manifests',
+      ]) {
         await db.schema.dropTable(t).execute();
       }
     },

@@ -15,7 +15,11 @@ export const registryMigrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('registry_manifests_pk', ['repo', 'digest'])
         .execute();
-      await db.schema.createIndex('registry_manifests_subject').on('registry_manifests').columns(['repo', 'subject_digest']).execute();
+      await db.schema
+        .createIndex('registry_manifests_subject')
+        .on('registry_manifests')
+        .columns(['repo', 'subject_digest'])
+        .execute();
       await db.schema
         .createTable('registry_tags')
         .addColumn('repo', 'text', (c) => c.notNull())

@@ -1,57 +1,27 @@
-import type { JobResponse, ApiError } from '../../../schema/api.ts';
 import { nodeId } from '../../lineage/ids.ts';
 import { isEvidenceTag } from '../../lineage/manifest.ts';
 import type { GqlContext } from '../context.ts';
-import { INTERNAL_BASE_URL } from '../../context.ts';
-import { badInput, forbidden, gqlError, notFound, unavailable } from '../errors.ts';
+import { RegistryError } from '../../registry/errors.ts';
+import { badInput, forbidden, gqlError, notFound } from '../errors.ts';
 import { jobParent } from './views.ts';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
+import { ownerName } from '../../identity.ts';
+import { JobError } from '../../jobs/errors.ts';
+import { jobErrorStatus } from '../../jobs/routes.ts';
+import { submitModelJob, type FormPart } from '../../jobs/submit.ts';
 
 type Ctx = GqlContext;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DIGEST = /^sha(256|512):[a-f0-9]+$/;
-
-/** Headers of the caller worth forwarding to the REST endpoint (identity), never the body's framing. */
-function forwardHeaders(req: Request): Headers {
-  const h = new Headers();
-  for (const k of ['authorization', 'cookie', 'x-owner', 'x-request-id']) {
-    const v = req.headers.get(k);
-    if (v) h.set(k, v);
-  }
-  return h;
-}
-
-async function self(ctx: Ctx, req: Request): Promise<Response> {
-  if (!ctx.s.selfFetch) throw unavailable('the in-process HTTP API');
-  return ctx.s.selfFetch(req);
-}
-
-/** Maps a REST failure to a GraphQL error with the REST body's detail and failing fields. */
-async function restError(res: Response, what: string): Promise<Error> {
-  const text = await res.text();
-  let body: Partial<ApiError> = {};
-  try { body = JSON.parse(text) as Partial<ApiError>; } catch { /* not JSON */ }
-  const detail = body.detail ?? (text.slice(0, 500) || res.statusText);
-  if (res.status === 401 || res.status === 403) return forbidden(`${what}: ${detail}`);
-  if (res.status === 404 && !body.error) return unavailable(what);
-  if (res.status === 404) return notFound(`${what}: ${detail}`);
-  if (res.status >= 400 && res.status < 500) return badInput(`${what}: ${detail}`, { status: res.status, ...(body.fields ? { fields: body.fields } : {}) });
-  return gqlError('UNAVAILABLE', `${what} failed: HTTP ${res.status} ${detail}`);
-}
-
-/**
- * Yoga hands over its own (whatwg-node) File objects, which Node's FormData refuses; yoga has already read the
- * multipart body into memory, so copying the bytes into a native File costs no extra round trip.
- */
-async function nativeFile(f: File): Promise<File> {
-  return new File([await f.arrayBuffer()], f.name, { type: f.type });
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 async function requireModel(ctx: Ctx, name: string): Promise<void> {
-  if ((await ctx.loaders.versionsOfRepo.load(name)).length === 0) throw notFound(`model "${name}" has no versions in the registry`);
+  if ((await ctx.loaders.versionsOfRepo.load(name)).length === 0)
+    throw notFound(`model "${name}" has no versions in the registry`);
 }
 
 /** Tags that are a version's own (the tag it was pushed under) → its digest: moving or removing them would rewrite history. */
@@ -67,27 +37,74 @@ async function settled(ctx: Ctx, repo: string): Promise<{ name: string }> {
   return { name: repo };
 }
 
+/** Runs a registry call, mapping its domain error (RegistryError) to the GraphQL error of the same meaning. */
+async function registryCall<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    if (e.status === 401 || e.status === 403) throw forbidden(`${what}: ${e.message}`);
+    if (e.status === 404) throw notFound(`${what}: ${e.message}`);
+    throw badInput(`${what}: ${e.message}`, { status: e.status, code: e.code });
+  }
+}
+
 export const Mutation = {
-  submitTrainingJob: async (_: unknown, a: { model: File; dataset: File; datasetDefinition: File; framework: string; metadata?: unknown; params?: unknown }, ctx: Ctx) => {
-    if (a.metadata != null && !isPlainObject(a.metadata)) throw badInput('metadata must be a JSON object of strings (model_name, model_version, author, ...)');
-    if (a.params != null && !isPlainObject(a.params)) throw badInput('params must be a JSON object (epochs, batch_size, ...)');
-    const form = new FormData();
-    form.set('model', await nativeFile(a.model), a.model.name);
-    form.set('dataset', await nativeFile(a.dataset), a.dataset.name);
-    form.set('dataset_definition', await nativeFile(a.datasetDefinition), a.datasetDefinition.name);
-    form.set('framework', a.framework);
-    for (const [k, v] of Object.entries({ ...(a.metadata as Record<string, unknown> | null ?? {}), ...(a.params as Record<string, unknown> | null ?? {}) })) {
-      if (v !== null && v !== undefined) form.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+  submitTrainingJob: async (
+    _: unknown,
+    a: { model: File; dataset: File; datasetDefinition: File; framework: string; metadata?: unknown; params?: unknown },
+    ctx: Ctx,
+  ) => {
+    if (a.metadata != null && !isPlainObject(a.metadata))
+      throw badInput('metadata must be a JSON object of strings (model_name, model_version, author, ...)');
+    if (a.params != null && !isPlainObject(a.params))
+      throw badInput('params must be a JSON object (epochs, batch_size, ...)');
+    // The form REST receives: framework, then the metadata and params as text fields.
+    const fields: Record<string, string> = { framework: a.framework };
+    for (const [k, v] of Object.entries({
+      ...((a.metadata as Record<string, unknown> | null) ?? {}),
+      ...((a.params as Record<string, unknown> | null) ?? {}),
+    })) {
+      if (v !== null && v !== undefined) fields[k] = typeof v === 'string' ? v : JSON.stringify(v);
     }
-    // All validation lives in the REST endpoint: one place, one set of messages.
-    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form, headers: forwardHeaders(ctx.request) }));
-    if (!res.ok) throw await restError(res, 'submitTrainingJob');
-    return jobParent((await res.json()) as JobResponse);
+    // Yoga's File is a whatwg-node ponyfill whose stream() Readable.fromWeb may refuse; it is async-iterable either way.
+    const part = (field: string, f: File): FormPart => {
+      const web = f.stream();
+      let stream: Readable;
+      try {
+        stream = Readable.fromWeb(web as NodeWebStream<Uint8Array>);
+      } catch {
+        stream = Readable.from(web as unknown as AsyncIterable<Uint8Array>);
+      }
+      return { field, filename: f.name, stream };
+    };
+    try {
+      // The one submit path REST takes too: the same limits, validation and messages.
+      const job = await submitModelJob(
+        { jobs: ctx.s.jobs, config: ctx.s.config },
+        {
+          owner: ownerName(ctx.caller),
+          fields,
+          parts: [part('model', a.model), part('dataset', a.dataset), part('dataset_definition', a.datasetDefinition)],
+        },
+      );
+      return jobParent(job);
+    } catch (e) {
+      // As REST answers it: the status of the JobError, its detail and failing fields.
+      if (!(e instanceof JobError)) {
+        ctx.s.log.error({ err: e }, 'submitTrainingJob failed');
+        throw gqlError('UNAVAILABLE', 'submitTrainingJob failed: HTTP 500 internal error');
+      }
+      const status = jobErrorStatus[e.code];
+      if (status === 404) throw notFound(`submitTrainingJob: ${e.message}`);
+      if (status < 500)
+        throw badInput(`submitTrainingJob: ${e.message}`, { status, ...(e.fields ? { fields: e.fields } : {}) });
+      throw gqlError('UNAVAILABLE', `submitTrainingJob failed: HTTP ${status} ${e.message}`);
+    }
   },
 
   cancelJob: async (_: unknown, a: { id: string }, ctx: Ctx) => {
-    if (!ctx.s.jobs) throw unavailable('the job service');
-    let j;
+    let j: Awaited<ReturnType<typeof ctx.s.jobs.cancel>>;
     try {
       j = await ctx.s.jobs.cancel(a.id);
     } catch (e) {
@@ -98,8 +115,10 @@ export const Mutation = {
   },
 
   setAlias: async (_: unknown, a: { model: string; alias: string; version: string }, ctx: Ctx) => {
-    if (!TAG.test(a.alias)) throw badInput(`alias "${a.alias}" is not a valid OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
-    if (isEvidenceTag(a.alias)) throw forbidden(`alias "${a.alias}" is reserved for attestations (referrers fallback and cosign tags)`);
+    if (!TAG.test(a.alias))
+      throw badInput(`alias "${a.alias}" is not a valid OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
+    if (isEvidenceTag(a.alias))
+      throw forbidden(`alias "${a.alias}" is reserved for attestations (referrers fallback and cosign tags)`);
     await requireModel(ctx, a.model);
     const own = await versionTags(ctx, a.model);
     const tags = await ctx.loaders.tagsOfRepo.load(a.model);
@@ -107,13 +126,14 @@ export const Mutation = {
     const target = digest ? await ctx.loaders.version.load(nodeId.model(a.model, digest)) : null;
     if (!target) throw notFound(`version "${a.version}" of model "${a.model}" does not exist`);
     const ownDigest = own.get(a.alias);
-    if (ownDigest && ownDigest !== target.digest) throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${ownDigest}; an alias cannot move a version tag`);
-    const m = await ctx.s.store.getManifest(a.model, target.digest);
+    if (ownDigest && ownDigest !== target.digest)
+      throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${ownDigest}; an alias cannot move a version tag`);
+    const m = await registryCall('setAlias', () => ctx.s.registry.getManifest(ctx.caller, a.model, target.digest));
     if (!m) throw notFound(`the manifest of ${a.model}@${target.digest} is gone from the registry`);
-    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/v2/${a.model}/manifests/${a.alias}`, {
-      method: 'PUT', body: Buffer.from(m.bytes), headers: (() => { const h = forwardHeaders(ctx.request); h.set('content-type', m.mediaType); return h; })(),
-    }));
-    if (res.status !== 201) throw await restError(res, 'setAlias');
+    // The same access check as a PUT on /v2/, as the caller (not as the platform).
+    await registryCall('setAlias', () =>
+      ctx.s.registry.putManifest(ctx.caller, a.model, a.alias, m.bytes, m.mediaType),
+    );
     return settled(ctx, a.model);
   },
 
@@ -122,9 +142,10 @@ export const Mutation = {
     if (isEvidenceTag(a.alias)) throw forbidden(`"${a.alias}" is an attestation tag, not an alias`);
     const tag = (await ctx.loaders.tagsOfRepo.load(a.model)).find((t) => t.tag === a.alias);
     if (!tag) throw notFound(`model "${a.model}" has no alias "${a.alias}"`);
-    if ((await versionTags(ctx, a.model)).has(a.alias)) throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${tag.digest}, not an alias`);
-    const res = await self(ctx, new Request(`${INTERNAL_BASE_URL}/v2/${a.model}/manifests/${a.alias}`, { method: 'DELETE', headers: forwardHeaders(ctx.request) }));
-    if (res.status !== 202) throw await restError(res, 'removeAlias');
+    if ((await versionTags(ctx, a.model)).has(a.alias))
+      throw forbidden(`"${a.alias}" is the version tag of ${a.model}@${tag.digest}, not an alias`);
+    if (!(await registryCall('removeAlias', () => ctx.s.registry.deleteManifest(ctx.caller, a.model, a.alias))))
+      throw notFound(`model "${a.model}" has no alias "${a.alias}"`);
     return settled(ctx, a.model);
   },
 };

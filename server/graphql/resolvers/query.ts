@@ -2,7 +2,7 @@ import type { JobState } from '../../contracts.ts';
 import { lineageGraph, downstreamVersions, nodesForDigest, type Direction } from '../../lineage/traverse.ts';
 import { findVersion, listModels, type ModelFilter } from '../../lineage/queries.ts';
 import type { GqlContext } from '../context.ts';
-import { badInput, notFound, unavailable } from '../errors.ts';
+import { badInput, notFound } from '../errors.ts';
 import { fromGqlState, jobParent } from './views.ts';
 
 type Ctx = GqlContext;
@@ -22,7 +22,8 @@ const cursor = {
 
 function pageSize(first: number | null | undefined): number {
   const n = first ?? 20;
-  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE)
+    throw badInput(`first must be between 0 and ${MAX_PAGE}, got ${n}`);
   return n;
 }
 
@@ -46,7 +47,11 @@ async function startNode(ctx: Ctx, ref: string): Promise<string> {
 }
 
 export const Query = {
-  models: async (_: unknown, a: { filter?: ModelFilter | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+  models: async (
+    _: unknown,
+    a: { filter?: ModelFilter | null; first?: number | null; after?: string | null },
+    ctx: Ctx,
+  ) => {
     const first = pageSize(a.first);
     const f = a.filter ?? {};
     checkDate('createdAfter', f.createdAfter);
@@ -55,30 +60,39 @@ export const Query = {
     const page = await listModels(ctx.s.db, f, first, after);
     return {
       edges: page.repos.map((name) => ({ cursor: cursor.encode(name), node: { name } })),
-      pageInfo: { hasNextPage: page.hasNext, endCursor: page.repos.length ? cursor.encode(page.repos[page.repos.length - 1]!) : null },
+      pageInfo: {
+        hasNextPage: page.hasNext,
+        endCursor: page.repos.length ? cursor.encode(page.repos[page.repos.length - 1]!) : null,
+      },
       totalCount: page.total,
     };
   },
 
-  model: async (_: unknown, a: { name: string }, ctx: Ctx) => ((await ctx.loaders.versionsOfRepo.load(a.name)).length ? { name: a.name } : null),
+  model: async (_: unknown, a: { name: string }, ctx: Ctx) =>
+    (await ctx.loaders.versionsOfRepo.load(a.name)).length ? { name: a.name } : null,
 
   modelVersion: async (_: unknown, a: { ref?: string | null; digest?: string | null }, ctx: Ctx) => {
     if (!a.ref && !a.digest) throw badInput('modelVersion needs ref or digest');
-    if (a.digest && !DIGEST.test(a.digest)) throw badInput(`digest: "${a.digest}" is not sha256:<64 hex> or sha512:<128 hex>`);
+    if (a.digest && !DIGEST.test(a.digest))
+      throw badInput(`digest: "${a.digest}" is not sha256:<64 hex> or sha512:<128 hex>`);
     return (await findVersion(ctx.s.db, a.ref ?? a.digest!)) ?? null;
   },
 
   job: async (_: unknown, a: { id: string }, ctx: Ctx) => {
-    if (!ctx.s.jobs) throw unavailable('the job service');
     const j = await ctx.loaders.job.load(a.id);
     return j ? jobParent(j) : null;
   },
 
-  jobs: async (_: unknown, a: { state?: string | null; owner?: string | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
-    if (!ctx.s.jobs) throw unavailable('the job service');
+  jobs: async (
+    _: unknown,
+    a: { state?: string | null; owner?: string | null; first?: number | null; after?: string | null },
+    ctx: Ctx,
+  ) => {
     const limit = pageSize(a.first);
     const r = await ctx.s.jobs.list({
-      limit, ...(a.owner ? { owner: a.owner } : {}), ...(a.state ? { state: fromGqlState(a.state) as JobState } : {}),
+      limit,
+      ...(a.owner ? { owner: a.owner } : {}),
+      ...(a.state ? { state: fromGqlState(a.state) as JobState } : {}),
       ...(a.after ? { after: cursor.decode(a.after, 'jobs') } : {}),
     });
     return {
@@ -89,7 +103,8 @@ export const Query = {
 
   lineage: async (_: unknown, a: { ref: string; direction?: Direction | null; depth?: number | null }, ctx: Ctx) => {
     const depth = a.depth ?? 10;
-    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) throw badInput(`depth must be between 0 and ${MAX_DEPTH}, got ${depth}`);
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH)
+      throw badInput(`depth must be between 0 and ${MAX_DEPTH}, got ${depth}`);
     return lineageGraph(ctx.s.db, await startNode(ctx, a.ref), a.direction ?? 'BOTH', depth);
   },
 
@@ -101,7 +116,6 @@ export const Query = {
   },
 
   verify: async (_: unknown, a: { ref: string }, ctx: Ctx) => {
-    if (!ctx.s.verifier) throw unavailable('verification');
     if (!a.ref.trim()) throw badInput('ref is required, e.g. models/iris:1.0.0');
     const report = await ctx.s.verifier.verify(a.ref);
     const v = report.digest ? await findVersion(ctx.s.db, a.ref) : undefined;

@@ -1,12 +1,11 @@
 import { terminalJobStates, type JobEvent } from '../../contracts.ts';
 import type { GqlContext } from '../context.ts';
-import { notFound, unavailable } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { jobEventView, type JobEventView } from './views.ts';
 
 /** Job events as an async iterator: the replay, then live events, ending after the terminal state. */
 async function* jobEvents(ctx: GqlContext, id: string): AsyncGenerator<{ jobProgress: JobEventView }> {
   const jobs = ctx.s.jobs;
-  if (!jobs) throw unavailable('the job service');
   if (!(await jobs.get(id))) throw notFound(`job ${id} does not exist`);
   const buffered: JobEvent[] = [];
   let wake: (() => void) | undefined;
@@ -16,7 +15,10 @@ async function* jobEvents(ctx: GqlContext, id: string): AsyncGenerator<{ jobProg
   });
   try {
     for (;;) {
-      while (buffered.length === 0) await new Promise<void>((r) => { wake = r; });
+      while (buffered.length === 0)
+        await new Promise<void>((r) => {
+          wake = r;
+        });
       wake = undefined;
       const e = buffered.shift()!;
       yield { jobProgress: jobEventView(e) };

@@ -2,7 +2,6 @@ import type { AibomSummary } from '../../lineage/claims.ts';
 import type { VersionRow } from '../../lineage/queries.ts';
 import type { VersionSummary } from '../../lineage/traverse.ts';
 import type { GqlContext } from '../context.ts';
-import { unavailable } from '../errors.ts';
 import { jobParent, parseJson, type AliasParent, type JobParent, type ModelParent } from './views.ts';
 
 type Ctx = GqlContext;
@@ -21,22 +20,23 @@ export const ModelVersion = {
   ref: (v: Version) => (v.primary_tag ? `${v.repo}:${v.primary_tag}` : `${v.repo}@${v.digest}`),
   repository: (v: Version) => v.repo,
   tag: (v: Version) => v.primary_tag,
-  tags: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
+  tags: async (v: Version, _: unknown, ctx: Ctx) =>
+    (await ctx.loaders.tagsOfRepo.load(v.repo)).filter((t) => t.digest === v.digest).map((t) => t.tag),
   metrics: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'metrics_json', ctx), parseJson),
   annotations: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'annotations_json', ctx), parseJson),
-  aibom: (v: Version, _: unknown, ctx: Ctx) => then(document(v, 'aibom_json', ctx), (text) => {
-    const a = parseJson(text) as AibomSummary | null;
-    return a ? { ...a, datasets: a.datasets ?? [], baseModels: a.baseModels ?? [] } : null;
-  }),
+  aibom: (v: Version, _: unknown, ctx: Ctx) =>
+    then(document(v, 'aibom_json', ctx), (text) => {
+      const a = parseJson(text) as AibomSummary | null;
+      return a ? { ...a, datasets: a.datasets ?? [], baseModels: a.baseModels ?? [] } : null;
+    }),
   attestations: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.attestations.load(v),
   verification: async (v: Version, _: unknown, ctx: Ctx) => {
-    if (!ctx.s.verifier) throw unavailable('verification');
     const report = await ctx.loaders.verification.load(`${v.repo}@${v.digest}`);
     await ctx.index?.recordVerification(v.repo, v.digest, report.verified);
     return report;
   },
   job: async (v: Version, _: unknown, ctx: Ctx) => {
-    if (!v.job_id || !ctx.s.jobs) return null;
+    if (!v.job_id) return null;
     const j = await ctx.loaders.job.load(v.job_id);
     return j ? jobParent(j) : null;
   },
@@ -47,7 +47,10 @@ export const Model = {
   latest: async (m: ModelParent, _: unknown, ctx: Ctx) => (await ctx.loaders.versionsOfRepo.load(m.name))[0] ?? null,
   /** Every tag on a version that is not the tag it was pushed under. */
   aliases: async (m: ModelParent, _: unknown, ctx: Ctx): Promise<AliasParent[]> => {
-    const [tags, versions] = await Promise.all([ctx.loaders.tagsOfRepo.load(m.name), ctx.loaders.versionsOfRepo.load(m.name)]);
+    const [tags, versions] = await Promise.all([
+      ctx.loaders.tagsOfRepo.load(m.name),
+      ctx.loaders.versionsOfRepo.load(m.name),
+    ]);
     const byDigest = new Map(versions.map((v) => [v.digest, v]));
     return tags.flatMap((t) => {
       const version = byDigest.get(t.digest);

@@ -43,7 +43,9 @@ export class DockerRunner implements Runner {
     if (this.runtime) return this.runtime;
     const v = await this.docker.version();
     const podman = v.Components?.find((c) => /podman/i.test(c.Name));
-    this.runtime = podman ? `podman ${podman.Version} (Docker API ${v.ApiVersion})` : `docker ${v.Version} (API ${v.ApiVersion})`;
+    this.runtime = podman
+      ? `podman ${podman.Version} (Docker API ${v.ApiVersion})`
+      : `docker ${v.Version} (API ${v.ApiVersion})`;
     return this.runtime;
   }
 
@@ -51,9 +53,18 @@ export class DockerRunner implements Runner {
     const runtime = await this.describeRuntime();
     const trainer = spec.image ? undefined : await this.o.trainer();
     const image = spec.image ?? trainer!.image;
-    const command = spec.image ? (spec.command ?? []) : [...trainer!.command, '--input', '/input', '--output', '/output'];
+    const command = spec.image
+      ? (spec.command ?? [])
+      : [...trainer!.command, '--input', '/input', '--output', '/output'];
     const inspected = await this.ensureImage(image);
-    const runner: RunnerInfo = { kind: 'docker', isolated: true, image, imageDigest: inspected.RepoDigests?.[0]?.split('@')[1] ?? inspected.Id, runtime, command };
+    const runner: RunnerInfo = {
+      kind: 'docker',
+      isolated: true,
+      image,
+      imageDigest: inspected.RepoDigests?.[0]?.split('@')[1] ?? inspected.Id,
+      runtime,
+      command,
+    };
     // The container runs as an unprivileged user: it must be able to write /output and nothing else.
     await chmod(spec.outputDir, 0o777);
 
@@ -133,7 +144,10 @@ export class DockerRunner implements Runner {
 
   /** The image's inspect data, pulling it first when the engine lacks it (e.g. a trainer image in our registry). */
   private async ensureImage(image: string): Promise<Docker.ImageInspectInfo> {
-    const have = await this.docker.getImage(image).inspect().catch(() => undefined);
+    const have = await this.docker
+      .getImage(image)
+      .inspect()
+      .catch(() => undefined);
     if (have) return have;
     const registry = image.includes('/') ? image.split('/')[0]! : '';
     // A loopback registry (this platform on 127.0.0.1) speaks plain HTTP; Docker allows that for 127.0.0.0/8
@@ -142,20 +156,40 @@ export class DockerRunner implements Runner {
     const podman = /^podman (\S+)/.exec(await this.describeRuntime())?.[1];
     // libpod routes need the version prefix (an unversioned /libpod/… answers 404).
     // docker-modem builds the query from `options` (a path ending in '?' marks where it goes).
-    const [path, options] = podman ? [`/v${podman}/libpod/images/pull?`, { reference: image, tlsVerify: String(!loopback) }] : ['/images/create?', { fromImage: image }];
+    const [path, options] = podman
+      ? [`/v${podman}/libpod/images/pull?`, { reference: image, tlsVerify: String(!loopback) }]
+      : ['/images/create?', { fromImage: image }];
     const body = await new Promise<string>((resolve) => {
-      this.docker.modem.dial({ path, options, method: 'POST', isStream: true, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, (err, stream) => {
-        if (err) return resolve(String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? err));
-        let text = '';
-        const s = stream as NodeJS.ReadableStream;
-        s.on('data', (d: Buffer) => (text += d.toString()));
-        s.on('end', () => resolve(text));
-        s.on('error', (e) => resolve(String(e)));
-      });
+      this.docker.modem.dial(
+        {
+          path,
+          options,
+          method: 'POST',
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
+        },
+        (err, stream) => {
+          if (err)
+            return resolve(
+              String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? err),
+            );
+          let text = '';
+          const s = stream as NodeJS.ReadableStream;
+          s.on('data', (d: Buffer) => (text += d.toString()));
+          s.on('end', () => resolve(text));
+          s.on('error', (e) => resolve(String(e)));
+        },
+      );
     });
     // Pull failures are reported inside the progress stream, not as an HTTP error (FACTS.md).
-    const pulled = await this.docker.getImage(image).inspect().catch(() => undefined);
-    if (!pulled) throw new Error(`image ${image} could not be pulled: ${(/"error(?:Message)?"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? body.slice(0, 300)).trim()}`);
+    const pulled = await this.docker
+      .getImage(image)
+      .inspect()
+      .catch(() => undefined);
+    if (!pulled)
+      throw new Error(
+        `image ${image} could not be pulled: ${(/"error(?:Message)?"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? body.slice(0, 300)).trim()}`,
+      );
     return pulled;
   }
 
@@ -165,7 +199,11 @@ export class DockerRunner implements Runner {
     for (const c of list) {
       const job = c.Labels?.[JOB_LABEL];
       // Every job container not owned by a live run of this server is a leftover of a crash.
-      if (job && ids.has(job)) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      if (job && ids.has(job))
+        await this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
   }
 

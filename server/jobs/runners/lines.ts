@@ -6,7 +6,11 @@ import { Writable } from 'node:stream';
  * job never blocks on a full pipe) and hands each complete line to `onLine` (the trainer's JSON progress
  * protocol is line based). Lines over 1 MiB are passed on cut, never buffered without bound.
  */
-export function lineTee(path: string, maxBytes: number, onLine?: (line: string) => void): { stream: Writable; done: Promise<void> } {
+export function lineTee(
+  path: string,
+  maxBytes: number,
+  onLine?: (line: string) => void,
+): { stream: Writable; done: Promise<void> } {
   const file = createWriteStream(path, { mode: 0o600 });
   let written = 0;
   let partial = '';

@@ -16,7 +16,9 @@ export interface PodmanService {
  * come up within `timeoutMs`.
  */
 export async function startPodmanService(socketPath: string, timeoutMs = 30_000): Promise<PodmanService> {
-  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
@@ -28,7 +30,14 @@ export async function startPodmanService(socketPath: string, timeoutMs = 30_000)
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`podman system service exited ${child.exitCode}: ${stderr}`);
-    if (existsSync(socketPath) && (await docker.ping().then(() => true, () => false))) return { socketPath, docker, stop };
+    if (
+      existsSync(socketPath) &&
+      (await docker.ping().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return { socketPath, docker, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`podman's API did not answer within ${timeoutMs / 1000} s: ${stderr}`);

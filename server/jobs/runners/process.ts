@@ -20,7 +20,12 @@ export class ProcessRunner implements Runner {
   async run(spec: RunSpec): Promise<RunResult> {
     const entry = await this.trainerEntry();
     const command = [process.execPath, entry, '--input', spec.inputDir, '--output', spec.outputDir];
-    const runner: RunnerInfo = { kind: 'process', isolated: false, runtime: `node ${process.version} child process (not container-isolated)`, command };
+    const runner: RunnerInfo = {
+      kind: 'process',
+      isolated: false,
+      runtime: `node ${process.version} child process (not container-isolated)`,
+      command,
+    };
     if (spec.image) {
       // An image names a whole filesystem; without an engine there is nothing honest to run it with.
       return { exitCode: 125, timedOut: false, cancelled: false, runner: { ...runner, image: spec.image } };
@@ -32,7 +37,14 @@ export class ProcessRunner implements Runner {
     const child = spawn(command[0]!, command.slice(1), {
       cwd: work,
       // Scrubbed: nothing of the server's environment (tokens, DB URLs, key paths) reaches the trainer.
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, TMPDIR: work, LANG: 'C.UTF-8', NODE_ENV: 'production', NODE_OPTIONS: `--max-old-space-size=${Math.max(256, Math.floor(spec.memoryBytes / 1024 / 1024))}` },
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        HOME: work,
+        TMPDIR: work,
+        LANG: 'C.UTF-8',
+        NODE_ENV: 'production',
+        NODE_OPTIONS: `--max-old-space-size=${Math.max(256, Math.floor(spec.memoryBytes / 1024 / 1024))}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: kill() reaches anything it spawned
     });

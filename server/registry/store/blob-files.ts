@@ -55,7 +55,11 @@ export class BlobFiles {
     const handle = await open(this.blobPath(digest), 'r');
     const span = { start: r?.start ?? 0, end: r?.end ?? s.size - 1 };
     // An empty blob: a stream over 0..-1 would read the whole file, so end is only given when there is one.
-    const body = handle.createReadStream({ start: span.start, ...(s.size > 0 ? { end: span.end } : {}), highWaterMark: 1 << 20 });
+    const body = handle.createReadStream({
+      start: span.start,
+      ...(s.size > 0 ? { end: span.end } : {}),
+      highWaterMark: 1 << 20,
+    });
     return { ...s, body, file: { handle, ...span }, ...(r ? { range: r } : {}) };
   }
 
@@ -124,7 +128,8 @@ export class BlobFiles {
       throw new RegistryError('RANGE_INVALID', `chunk starts at ${start}, expected ${cur.offset}`);
     }
     let state = this.hashes.get(id);
-    if (state && state.offset !== cur.offset) state = undefined; // stale: re-hash at completion
+    if (state && state.offset !== cur.offset)
+      state = undefined; // stale: re-hash at completion
     else if (state && state.offset === 0 && state.alg !== alg) state = { alg, hash: createHash(alg), offset: 0 };
     if (state) this.hashes.set(id, state);
     else this.hashes.delete(id);
@@ -148,7 +153,10 @@ export class BlobFiles {
     if (!cur) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `unknown upload ${id}`);
     const dataPath = join(this.uploadDir(id), 'data');
     const state = this.hashes.get(id);
-    const hex = state && state.offset === cur.offset && state.alg === alg ? state.hash.digest('hex') : await hashFile(dataPath, alg);
+    const hex =
+      state && state.offset === cur.offset && state.alg === alg
+        ? state.hash.digest('hex')
+        : await hashFile(dataPath, alg);
     const actual = `${alg}:${hex}`;
     if (actual !== digest) {
       await this.cancel(repo, id);

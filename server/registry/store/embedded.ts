@@ -13,7 +13,12 @@ export const EmbeddedStore = {
   async open(config: Config, db: Db): Promise<RegistryStore> {
     const files = new BlobFiles(join(config.dataDir, 'registry'));
     const byDigest = async (repo: string, digest: string): Promise<StoredManifest | null> => {
-      const row = await db.selectFrom('registry_manifests').select(['media_type']).where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+      const row = await db
+        .selectFrom('registry_manifests')
+        .select(['media_type'])
+        .where('repo', '=', repo)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
       if (!row) return null;
       const r = await files.read(repo, digest);
       if (!r) return null;
@@ -41,7 +46,12 @@ export const EmbeddedStore = {
       },
       async getManifest(repo, reference) {
         if (reference.includes(':')) return byDigest(repo, reference);
-        const t = await db.selectFrom('registry_tags').select('digest').where('repo', '=', repo).where('tag', '=', reference).executeTakeFirst();
+        const t = await db
+          .selectFrom('registry_tags')
+          .select('digest')
+          .where('repo', '=', repo)
+          .where('tag', '=', reference)
+          .executeTakeFirst();
         return t ? byDigest(repo, t.digest) : null;
       },
       async deleteManifest(repo, digest) {
@@ -50,13 +60,26 @@ export const EmbeddedStore = {
         return had;
       },
       async deleteTag(repo, tag) {
-        const r = await db.deleteFrom('registry_tags').where('repo', '=', repo).where('tag', '=', tag).executeTakeFirst();
+        const r = await db
+          .deleteFrom('registry_tags')
+          .where('repo', '=', repo)
+          .where('tag', '=', tag)
+          .executeTakeFirst();
         return Number(r.numDeletedRows) > 0;
       },
       async listTags(repo) {
-        const rows = await db.selectFrom('registry_tags').select('tag').where('repo', '=', repo).orderBy('tag').execute();
+        const rows = await db
+          .selectFrom('registry_tags')
+          .select('tag')
+          .where('repo', '=', repo)
+          .orderBy('tag')
+          .execute();
         if (rows.length === 0) {
-          const any = await db.selectFrom('registry_manifests').select('digest').where('repo', '=', repo).executeTakeFirst();
+          const any = await db
+            .selectFrom('registry_manifests')
+            .select('digest')
+            .where('repo', '=', repo)
+            .executeTakeFirst();
           return any ? [] : null;
         }
         return rows.map((r) => r.tag);

@@ -10,7 +10,15 @@ const v2 = (repo: string, tail: string) => `/v2/${repo}/${tail}`;
 
 export type UpstreamBlobs = Pick<
   RegistryStore,
-  'statBlob' | 'readBlob' | 'deleteBlob' | 'mountBlob' | 'createUpload' | 'getUpload' | 'appendUpload' | 'completeUpload' | 'cancelUpload'
+  | 'statBlob'
+  | 'readBlob'
+  | 'deleteBlob'
+  | 'mountBlob'
+  | 'createUpload'
+  | 'getUpload'
+  | 'appendUpload'
+  | 'completeUpload'
+  | 'cancelUpload'
 >;
 
 /**
@@ -31,7 +39,8 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   }
 
   async function readBlob(repo: string, digest: string, range?: ByteRange): Promise<BlobRead | null> {
-    if (range && range.start > range.end) throw new RegistryError('RANGE_INVALID', `range ${range.start}-${range.end} is empty`);
+    if (range && range.start > range.end)
+      throw new RegistryError('RANGE_INVALID', `range ${range.start}-${range.end} is empty`);
     const headers: Record<string, string> = {};
     if (range) headers.range = `bytes=${range.start}-${range.end >= Number.MAX_SAFE_INTEGER ? '' : range.end}`;
     let res = await http.call('GET', v2(repo, `blobs/${digest}`), { headers });
@@ -81,7 +90,11 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
       // 2.8 opens an upload session when it cannot mount; nobody will use it.
       await res.body.dump();
       const loc = header(res, 'location');
-      if (loc) await http.call('DELETE', http.url(loc)).then((r) => r.body.dump(), () => {});
+      if (loc)
+        await http.call('DELETE', http.url(loc)).then(
+          (r) => r.body.dump(),
+          () => {},
+        );
     } else throw await upstreamError(res, `mount ${digest} from ${from}`);
     // When `from` does have the blob, the bytes are copied (streamed, verified) instead.
     const source = await readBlob(from, digest);
@@ -123,7 +136,10 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   /** Ends a session for good (after a failure or a cancel): forgets it and deletes it upstream. */
   async function abandon(s: UploadSession): Promise<void> {
     sessions.drop(s.id);
-    await http.call('DELETE', s.location).then((r) => r.body.dump(), () => {});
+    await http.call('DELETE', s.location).then(
+      (r) => r.body.dump(),
+      () => {},
+    );
   }
 
   /**
@@ -132,7 +148,11 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
    */
   async function patch(s: UploadSession, body: Readable): Promise<void> {
     let added = 0;
-    const streamed = pipeline(body, byteCounter((n) => (added += n)), () => {});
+    const streamed = pipeline(
+      body,
+      byteCounter((n) => (added += n)),
+      () => {},
+    );
     let res: UpstreamResponse;
     try {
       res = await http.call('PATCH', s.location, { headers: OCTET, body: streamed });

@@ -36,7 +36,8 @@ export function verifyingTee(digest: string): Transform {
     },
     flush(cb) {
       const actual = `${algOf(digest)}:${hash.digest('hex')}`;
-      if (actual !== digest) return cb(new RegistryError('DIGEST_INVALID', `upstream content of ${digest} hashes to ${actual}`));
+      if (actual !== digest)
+        return cb(new RegistryError('DIGEST_INVALID', `upstream content of ${digest} hashes to ${actual}`));
       cb(null, held);
     },
   });

@@ -6,21 +6,37 @@ import type { Db } from '../../../db/connect.ts';
 import type { RegistryStore, StoredManifest } from '../port.ts';
 import type { UpstreamBlobs } from './blobs.ts';
 import { algOf } from './digest-stream.ts';
-import { expectStatus, header, nextLink, readCapped, type UpstreamHttp, upstreamError, type UpstreamResponse } from './http.ts';
+import {
+  expectStatus,
+  header,
+  nextLink,
+  readCapped,
+  type UpstreamHttp,
+  upstreamError,
+  type UpstreamResponse,
+} from './http.ts';
 
 /** distribution 2.8 answers 404 to a manifest GET whose Accept does not list the stored type. */
 const ACCEPT_MANIFESTS = { accept: manifestMediaTypes.join(', ') };
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const v2 = (repo: string, tail: string) => `/v2/${repo}/${tail}`;
 
-export type UpstreamManifests = Pick<RegistryStore, 'putManifest' | 'getManifest' | 'deleteManifest' | 'deleteTag' | 'listTags' | 'listRepositories'>;
+export type UpstreamManifests = Pick<
+  RegistryStore,
+  'putManifest' | 'getManifest' | 'deleteManifest' | 'deleteTag' | 'listTags' | 'listRepositories'
+>;
 
 /**
  * Manifests, tags and the catalog on a distribution 2.8 upstream: manifests are fetched with an Accept
  * listing every manifest type and checked against their digest, `"tags": null` reads as none, DELETE by
  * tag is emulated, and sha512-named manifests (2.8 knows manifests by sha256 only) are kept as blobs.
  */
-export function upstreamManifests(http: UpstreamHttp, db: Db, blobs: UpstreamBlobs, maxManifest: number): UpstreamManifests {
+export function upstreamManifests(
+  http: UpstreamHttp,
+  db: Db,
+  blobs: UpstreamBlobs,
+  maxManifest: number,
+): UpstreamManifests {
   const { createUpload, completeUpload, readBlob, deleteBlob } = blobs;
   /**
    * 2.8 addresses manifests only by their sha256 digest. A manifest pushed under a sha512 digest (by
@@ -35,12 +51,20 @@ export function upstreamManifests(http: UpstreamHttp, db: Db, blobs: UpstreamBlo
       await completeUpload(repo, u.id, m.digest, Readable.from([Buffer.from(m.bytes)]));
       return;
     }
-    const res = await http.call('PUT', v2(repo, `manifests/${tag ?? m.digest}`), { headers: { 'content-type': m.mediaType }, body: m.bytes });
+    const res = await http.call('PUT', v2(repo, `manifests/${tag ?? m.digest}`), {
+      headers: { 'content-type': m.mediaType },
+      body: m.bytes,
+    });
     await expectStatus(res, [201], `PUT manifest ${repo}:${tag ?? m.digest}`);
   }
 
   async function indexedMediaType(repo: string, digest: string): Promise<string | undefined> {
-    const row = await db.selectFrom('registry_manifests').select('media_type').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    const row = await db
+      .selectFrom('registry_manifests')
+      .select('media_type')
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return row?.media_type;
   }
 
@@ -70,7 +94,8 @@ export function upstreamManifests(http: UpstreamHttp, db: Db, blobs: UpstreamBlo
     const claimed = reference.includes(':') ? reference : (header(res, 'docker-content-digest') ?? '');
     const alg = algOf(claimed);
     const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
-    if (claimed && digest !== claimed) throw new Error(`upstream manifest ${repo}:${reference} does not match its digest ${claimed}`);
+    if (claimed && digest !== claimed)
+      throw new Error(`upstream manifest ${repo}:${reference} does not match its digest ${claimed}`);
     return { digest, mediaType: header(res, 'content-type') ?? '', bytes: new Uint8Array(bytes) };
   }
 
@@ -108,7 +133,10 @@ export function upstreamManifests(http: UpstreamHttp, db: Db, blobs: UpstreamBlo
       }
       if (res.statusCode !== 200) throw await upstreamError(res, `GET ${next}`);
       const link = nextLink(res);
-      const page = JSON.parse((await readCapped(res, 64 << 20, key)).toString('utf8')) as Record<string, string[] | null>;
+      const page = JSON.parse((await readCapped(res, 64 << 20, key)).toString('utf8')) as Record<
+        string,
+        string[] | null
+      >;
       out.push(...(page[key] ?? [])); // 2.8 answers "tags": null when there are none
       next = link;
     }

@@ -1,5 +1,6 @@
 // Talks to the platform on this origin: REST (/developer/*, /verifier/*), GraphQL (/graphql), the registry (/v2/).
 // Every request carries the stored token as `Authorization: Bearer` when one is set.
+import { terminalJobStates } from './contracts.js';
 
 /** localStorage key of the API token. */
 export const TOKEN_KEY = 'aibomgen.token';
@@ -71,7 +72,11 @@ async function errorFrom(res) {
   const text = await res.text().catch(() => '');
   /** @type {{error?: string, detail?: string, message?: string, fields?: {field: string, message: string}[], errors?: {code?: string, message?: string}[]} | null} */
   let body = null;
-  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   const detail = body?.detail ?? body?.message ?? body?.errors?.[0]?.message ?? (text.slice(0, 200) || res.statusText);
   const code = body?.error ?? body?.errors?.[0]?.code ?? `http_${res.status}`;
   const fields = body?.fields;
@@ -137,7 +142,11 @@ export async function followJobEvents(jobId, onEvent, signal) {
         if (msg.id) lastId = msg.id;
         /** @type {any} */
         let event;
-        try { event = JSON.parse(msg.data); } catch { continue; }
+        try {
+          event = JSON.parse(msg.data);
+        } catch {
+          continue;
+        }
         onEvent(event);
         if (event.type === 'state' && isTerminal(event.state)) ended = true;
       }
@@ -160,7 +169,9 @@ export async function followJobEvents(jobId, onEvent, signal) {
 async function* sseMessages(body, signal) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  const onAbort = () => { reader.cancel().catch(() => {}); };
+  const onAbort = () => {
+    reader.cancel().catch(() => {});
+  };
   signal.addEventListener('abort', onAbort, { once: true });
   let buf = '';
   try {
@@ -199,14 +210,21 @@ async function* sseMessages(body, signal) {
 export function sleep(ms, signal) {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(undefined); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve(undefined);
+      },
+      { once: true },
+    );
   });
 }
 
 /** @param {string | undefined | null} state */
 export function isTerminal(state) {
   const s = (state ?? '').toLowerCase();
-  return s === 'succeeded' || s === 'failed' || s === 'cancelled';
+  return /** @type {readonly string[]} */ (terminalJobStates).includes(s);
 }
 
 const AIBOM_TYPE = 'application/vnd.cyclonedx+json';
@@ -222,10 +240,14 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export async function fetchAibom(repository, digest) {
   const v2 = `/v2/${repository}`;
   let index = null;
-  const ref = await authFetch(`${v2}/referrers/${digest}?artifactType=${encodeURIComponent(AIBOM_TYPE)}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+  const ref = await authFetch(`${v2}/referrers/${digest}?artifactType=${encodeURIComponent(AIBOM_TYPE)}`, {
+    headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+  });
   if (ref.ok) index = await ref.json();
   else {
-    const tag = await authFetch(`${v2}/manifests/${digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+    const tag = await authFetch(`${v2}/manifests/${digest.replace(':', '-')}`, {
+      headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+    });
     if (!tag.ok) throw await errorFrom(tag);
     index = await tag.json();
   }

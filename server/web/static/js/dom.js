@@ -102,14 +102,19 @@ export function commandLine(label, command) {
       sel?.addRange(range);
       status.textContent = 'Selected — press Ctrl+C';
     }
-    setTimeout(() => { status.textContent = ''; }, 2500);
+    setTimeout(() => {
+      status.textContent = '';
+    }, 2500);
   };
   const code = h('code', {}, command);
-  return h('div', { class: 'command' },
+  return h(
+    'div',
+    { class: 'command' },
     h('span', { class: 'command-label' }, label),
     h('pre', {}, code),
     h('button', { type: 'button', class: 'secondary small', onclick: copy, 'aria-label': `Copy: ${label}` }, 'Copy'),
-    status);
+    status,
+  );
 }
 
 /**

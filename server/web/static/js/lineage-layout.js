@@ -49,11 +49,18 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
     while (stack.length) {
       const top = /** @type {[string, number]} */ (stack[stack.length - 1]);
       const next = out.get(top[0])?.[top[1]];
-      if (next === undefined) { mark.set(top[0], 2); stack.pop(); continue; }
+      if (next === undefined) {
+        mark.set(top[0], 2);
+        stack.pop();
+        continue;
+      }
       top[1] += 1;
       const m = mark.get(next);
       if (m === 1) reversed.add(`${top[0]}\u0000${next}`);
-      else if (m === undefined) { mark.set(next, 1); stack.push([next, 0]); }
+      else if (m === undefined) {
+        mark.set(next, 1);
+        stack.push([next, 0]);
+      }
     }
   }
   /** @type {LayoutEdgeIn[]} acyclic edges in layout direction */
@@ -64,7 +71,10 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
   const indeg = new Map(ids.map((id) => [id, 0]));
   /** @type {Map<string, string[]>} */
   const succ = new Map(ids.map((id) => [id, []]));
-  for (const e of dag) { succ.get(e.from)?.push(e.to); indeg.set(e.to, (indeg.get(e.to) ?? 0) + 1); }
+  for (const e of dag) {
+    succ.get(e.from)?.push(e.to);
+    indeg.set(e.to, (indeg.get(e.to) ?? 0) + 1);
+  }
   /** @type {Map<string, number>} */
   const layer = new Map(ids.map((id) => [id, 0]));
   const queue = ids.filter((id) => indeg.get(id) === 0);
@@ -81,7 +91,9 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
   // 3. Dummy points on long edges, so they take part in ordering and are routed around nodes.
   /** @type {string[][]} */
   const layers = [];
-  const put = (/** @type {string} */ id, /** @type {number} */ l) => { (layers[l] ??= []).push(id); };
+  const put = (/** @type {string} */ id, /** @type {number} */ l) => {
+    (layers[l] ??= []).push(id);
+  };
   for (const id of ids) put(id, layer.get(id) ?? 0);
   /** @type {{from: string, to: string, chain: string[], flip: boolean}[]} */
   const chains = [];
@@ -98,7 +110,8 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
       chain.push(d);
     }
     chain.push(e.to);
-    for (let k = 1; k < chain.length; k++) links.push([/** @type {string} */ (chain[k - 1]), /** @type {string} */ (chain[k])]);
+    for (let k = 1; k < chain.length; k++)
+      links.push([/** @type {string} */ (chain[k - 1]), /** @type {string} */ (chain[k])]);
     const orig = /** @type {LayoutEdgeIn} */ (edges[i]);
     chains.push({ from: orig.from, to: orig.to, chain, flip: orig.from !== e.from });
   }
@@ -115,11 +128,18 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
   }
   /** @type {Map<string, number>} */
   const pos = new Map();
-  const index = () => { for (const L of layers) L.forEach((id, i) => pos.set(id, i)); };
+  const index = () => {
+    for (const L of layers) L.forEach((id, i) => pos.set(id, i));
+  };
   index();
   for (let s = 0; s < sweeps; s++) {
     const downward = s % 2 === 0;
-    const order = downward ? layers.map((_, i) => i).slice(1) : layers.map((_, i) => i).reverse().slice(1);
+    const order = downward
+      ? layers.map((_, i) => i).slice(1)
+      : layers
+          .map((_, i) => i)
+          .reverse()
+          .slice(1);
     for (const l of order) {
       const L = /** @type {string[]} */ (layers[l]);
       const nb = downward ? up : down;
@@ -138,7 +158,8 @@ export function layoutGraph(nodesIn, edgesIn, opts = {}) {
   // 5. Coordinates: each layer is a column, centred on the tallest column; dummies take a thin slot.
   const dummyH = 8;
   const slot = (/** @type {string} */ id) => (id.startsWith('\u0000') ? dummyH : nodeHeight);
-  const colHeight = (/** @type {string[]} */ L) => L.reduce((sum, id) => sum + slot(id), 0) + Math.max(0, L.length - 1) * gapY;
+  const colHeight = (/** @type {string[]} */ L) =>
+    L.reduce((sum, id) => sum + slot(id), 0) + Math.max(0, L.length - 1) * gapY;
   const tallest = Math.max(0, ...layers.map(colHeight));
   /** @type {Map<string, {x: number, y: number, layer: number, order: number}>} */
   const at = new Map();

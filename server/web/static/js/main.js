@@ -11,7 +11,7 @@ import { renderModel } from './views/model.js';
 import { renderModels } from './views/models.js';
 
 /**
- * @typedef {{signal: AbortSignal, setTitle: (title: string) => void, refresh: () => void}} ViewContext
+ * @typedef {import('./router.js').ViewContext} ViewContext
  * Each view renders into <main> and stops its streams/timers when `signal` aborts (on the next route).
  */
 
@@ -22,21 +22,46 @@ let current = null;
 
 function renderNav() {
   const route = parseRoute(location.hash);
-  const section = route.name === 'job' || route.name === 'jobs' ? 'jobs'
-    : route.name === 'model' || route.name === 'models' || route.name === 'lineage' || route.name === 'impact' ? 'models' : '';
+  const section =
+    route.name === 'job' || route.name === 'jobs'
+      ? 'jobs'
+      : route.name === 'model' || route.name === 'models' || route.name === 'lineage' || route.name === 'impact'
+        ? 'models'
+        : '';
   /**
    * @param {string} link
    * @param {string} label
    * @param {string} key
    */
-  const item = (link, label, key) => h('li', {}, h('a', { href: link, 'aria-current': section === key ? 'page' : false }, label));
+  const item = (link, label, key) =>
+    h('li', {}, h('a', { href: link, 'aria-current': section === key ? 'page' : false }, label));
   const signedIn = Boolean(getToken());
-  replace(nav,
+  replace(
+    nav,
     h('a', { class: 'brand', href: href.jobs() }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), 'AIBoMGen'),
     h('ul', {}, item(href.jobs(), 'Jobs', 'jobs'), item(href.models(), 'Models', 'models')),
-    h('div', { class: 'auth' }, signedIn
-      ? h('button', { type: 'button', class: 'secondary small', onclick: () => { setToken(null); } }, 'Sign out')
-      : h('a', { href: href.login(location.hash), 'aria-current': route.name === 'login' ? 'page' : false }, 'Sign in')));
+    h(
+      'div',
+      { class: 'auth' },
+      signedIn
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary small',
+              onclick: () => {
+                setToken(null);
+              },
+            },
+            'Sign out',
+          )
+        : h(
+            'a',
+            { href: href.login(location.hash), 'aria-current': route.name === 'login' ? 'page' : false },
+            'Sign in',
+          ),
+    ),
+  );
 }
 
 async function render() {
@@ -46,21 +71,47 @@ async function render() {
   renderNav();
   const route = parseRoute(location.hash);
   /** @type {ViewContext} */
-  const ctx = { signal: ctl.signal, setTitle: (t) => { document.title = `${t} · AIBoMGen`; }, refresh: () => { void render(); } };
+  const ctx = {
+    signal: ctl.signal,
+    setTitle: (t) => {
+      document.title = `${t} · AIBoMGen`;
+    },
+    refresh: () => {
+      void render();
+    },
+  };
   main.setAttribute('aria-busy', 'true');
   replace(main, h('p', { class: 'loading' }, 'Loading…'));
   try {
     switch (route.name) {
-      case 'jobs': await renderJobs(main, ctx); break;
-      case 'job': await renderJob(main, route.id, ctx); break;
-      case 'models': await renderModels(main, ctx); break;
-      case 'model': await renderModel(main, route.repo, route.version, ctx); break;
-      case 'lineage': await renderLineage(main, route.repo, route.version, ctx); break;
-      case 'impact': await renderImpact(main, route.digest, ctx); break;
-      case 'login': renderLogin(main, route.next, ctx); break;
+      case 'jobs':
+        await renderJobs(main, ctx);
+        break;
+      case 'job':
+        await renderJob(main, route.id, ctx);
+        break;
+      case 'models':
+        await renderModels(main, ctx);
+        break;
+      case 'model':
+        await renderModel(main, route.repo, route.version, ctx);
+        break;
+      case 'lineage':
+        await renderLineage(main, route.repo, route.version, ctx);
+        break;
+      case 'impact':
+        await renderImpact(main, route.digest, ctx);
+        break;
+      case 'login':
+        renderLogin(main, route.next, ctx);
+        break;
       default:
         ctx.setTitle('Not found');
-        replace(main, h('h1', {}, 'Page not found'), notice('info', [`Nothing lives at ${route.path}. `, h('a', { href: href.jobs() }, 'Go to the jobs list.')]));
+        replace(
+          main,
+          h('h1', {}, 'Page not found'),
+          notice('info', [`Nothing lives at ${route.path}. `, h('a', { href: href.jobs() }, 'Go to the jobs list.')]),
+        );
     }
   } catch (e) {
     if (ctl.signal.aborted) return;
@@ -76,9 +127,13 @@ async function render() {
 window.addEventListener('hashchange', () => {
   if (location.hash.startsWith('#/') || location.hash === '') void render();
 });
-window.addEventListener('auth-changed', () => { void render(); });
+window.addEventListener('auth-changed', () => {
+  void render();
+});
 // Signing in or out in another tab applies here too.
-window.addEventListener('storage', (e) => { if (e.key === TOKEN_KEY || e.key === null) void render(); });
+window.addEventListener('storage', (e) => {
+  if (e.key === TOKEN_KEY || e.key === null) void render();
+});
 window.addEventListener('auth-required', () => {
   if (parseRoute(location.hash).name !== 'login') location.hash = href.login(location.hash);
 });

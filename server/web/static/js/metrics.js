@@ -9,9 +9,12 @@ import { num } from './format.js';
  */
 export function progressBar(done, total, what) {
   const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
-  return h('div', { class: 'progress' },
+  return h(
+    'div',
+    { class: 'progress' },
     h('progress', { max: total, value: Math.min(done, total), 'aria-label': `${what}: epoch ${done} of ${total}` }),
-    h('span', { class: 'progress-text' }, `${done}/${total} (${pct}%)`));
+    h('span', { class: 'progress-text' }, `${done}/${total} (${pct}%)`),
+  );
 }
 
 /**
@@ -32,10 +35,27 @@ function metricNames(history) {
  */
 export function epochTable(history, caption) {
   const names = metricNames(history);
-  return h('div', { class: 'table-wrap epochs', tabindex: 0, role: 'region', 'aria-label': caption }, h('table', { class: 'numeric' },
-    h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Epoch'), ...names.map((n) => h('th', { scope: 'col' }, n)))),
-    h('tbody', {}, ...history.map((r) => h('tr', {}, h('th', { scope: 'row' }, String(r.epoch)), ...names.map((n) => h('td', {}, num(r.logs?.[n]))))))));
+  return h(
+    'div',
+    { class: 'table-wrap epochs', tabindex: 0, role: 'region', 'aria-label': caption },
+    h(
+      'table',
+      { class: 'numeric' },
+      h('caption', {}, caption),
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', { scope: 'col' }, 'Epoch'), ...names.map((n) => h('th', { scope: 'col' }, n))),
+      ),
+      h(
+        'tbody',
+        {},
+        ...history.map((r) =>
+          h('tr', {}, h('th', { scope: 'row' }, String(r.epoch)), ...names.map((n) => h('td', {}, num(r.logs?.[n])))),
+        ),
+      ),
+    ),
+  );
 }
 
 const W = 480;
@@ -64,22 +84,36 @@ export function lossChart(history) {
   const x = (e) => PAD.l + ((e - e0) / Math.max(1, e1 - e0)) * (W - PAD.l - PAD.r);
   /** @param {number} v */
   const y = (v) => PAD.t + (1 - (v - lo) / (hi - lo || 1)) * (H - PAD.t - PAD.b);
-  const summary = names.map((n) => {
-    const last = points[points.length - 1]?.logs?.[n];
-    return `${n} ${num(points[0]?.logs?.[n])} → ${num(last)}`;
-  }).join(', ');
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `Loss per epoch: ${summary}` },
+  const summary = names
+    .map((n) => {
+      const last = points[points.length - 1]?.logs?.[n];
+      return `${n} ${num(points[0]?.logs?.[n])} → ${num(last)}`;
+    })
+    .join(', ');
+  const svg = s(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `Loss per epoch: ${summary}` },
     s('line', { x1: PAD.l, y1: H - PAD.b, x2: W - PAD.r, y2: H - PAD.b, class: 'axis' }),
     s('line', { x1: PAD.l, y1: PAD.t, x2: PAD.l, y2: H - PAD.b, class: 'axis' }),
     s('text', { x: PAD.l - 6, y: y(hi) + 4, 'text-anchor': 'end', class: 'tick' }, num(hi)),
     s('text', { x: PAD.l - 6, y: y(lo) + 4, 'text-anchor': 'end', class: 'tick' }, num(lo)),
     s('text', { x: PAD.l, y: H - 8, class: 'tick' }, `epoch ${e0}`),
     s('text', { x: W - PAD.r, y: H - 8, 'text-anchor': 'end', class: 'tick' }, `epoch ${e1}`),
-    ...names.map((n, i) => s('polyline', {
-      class: `series series-${i % 4}`,
-      points: points.filter((r) => Number.isFinite(r.logs?.[n])).map((r) => `${x(r.epoch).toFixed(1)},${y(/** @type {number} */ (r.logs[n])).toFixed(1)}`).join(' '),
-    })));
-  const legend = h('ul', { class: 'legend' }, ...names.map((n, i) => h('li', {}, h('span', { class: `swatch series-${i % 4}`, 'aria-hidden': 'true' }), n)));
+    ...names.map((n, i) =>
+      s('polyline', {
+        class: `series series-${i % 4}`,
+        points: points
+          .filter((r) => Number.isFinite(r.logs?.[n]))
+          .map((r) => `${x(r.epoch).toFixed(1)},${y(/** @type {number} */ (r.logs[n])).toFixed(1)}`)
+          .join(' '),
+      }),
+    ),
+  );
+  const legend = h(
+    'ul',
+    { class: 'legend' },
+    ...names.map((n, i) => h('li', {}, h('span', { class: `swatch series-${i % 4}`, 'aria-hidden': 'true' }), n)),
+  );
   return h('figure', { class: 'chart-box' }, svg, h('figcaption', {}, legend));
 }
 
@@ -95,18 +129,64 @@ export function metricsSummary(metrics) {
   const facts = [
     ['Backend', metrics.backend],
     ['Train time', typeof metrics.train_seconds === 'number' ? `${metrics.train_seconds.toFixed(1)} s` : ''],
-    ['Throughput', typeof metrics.samples_per_second === 'number' ? `${Math.round(metrics.samples_per_second)} samples/s` : ''],
-    ['Samples', metrics.dataset ? `${metrics.dataset.samples} (${metrics.dataset.train_samples} train, ${metrics.dataset.validation_samples} validation)` : ''],
+    [
+      'Throughput',
+      typeof metrics.samples_per_second === 'number' ? `${Math.round(metrics.samples_per_second)} samples/s` : '',
+    ],
+    [
+      'Samples',
+      metrics.dataset
+        ? `${metrics.dataset.samples} (${metrics.dataset.train_samples} train, ${metrics.dataset.validation_samples} validation)`
+        : '',
+    ],
     ['Parameters', metrics.model?.param_count],
     ['Seed', metrics.seed],
   ].filter(([, v]) => v !== undefined && v !== '');
-  const known = new Set(['history', 'final', 'backend', 'train_seconds', 'samples_per_second', 'dataset', 'model', 'seed', 'params', 'versions']);
-  const other = Object.entries(metrics).filter(([k, v]) => !known.has(k) && (typeof v === 'number' || typeof v === 'string'));
-  return h('div', { class: 'metrics' },
-    final ? h('table', { class: 'numeric compact' }, h('caption', {}, 'Final metrics'),
-      h('tbody', {}, ...Object.entries(final).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, num(v)))))) : null,
-    facts.length || other.length ? h('table', { class: 'compact' }, h('caption', {}, 'Run'),
-      h('tbody', {}, ...[...facts, ...other].map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, String(k)), h('td', {}, num(v)))))) : null,
+  const known = new Set([
+    'history',
+    'final',
+    'backend',
+    'train_seconds',
+    'samples_per_second',
+    'dataset',
+    'model',
+    'seed',
+    'params',
+    'versions',
+  ]);
+  const other = Object.entries(metrics).filter(
+    ([k, v]) => !known.has(k) && (typeof v === 'number' || typeof v === 'string'),
+  );
+  return h(
+    'div',
+    { class: 'metrics' },
+    final
+      ? h(
+          'table',
+          { class: 'numeric compact' },
+          h('caption', {}, 'Final metrics'),
+          h(
+            'tbody',
+            {},
+            ...Object.entries(final).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, num(v)))),
+          ),
+        )
+      : null,
+    facts.length || other.length
+      ? h(
+          'table',
+          { class: 'compact' },
+          h('caption', {}, 'Run'),
+          h(
+            'tbody',
+            {},
+            ...[...facts, ...other].map(([k, v]) =>
+              h('tr', {}, h('th', { scope: 'row' }, String(k)), h('td', {}, num(v))),
+            ),
+          ),
+        )
+      : null,
     lossChart(history),
-    history.length ? epochTable(history, 'Per epoch') : null);
+    history.length ? epochTable(history, 'Per epoch') : null,
+  );
 }

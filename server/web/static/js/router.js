@@ -8,6 +8,11 @@
  */
 
 /**
+ * What the router hands every view (here, not in main.js, so views and main.js do not import each other).
+ * @typedef {{signal: AbortSignal, setTitle: (title: string) => void, refresh: () => void}} ViewContext
+ */
+
+/**
  * @param {string} hash location.hash, e.g. "#/models/models/iris@sha256:ab/lineage"
  * @returns {Route}
  */

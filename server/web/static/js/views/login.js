@@ -6,26 +6,53 @@ import { href } from '../router.js';
 /**
  * @param {HTMLElement} main
  * @param {string | undefined} next the route to return to
- * @param {import('../main.js').ViewContext} ctx
+ * @param {import('../router.js').ViewContext} ctx
  */
 export function renderLogin(main, next, ctx) {
   ctx.setTitle('Sign in');
-  const back = next && next.startsWith('#/') && !next.startsWith('#/login') ? next : href.jobs();
+  const back = next?.startsWith('#/') && !next.startsWith('#/login') ? next : href.jobs();
   const message = h('div', { 'aria-live': 'assertive' });
-  const token = /** @type {HTMLInputElement} */ (h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'token-help', spellcheck: 'false' }));
-  const form = h('form', { class: 'card login' },
-    h('div', { class: 'field' },
-      h('label', { for: 'token' }, 'API token'), token,
-      h('small', { id: 'token-help' }, 'Kept in this browser only (localStorage) and sent with every request to this server.')),
+  const token = /** @type {HTMLInputElement} */ (
+    h('input', {
+      id: 'token',
+      name: 'token',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+      'aria-describedby': 'token-help',
+      spellcheck: 'false',
+    })
+  );
+  const form = h(
+    'form',
+    { class: 'card login' },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'token' }, 'API token'),
+      token,
+      h(
+        'small',
+        { id: 'token-help' },
+        'Kept in this browser only (localStorage) and sent with every request to this server.',
+      ),
+    ),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')),
-    message);
+    message,
+  );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const value = token.value.trim();
-    if (!value) { replace(message, notice('error', 'Enter a token.')); token.setAttribute('aria-invalid', 'true'); return; }
+    if (!value) {
+      replace(message, notice('error', 'Enter a token.'));
+      token.setAttribute('aria-invalid', 'true');
+      return;
+    }
     // Try the token before keeping it, so a typo is reported here rather than on the next page: with auth on,
     // every /developer route answers 401 to an unknown token.
-    const res = await fetch('/developer/jobs?limit=1', { headers: { authorization: `Bearer ${value}` } }).catch(() => null);
+    const res = await fetch('/developer/jobs?limit=1', { headers: { authorization: `Bearer ${value}` } }).catch(
+      () => null,
+    );
     if (res && (res.status === 401 || res.status === 403)) {
       token.setAttribute('aria-invalid', 'true');
       replace(message, notice('error', `The server refused this token (${res.status}).`));
@@ -34,9 +61,13 @@ export function renderLogin(main, next, ctx) {
     setToken(value);
     location.hash = back;
   });
-  replace(main,
+  replace(
+    main,
     h('h1', {}, 'Sign in'),
-    getToken() ? notice('info', 'A token is already stored; a new one replaces it.') : h('p', { class: 'muted' }, 'This server asks for an API token.'),
-    form);
+    getToken()
+      ? notice('info', 'A token is already stored; a new one replaces it.')
+      : h('p', { class: 'muted' }, 'This server asks for an API token.'),
+    form,
+  );
   token.focus();
 }

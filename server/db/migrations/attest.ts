@@ -1,3 +1,0 @@
-import type { Migration } from 'kysely';
-
-export const attestMigrations: Record<string, Migration> = {};

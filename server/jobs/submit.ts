@@ -1,0 +1,100 @@
+/**
+ * Submitting a job from uploaded files: the one path REST (`POST /developer/submit_job_by_model_and_data`,
+ * `…/submit_job_by_image`, parts streamed by busboy) and GraphQL (`submitTrainingJob`, files from yoga) take.
+ * The same limits, the same validation (prepare.ts) and the same JobErrors, whoever asks; a refused
+ * submission leaves nothing behind (its job directory is removed whole).
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import type { JobService, JobView, SubmitJobInput } from '../contracts.ts';
+import { JobError } from './errors.ts';
+import { jobDir } from './paths.ts';
+import { prepareImageJob, prepareModelJob } from './prepare.ts';
+import type { Runner } from './runners/port.ts';
+import { receiveParts, type FormPart, type Multipart, type UploadLimits } from './uploads.ts';
+
+export type { FormPart } from './uploads.ts';
+
+export interface SubmitDeps {
+  /** Where the job is queued; `runnerKind` says whether image jobs can run (they need the docker runner). */
+  jobs: Pick<JobService, 'submit'> & { readonly runnerKind?: Runner['kind'] };
+  config: Pick<Config, 'dataDir' | 'maxUploadBytes' | 'maxRequestBytes'>;
+}
+
+export interface Submission {
+  /** Who submits: recorded as the job's owner. */
+  owner: string;
+  /** Text fields known up front (GraphQL arguments); counted and size-checked like streamed ones. */
+  fields?: Record<string, string>;
+  /** Files (and, from a streamed multipart body, text fields) in arrival order; each file stream is read once. */
+  parts: AsyncIterable<FormPart> | Iterable<FormPart>;
+  /** The request's declared size (Content-Length), when there is one: refused at once when over the limit. */
+  declaredBytes?: number;
+}
+
+/** `model`: the seed's model + dataset + definition; `image`: a trainer image from the registry and its command. */
+export type SubmissionKind = 'model' | 'image';
+
+export function uploadLimits(config: SubmitDeps['config']): UploadLimits {
+  return { fileBytes: config.maxUploadBytes, requestBytes: config.maxRequestBytes };
+}
+
+/** Receives, validates and lays out the submission's files, then queues the job. Throws JobError. */
+export async function submitJob(deps: SubmitDeps, kind: SubmissionKind, sub: Submission): Promise<JobView> {
+  const limits = uploadLimits(deps.config);
+  if ((sub.declaredBytes ?? 0) > limits.requestBytes)
+    throw new JobError('payload_too_large', `the request is larger than the limit of ${limits.requestBytes} bytes`);
+  const id = randomUUID();
+  const dir = jobDir(deps.config.dataDir, id);
+  try {
+    const mp = await receiveParts(withFields(sub.fields, sub.parts), join(dir, 'uploads'), limits);
+    const input = kind === 'model' ? await modelJob(mp, dir) : await imageJob(deps, mp, dir);
+    return await deps.jobs.submit({ ...input, id, owner: sub.owner });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export const submitModelJob = (deps: SubmitDeps, sub: Submission): Promise<JobView> => submitJob(deps, 'model', sub);
+export const submitImageJob = (deps: SubmitDeps, sub: Submission): Promise<JobView> => submitJob(deps, 'image', sub);
+
+type Prepared = Omit<SubmitJobInput, 'id' | 'owner'>;
+
+async function modelJob(mp: Multipart, dir: string): Promise<Prepared> {
+  const p = await prepareModelJob(mp, join(dir, 'input'));
+  return {
+    framework: p.framework,
+    files: p.files,
+    params: p.params,
+    metadata: p.metadata,
+    ...(mp.fields.gpu === 'true' ? { gpu: true } : {}),
+  };
+}
+
+async function imageJob(deps: SubmitDeps, mp: Multipart, dir: string): Promise<Prepared> {
+  const p = await prepareImageJob(mp, join(dir, 'input'));
+  if (deps.jobs.runnerKind !== 'docker')
+    throw new JobError(
+      'unsupported_runner',
+      'this server has no container engine: image jobs need the docker runner (AIBOMGEN_RUNNER=docker)',
+    );
+  return {
+    framework: p.framework,
+    files: p.files,
+    params: {},
+    metadata: p.metadata,
+    image: p.image,
+    ...(p.command ? { command: p.command } : {}),
+  };
+}
+
+async function* withFields(
+  fields: Record<string, string> | undefined,
+  parts: AsyncIterable<FormPart> | Iterable<FormPart>,
+): AsyncGenerator<FormPart> {
+  for (const [field, value] of Object.entries(fields ?? {})) yield { field, value };
+  yield* parts;
+}

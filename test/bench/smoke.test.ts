@@ -1,0 +1,89 @@
+/**
+ * Every benchmark once, in its `--smoke` mode (tiny sizes, one run), as a child process exactly as a person
+ * runs it: it must exit 0 and print its figures. Nothing is timed or compared here (the figures of a smoke
+ * run mean nothing); the point is that no benchmark rots while the code under it changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+interface Bench {
+  name: string;
+  /** Lines the run must print: its figures, each with a number where a figure goes. */
+  figures: RegExp[];
+}
+
+const NUM = String.raw`[\d,]+(?:\.\d+)?`;
+const BENCHES: Bench[] = [
+  {
+    // The front (both store modes), distribution direct and the bare relay; needs docker-registry (setup.sh).
+    name: 'registry',
+    figures: [
+      /^registry bench \(smoke/m,
+      new RegExp(`^direct {2}: push +${NUM} MiB/s +pull +${NUM} MiB/s$`, 'm'),
+      ...['relay', 'embedded', 'upstream'].map(
+        (t) => new RegExp(`^${t} *: push +${NUM} MiB/s ratio ${NUM} .*pull +${NUM} MiB/s ratio ${NUM}`, 'm'),
+      ),
+    ],
+  },
+  {
+    name: 'lineage',
+    figures: [
+      /^lineage\(depth: 50, UPSTREAM\) returns \d+ nodes, \d+ edges; impact\(root dataset\) returns 100 versions$/m,
+      new RegExp(`^lineage depth 50: p50 ${NUM} ms, p95 ${NUM} ms .*ratio baseline/resolver ${NUM}$`, 'm'),
+      new RegExp(`^impact 10k *: p50 ${NUM} ms, p95 ${NUM} ms .*ratio baseline/resolver ${NUM}$`, 'm'),
+    ],
+  },
+  {
+    // cpu and wasm are always there; tensorflow (tfjs-node) is reported "not measured" where it is missing.
+    name: 'trainer',
+    figures: [
+      new RegExp(`^ +cpu +${NUM} +1\\.0× +${NUM} +1\\.0× +${NUM}$`, 'm'),
+      new RegExp(`^ +wasm +${NUM} +${NUM}× +${NUM} +${NUM}× +${NUM}$`, 'm'),
+      /^targets: MLP/m,
+    ],
+  },
+  {
+    // Publishes to a real distribution registry with the platform's publisher; also needs sha256sum.
+    name: 'attest',
+    figures: [
+      new RegExp(`^first publication in this process: ${NUM} s`, 'm'),
+      new RegExp(`^overhead \\(hash \\+ AIBoM \\+ link \\+ sign \\+ push\\), median of 3 warm runs: ${NUM} s`, 'm'),
+      new RegExp(
+        `sha256 of \\d+ MiB: sha256sum ${NUM} MiB/s, ours \\(1 MiB reads\\) ${NUM} MiB/s, ratio ours/sha256sum = ${NUM}x`,
+        'm',
+      ),
+    ],
+  },
+];
+
+for (const b of BENCHES) {
+  test(`bench/${b.name}/run.ts --smoke runs and prints its figures`, { timeout: 240_000 }, async (t) => {
+    const started = performance.now();
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | string | null;
+      stdout: string;
+      stderr: string;
+    }>((done) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', `bench/${b.name}/run.ts`, '--smoke'],
+        { cwd: ROOT, timeout: 230_000, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => {
+          done({
+            code: err ? ((err as { code?: number | string }).code ?? err.signal ?? 'killed') : 0,
+            stdout,
+            stderr,
+          });
+        },
+      );
+    });
+    t.diagnostic(`bench/${b.name} --smoke: exit ${code} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const output = `--- stdout\n${stdout}--- stderr\n${stderr.slice(-4000)}`;
+    assert.equal(code, 0, `bench/${b.name}/run.ts --smoke failed:\n${output}`);
+    for (const f of b.figures) assert.match(stdout, f, `bench/${b.name} printed no line matching ${f}:\n${output}`);
+  });
+}
