@@ -1,6 +1,7 @@
 /**
- * Trainer backends: the wasm Conv2D gradients (built from forward convolutions) against the cpu backend's
- * own gradient kernels, training a small CNN on wasm, backend selection and seeding.
+ * Trainer backends: the wasm Conv2D, Conv2DTranspose and pooling gradients (built from forward convolutions)
+ * against the cpu backend's own gradient kernels, and backend selection. Whole-model gradients, training and
+ * seeding on wasm are in backend-training.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '../../trainer/tf.ts';
 import { initBackend } from '../../trainer/backend/index.ts';
-import { seedEverything } from '../../trainer/backend/seed.ts';
+import { randomValues } from './backend-helpers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,16 +32,6 @@ const cases: Case[] = [
   { x: [2, 5, 5, 2], w: [5, 5, 2, 3], strides: 1, pad: 'valid' },
   { x: [4, 28, 28, 1], w: [3, 3, 1, 16], strides: 1, pad: 'same' },
 ];
-
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0; // LCG: deterministic, independent of Math.random
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
 
 /** dL/dx and dL/dW of L = Σ conv(x, W)² · r (r: fixed random weights), on the given backend. */
 async function convGrads(backend: string, c: Case, seed: number): Promise<{ dx: Float32Array; dw: Float32Array }> {
@@ -99,7 +90,13 @@ for (const c of cases) {
 
 test('conv2dTranspose (whose forward pass is Conv2DBackpropInput) and its gradients match cpu on wasm', async () => {
   await initBackend();
-  const shapes: [[number, number, number, number], [number, number, number, number], [number, number, number, number], number, 'same' | 'valid'][] = [
+  const shapes: [
+    [number, number, number, number],
+    [number, number, number, number],
+    [number, number, number, number],
+    number,
+    'same' | 'valid',
+  ][] = [
     [[2, 4, 4, 3], [3, 3, 5, 3], [2, 8, 8, 5], 2, 'same'],
     [[2, 4, 4, 3], [3, 3, 5, 3], [2, 9, 9, 5], 2, 'valid'],
     [[1, 5, 6, 2], [2, 3, 4, 2], [1, 5, 6, 4], 1, 'same'],
@@ -108,10 +105,24 @@ test('conv2dTranspose (whose forward pass is Conv2DBackpropInput) and its gradie
     const results: Float32Array[] = [];
     for (const b of ['cpu', 'wasm']) {
       assert.ok(await tf.setBackend(b));
-      const x = tf.tensor4d(randomValues(xs.reduce((a, c) => a * c, 1), 3), xs);
-      const f = tf.tensor4d(randomValues(fs.reduce((a, c) => a * c, 1), 4), fs);
+      const x = tf.tensor4d(
+        randomValues(
+          xs.reduce((a, c) => a * c, 1),
+          3,
+        ),
+        xs,
+      );
+      const f = tf.tensor4d(
+        randomValues(
+          fs.reduce((a, c) => a * c, 1),
+          4,
+        ),
+        fs,
+      );
       const y = tf.conv2dTranspose(x, f, os, stride, pad);
-      const [gx, gf] = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2dTranspose(a as tf.Tensor4D, w as tf.Tensor4D, os, stride, pad))))([x, f]);
+      const [gx, gf] = tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2dTranspose(a as tf.Tensor4D, w as tf.Tensor4D, os, stride, pad))),
+      )([x, f]);
       results.push(Float32Array.from([...(await y.data()), ...(await gx!.data()), ...(await gf!.data())]));
       tf.dispose([x, f, y, gx!, gf!]);
     }
@@ -127,7 +138,14 @@ test('wasm Conv2D gradient kernels refuse what they do not cover, naming it', as
   const dy = tf.zeros([1, 4, 4, 3]);
   try {
     assert.throws(
-      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] }),
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] },
+          ),
       /Conv2DBackpropFilter on wasm supports dataFormat NHWC only, got 'NCHW'/,
     );
     // dilated convolutions: tfjs-core refuses their gradients before any kernel runs
@@ -148,7 +166,9 @@ test('wasm MaxPool gradient picks the true maximum of all-negative windows, like
   const grads: number[][] = [];
   for (const b of ['cpu', 'wasm']) {
     assert.ok(await tf.setBackend(b));
-    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))(tf.tensor4d(x, [1, 4, 4, 1]));
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))(
+      tf.tensor4d(x, [1, 4, 4, 1]),
+    );
     grads.push(Array.from(await dx.data()));
     dx.dispose();
   }
@@ -160,15 +180,24 @@ test('wasm MaxPool gradient picks the true maximum of all-negative windows, like
 test('pooling (max and average; overlapping, same and valid windows) and its gradients match cpu on wasm', async () => {
   await initBackend();
   const cases: ['max' | 'avg', number, number, 'same' | 'valid'][] = [
-    ['avg', 3, 2, 'same'], ['avg', 2, 2, 'same'], ['avg', 3, 1, 'same'], ['avg', 3, 2, 'valid'],
-    ['max', 3, 2, 'same'], ['max', 3, 2, 'valid'], ['max', 2, 1, 'valid'], ['max', 2, 2, 'same'],
+    ['avg', 3, 2, 'same'],
+    ['avg', 2, 2, 'same'],
+    ['avg', 3, 1, 'same'],
+    ['avg', 3, 2, 'valid'],
+    ['max', 3, 2, 'same'],
+    ['max', 3, 2, 'valid'],
+    ['max', 2, 1, 'valid'],
+    ['max', 2, 2, 'same'],
   ];
   for (const [kind, size, stride, pad] of cases) {
     const results: Float32Array[] = [];
     for (const b of ['cpu', 'wasm']) {
       assert.ok(await tf.setBackend(b));
       const x = tf.tensor4d(randomValues(2 * 7 * 8 * 3, 11), [2, 7, 8, 3]); // values in [−0.5, 0.5)
-      const pool = (a: tf.Tensor) => (kind === 'avg' ? tf.avgPool(a as tf.Tensor4D, size, stride, pad) : tf.maxPool(a as tf.Tensor4D, size, stride, pad));
+      const pool = (a: tf.Tensor) =>
+        kind === 'avg'
+          ? tf.avgPool(a as tf.Tensor4D, size, stride, pad)
+          : tf.maxPool(a as tf.Tensor4D, size, stride, pad);
       const y = pool(x);
       const w = tf.tensor(randomValues(y.size, 12), y.shape);
       const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a), w)))(x);
@@ -178,153 +207,6 @@ test('pooling (max and average; overlapping, same and valid windows) and its gra
     const err = maxRelError(results[1] as Float32Array, results[0] as Float32Array);
     assert.ok(err < 1e-5, `${kind} ${size}/${stride} ${pad}: ${err}`);
   }
-});
-
-/** Gradients of every trainable weight of one model, built identically (same seed) on the given backend. */
-async function modelGrads(backend: string): Promise<Map<string, Float32Array>> {
-  assert.ok(await tf.setBackend(backend));
-  seedEverything(5);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.rescaling({ inputShape: [12, 12, 2], scale: 0.5, offset: -0.25 }),
-      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
-      tf.layers.batchNormalization(),
-      tf.layers.activation({ activation: 'relu' }),
-      tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
-      tf.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'tanh' }),
-      tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
-      tf.layers.conv2d({ filters: 3, kernelSize: 1 }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dropout({ rate: 0.3 }),
-      tf.layers.dense({ units: 3, activation: 'softmax' }),
-    ],
-  });
-  const x = tf.randomUniform([6, 12, 12, 2], -1, 1);
-  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
-  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
-  const out = new Map<string, Float32Array>();
-  for (const [name, g] of Object.entries(grads)) out.set(name, (await g.data()) as Float32Array);
-  tf.dispose([x, y, value, ...Object.values(grads)]);
-  model.dispose();
-  return out;
-}
-
-test('every layer kind the trainer supports gets the same weight gradients on wasm as on cpu', async () => {
-  await initBackend();
-  const cpu = await modelGrads('cpu');
-  const wasm = await modelGrads('wasm');
-  assert.equal(wasm.size, cpu.size);
-  assert.equal(cpu.size, 10, `expected kernels, biases, gamma/beta: ${[...cpu.keys()].join(', ')}`);
-  const cpuList = [...cpu.values()];
-  const wasmList = [...wasm.values()];
-  const names = [...cpu.keys()];
-  cpuList.forEach((c, j) => {
-    const w = wasmList[j] as Float32Array;
-    assert.equal(w.length, c.length);
-    for (let i = 0; i < c.length; i++) {
-      const diff = Math.abs((c[i] as number) - (w[i] as number));
-      // conv biases in front of BatchNormalization have a true gradient of ~0: absolute tolerance for those
-      assert.ok(diff <= 1e-6 + 1e-4 * Math.abs(c[i] as number), `${names[j]}[${i}]: cpu ${c[i]} wasm ${w[i]}`);
-    }
-  });
-});
-
-/** Stripes: class 0 horizontal, class 1 vertical, with noise; 12×12×1. */
-function stripes(n: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const px = new Float32Array(n * 144);
-  const labels = new Float32Array(n * 2);
-  const noise = randomValues(n * 144, 99);
-  for (let k = 0; k < n; k++) {
-    const cls = k % 2;
-    const phase = k % 3;
-    for (let i = 0; i < 12; i++) {
-      for (let j = 0; j < 12; j++) {
-        const on = ((cls === 0 ? i : j) + phase) % 3 === 0 ? 1 : 0;
-        px[k * 144 + i * 12 + j] = on + (noise[k * 144 + i * 12 + j] as number) * 0.6;
-      }
-    }
-    labels[k * 2 + cls] = 1;
-  }
-  return { xs: tf.tensor4d(px, [n, 12, 12, 1]), ys: tf.tensor2d(labels, [n, 2]) };
-}
-
-test('a small CNN (strided and same-padded convolutions, pooling) trains on wasm', async () => {
-  await initBackend();
-  assert.ok(await tf.setBackend('wasm'));
-  seedEverything(1234);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu' }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 2, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const { xs, ys } = stripes(256);
-  try {
-    const h = await model.fit(xs, ys, { epochs: 8, batchSize: 32, validationSplit: 0.25, shuffle: true, verbose: 0 });
-    const loss = h.history.loss as number[];
-    const valAcc = h.history.val_acc as number[];
-    assert.ok((loss.at(-1) as number) < (loss[0] as number) * 0.5, `loss did not fall: ${loss.join(', ')}`);
-    assert.ok((valAcc.at(-1) as number) >= 0.9, `validation accuracy ${valAcc.join(', ')}`);
-  } finally {
-    tf.dispose([xs, ys]);
-    model.dispose();
-  }
-});
-
-test('training on wasm does not leak: tensor count and wasm heap stay flat across epochs', async () => {
-  await initBackend();
-  assert.ok(await tf.setBackend('wasm'));
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 8, kernelSize: 3, strides: 2, padding: 'same' }),
-      tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }),
-      tf.layers.conv2d({ filters: 8, kernelSize: 2, activation: 'relu' }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 2, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
-  const { xs, ys } = stripes(128);
-  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
-  try {
-    await model.fit(xs, ys, { epochs: 2, batchSize: 16, verbose: 0 });
-    const before = { tensors: tf.memory().numTensors, ids: tf.engine().backend.numDataIds(), heap: heapBytes() };
-    await model.fit(xs, ys, { epochs: 6, batchSize: 16, verbose: 0 });
-    assert.deepEqual({ tensors: tf.memory().numTensors, ids: tf.engine().backend.numDataIds(), heap: heapBytes() }, before);
-  } finally {
-    tf.dispose([xs, ys]);
-    model.dispose();
-  }
-});
-
-test('seedEverything makes fit (shuffling, initializers) bit-identical on wasm', async () => {
-  await initBackend();
-  assert.ok(await tf.setBackend('wasm'));
-  const run = async (): Promise<Float32Array[]> => {
-    seedEverything('same-seed');
-    const model = tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 2, activation: 'softmax' }),
-      ],
-    });
-    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
-    const { xs, ys } = stripes(64);
-    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: true, verbose: 0 });
-    const weights = await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
-    tf.dispose([xs, ys]);
-    model.dispose();
-    return weights;
-  };
-  const a = await run();
-  const b = await run();
-  assert.deepEqual(a, b);
 });
 
 function childBackend(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
@@ -346,7 +228,10 @@ test('AIBOMGEN_TF_BACKEND forces a backend; an unavailable or unknown one is an 
 
   const native = childBackend({ AIBOMGEN_TF_BACKEND: 'tensorflow' });
   assert.equal(native.status, 3);
-  assert.match(native.stderr, /backend 'tensorflow' \(forced\) is unavailable: @tensorflow\/tfjs-node is not installed/);
+  assert.match(
+    native.stderr,
+    /backend 'tensorflow' \(forced\) is unavailable: @tensorflow\/tfjs-node is not installed/,
+  );
 
   const auto = childBackend({ AIBOMGEN_TF_BACKEND: 'auto' });
   assert.equal(auto.status, 0, auto.stderr);

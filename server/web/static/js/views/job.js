@@ -1,17 +1,18 @@
 // #/jobs/<id>: one job — state, timings, runner and isolation, params, live epoch metrics and logs,
 // artifacts, and a link to the model it published.
-import { ApiError, authFetch, followJobEvents, getToken, isTerminal, rest } from '../api.js';
+import { ApiError, followJobEvents, isTerminal, rest } from '../api.js';
 import { commandLine, dl, h, notice, replace } from '../dom.js';
-import { bytes, digestEl, duration, normState, plain, stateBadge, timeEl } from '../format.js';
+import { digestEl, duration, normState, stateBadge, timeEl } from '../format.js';
 import { epochTable, lossChart, progressBar } from '../metrics.js';
 import { href } from '../router.js';
+import { authDownload, drawArtifacts, inputsSection, paramsSection } from './job-sections.js';
 
 const MAX_LOG_LINES = 400;
 
 /**
  * @param {HTMLElement} main
  * @param {string} id
- * @param {import('../main.js').ViewContext} ctx
+ * @param {import('../router.js').ViewContext} ctx
  */
 export async function renderJob(main, id, ctx) {
   ctx.setTitle(`Job ${id}`);
@@ -21,7 +22,11 @@ export async function renderJob(main, id, ctx) {
     job = await rest(`/developer/job_status/${encodeURIComponent(id)}`, { signal: ctx.signal });
   } catch (e) {
     if (e instanceof ApiError && e.notFound) {
-      replace(main, h('h1', {}, `Job ${id}`), notice('error', [`No job with id ${id}. `, h('a', { href: href.jobs() }, 'Back to the jobs list.')]));
+      replace(
+        main,
+        h('h1', {}, `Job ${id}`),
+        notice('error', [`No job with id ${id}. `, h('a', { href: href.jobs() }, 'Back to the jobs list.')]),
+      );
       return;
     }
     throw e;
@@ -38,56 +43,79 @@ export async function renderJob(main, id, ctx) {
   const artifacts = h('section', { 'aria-labelledby': 'art-h' });
   const logPre = h('pre', { class: 'log', tabindex: 0, 'aria-label': 'Trainer log' });
   const live = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
-  replace(main,
+  replace(
+    main,
     h('p', { class: 'crumbs' }, h('a', { href: href.jobs() }, 'Jobs'), ' / ', id),
-    head, live,
+    head,
+    live,
     h('div', { class: 'grid' }, summary, modelBox),
     progress,
     h('div', { class: 'grid' }, paramsSection(job), inputsSection(job)),
     artifacts,
-    h('section', { 'aria-labelledby': 'log-h' },
-      h('h2', { id: 'log-h' }, 'Log'), logPre,
-      h('p', {}, h('a', { href: `/developer/jobs/${encodeURIComponent(id)}/logs`, onclick: authDownload(`job-${id}-logs.txt`) }, 'Full log (text)'))));
+    h(
+      'section',
+      { 'aria-labelledby': 'log-h' },
+      h('h2', { id: 'log-h' }, 'Log'),
+      logPre,
+      h(
+        'p',
+        {},
+        h(
+          'a',
+          { href: `/developer/jobs/${encodeURIComponent(id)}/logs`, onclick: authDownload(`job-${id}-logs.txt`) },
+          'Full log (text)',
+        ),
+      ),
+    ),
+  );
 
   // Each section is redrawn only when its inputs changed, so an epoch event does not take focus off the
   // cancel button or reset the scroll of the epoch table.
   const draw = () => {
     once(head, [job.state], () => drawHead(head, job, ctx));
     once(summary, [job.state, job.reason, job.startedAt, job.finishedAt, job.runner], () => drawSummary(summary, job));
-    once(progress, [job.state, history, job.metrics?.history?.length], () => keepScroll(progress, () => drawProgress(progress, job, history)));
+    once(progress, [job.state, history, job.metrics?.history?.length], () =>
+      keepScroll(progress, () => drawProgress(progress, job, history)),
+    );
     once(modelBox, [job.state, job.publication?.digest], () => drawModel(modelBox, job));
   };
   draw();
   void drawArtifacts(artifacts, job, ctx.signal);
 
-  followJobEvents(id, (e) => {
-    if (e.type === 'state') {
-      const was = normState(job.state);
-      job = { ...job, state: e.state, reason: e.reason ?? job.reason };
-      if (normState(e.state) === 'running' && !job.startedAt) job.startedAt = e.at;
-      if (was !== normState(e.state)) live.textContent = `Job is ${normState(e.state)}`;
-      if (isTerminal(e.state)) {
-        // The final answer carries what events do not: publication, finishedAt, metrics.
-        void rest(`/developer/job_status/${encodeURIComponent(id)}`, { signal: ctx.signal }).then((fresh) => {
-          job = fresh;
-          draw();
-          void drawArtifacts(artifacts, job, ctx.signal);
-        }).catch(() => {});
-      }
-    } else if (e.type === 'epoch') {
-      const i = history.findIndex((r) => r.epoch === e.epoch);
-      if (i >= 0) history[i] = { epoch: e.epoch, logs: e.logs };
-      else history.push({ epoch: e.epoch, logs: e.logs });
-    } else if (e.type === 'log') {
-      logLines.push(e.line);
-      if (logLines.length > MAX_LOG_LINES) logLines.splice(0, logLines.length - MAX_LOG_LINES);
-      const atBottom = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 4;
-      logPre.textContent = logLines.join('\n');
-      if (atBottom) logPre.scrollTop = logPre.scrollHeight;
-      return;
-    } else return;
-    draw();
-  }, ctx.signal).catch((e) => {
+  followJobEvents(
+    id,
+    (e) => {
+      if (e.type === 'state') {
+        const was = normState(job.state);
+        job = { ...job, state: e.state, reason: e.reason ?? job.reason };
+        if (normState(e.state) === 'running' && !job.startedAt) job.startedAt = e.at;
+        if (was !== normState(e.state)) live.textContent = `Job is ${normState(e.state)}`;
+        if (isTerminal(e.state)) {
+          // The final answer carries what events do not: publication, finishedAt, metrics.
+          void rest(`/developer/job_status/${encodeURIComponent(id)}`, { signal: ctx.signal })
+            .then((fresh) => {
+              job = fresh;
+              draw();
+              void drawArtifacts(artifacts, job, ctx.signal);
+            })
+            .catch(() => {});
+        }
+      } else if (e.type === 'epoch') {
+        const i = history.findIndex((r) => r.epoch === e.epoch);
+        if (i >= 0) history[i] = { epoch: e.epoch, logs: e.logs };
+        else history.push({ epoch: e.epoch, logs: e.logs });
+      } else if (e.type === 'log') {
+        logLines.push(e.line);
+        if (logLines.length > MAX_LOG_LINES) logLines.splice(0, logLines.length - MAX_LOG_LINES);
+        const atBottom = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 4;
+        logPre.textContent = logLines.join('\n');
+        if (atBottom) logPre.scrollTop = logPre.scrollHeight;
+        return;
+      } else return;
+      draw();
+    },
+    ctx.signal,
+  ).catch((e) => {
     if (!ctx.signal.aborted) live.textContent = `Live updates stopped: ${e instanceof Error ? e.message : String(e)}`;
   });
 }
@@ -128,21 +156,33 @@ function keepScroll(el, draw) {
 /**
  * @param {HTMLElement} el
  * @param {any} job
- * @param {import('../main.js').ViewContext} ctx
+ * @param {import('../router.js').ViewContext} ctx
  */
 function drawHead(el, job, ctx) {
-  const cancel = !isTerminal(job.state) && normState(job.state) !== 'publishing'
-    ? h('button', { type: 'button', class: 'danger', onclick: async (/** @type {Event} */ ev) => {
-      const btn = /** @type {HTMLButtonElement} */ (ev.currentTarget);
-      btn.disabled = true;
-      try {
-        await rest(`/developer/jobs/${encodeURIComponent(job.id)}/cancel`, { method: 'POST', signal: ctx.signal });
-      } catch (e) {
-        btn.disabled = false;
-        el.append(notice('error', `Cancel failed: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    } }, 'Cancel job')
-    : null;
+  const cancel =
+    !isTerminal(job.state) && normState(job.state) !== 'publishing'
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            onclick: async (/** @type {Event} */ ev) => {
+              const btn = /** @type {HTMLButtonElement} */ (ev.currentTarget);
+              btn.disabled = true;
+              try {
+                await rest(`/developer/jobs/${encodeURIComponent(job.id)}/cancel`, {
+                  method: 'POST',
+                  signal: ctx.signal,
+                });
+              } catch (e) {
+                btn.disabled = false;
+                el.append(notice('error', `Cancel failed: ${e instanceof Error ? e.message : String(e)}`));
+              }
+            },
+          },
+          'Cancel job',
+        )
+      : null;
   replace(el, h('h1', {}, 'Job ', h('span', { class: 'mono' }, job.id), ' ', stateBadge(job.state)), cancel);
 }
 
@@ -153,15 +193,21 @@ function drawHead(el, job, ctx) {
 function drawSummary(el, job) {
   const r = job.runner;
   const isolation = r
-    ? (r.isolated ? h('span', { class: 'badge ok' }, 'isolated container') : h('span', { class: 'badge warn' }, 'not isolated (process runner)'))
+    ? r.isolated
+      ? h('span', { class: 'badge ok' }, 'isolated container')
+      : h('span', { class: 'badge warn' }, 'not isolated (process runner)')
     : '';
-  replace(el,
+  replace(
+    el,
     h('h2', { id: 'sum-h' }, 'Summary'),
     job.reason ? notice(normState(job.state) === 'failed' ? 'error' : 'info', job.reason) : null,
     dl([
       ['Owner', job.owner],
       ['Framework', job.framework],
-      ['Model', job.metadata?.model_name ? `${job.metadata.model_name} ${job.metadata.model_version ?? ''}`.trim() : ''],
+      [
+        'Model',
+        job.metadata?.model_name ? `${job.metadata.model_name} ${job.metadata.model_version ?? ''}`.trim() : '',
+      ],
       ['Created', timeEl(job.createdAt)],
       ['Started', timeEl(job.startedAt)],
       ['Finished', timeEl(job.finishedAt)],
@@ -172,7 +218,8 @@ function drawSummary(el, job) {
       ['Trainer image', r?.image ? h('code', {}, r.image) : ''],
       ['Image digest', digestEl(r?.imageDigest)],
       ['Command', r?.command?.length ? h('code', {}, r.command.join(' ')) : ''],
-    ]));
+    ]),
+  );
 }
 
 /**
@@ -186,10 +233,18 @@ function drawProgress(el, job, history) {
   const rows = history.length ? history : (job.metrics?.history ?? []);
   const last = rows.length ? Math.max(...rows.map((/** @type {any} */ r) => r.epoch)) : 0;
   const chart = lossChart(rows);
-  replace(el,
+  replace(
+    el,
     h('h2', { id: 'prog-h' }, 'Training progress'),
     epochs ? progressBar(normState(job.state) === 'succeeded' ? epochs : last, epochs, 'Training') : null,
-    rows.length ? h('div', { class: 'grid' }, chart, epochTable(rows, 'Metrics per epoch')) : h('p', { class: 'muted' }, normState(job.state) === 'queued' ? 'Waiting for a runner…' : 'No epoch finished yet.'));
+    rows.length
+      ? h('div', { class: 'grid' }, chart, epochTable(rows, 'Metrics per epoch'))
+      : h(
+          'p',
+          { class: 'muted' },
+          normState(job.state) === 'queued' ? 'Waiting for a runner…' : 'No epoch finished yet.',
+        ),
+  );
 }
 
 /**
@@ -199,101 +254,38 @@ function drawProgress(el, job, history) {
 function drawModel(el, job) {
   const p = job.publication;
   if (!p) {
-    replace(el, h('h2', { id: 'model-h' }, 'Model'), h('p', { class: 'muted' }, isTerminal(job.state) ? 'This job published no model.' : 'Published when training, attestation and signing finish.'));
+    replace(
+      el,
+      h('h2', { id: 'model-h' }, 'Model'),
+      h(
+        'p',
+        { class: 'muted' },
+        isTerminal(job.state)
+          ? 'This job published no model.'
+          : 'Published when training, attestation and signing finish.',
+      ),
+    );
     return;
   }
-  replace(el,
+  replace(
+    el,
     h('h2', { id: 'model-h' }, 'Model'),
     dl([
       ['Reference', h('code', {}, p.ref)],
       ['Digest', digestEl(p.digest)],
       ['Attestations', p.attestations?.map((/** @type {any} */ a) => a.kind).join(', ')],
     ]),
-    h('p', { class: 'links' },
-      h('a', { href: href.model(p.repository, p.digest), class: 'button', 'data-testid': 'job-model-link' }, 'Open model page'),
+    h(
+      'p',
+      { class: 'links' },
+      h(
+        'a',
+        { href: href.model(p.repository, p.digest), class: 'button', 'data-testid': 'job-model-link' },
+        'Open model page',
+      ),
       ' ',
-      h('a', { href: href.lineage(p.repository, p.digest), class: 'button secondary' }, 'Lineage')),
-    commandLine('Pull', `oras pull --plain-http ${p.ref}`));
-}
-
-/** @param {any} job */
-function paramsSection(job) {
-  const params = Object.entries(job.params ?? {});
-  const meta = Object.entries(job.metadata ?? {});
-  return h('section', { 'aria-labelledby': 'par-h' },
-    h('h2', { id: 'par-h' }, 'Parameters'),
-    params.length ? kvTable(params, 'Training parameters') : h('p', { class: 'muted' }, 'Defaults only.'),
-    meta.length ? kvTable(meta, 'Model card fields') : null);
-}
-
-/**
- * @param {[string, unknown][]} entries
- * @param {string} caption
- */
-function kvTable(entries, caption) {
-  return h('table', { class: 'compact' }, h('caption', {}, caption),
-    h('tbody', {}, ...entries.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, plain(v))))));
-}
-
-/** @param {any} job */
-function inputsSection(job) {
-  /** @type {any[]} */
-  const inputs = job.inputs ?? [];
-  return h('section', { 'aria-labelledby': 'in-h' },
-    h('h2', { id: 'in-h' }, 'Inputs'),
-    inputs.length
-      ? h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, ...['Role', 'File', 'Size', 'Digest'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, ...inputs.map((f) => h('tr', {}, h('td', {}, f.role), h('td', {}, f.name), h('td', {}, bytes(f.size)),
-          h('td', {}, f.digest ? h('a', { href: href.impact(f.digest), title: 'Models built from this input' }, digestEl(f.digest)) : ''))))))
-      : h('p', { class: 'muted' }, 'No input files.'));
-}
-
-/**
- * @param {HTMLElement} el
- * @param {any} job
- * @param {AbortSignal} signal
- */
-async function drawArtifacts(el, job, signal) {
-  const heading = h('h2', { id: 'art-h' }, 'Artifacts');
-  if (!isTerminal(job.state)) {
-    replace(el, heading, h('p', { class: 'muted' }, 'Listed when the job has finished.'));
-    return;
-  }
-  try {
-    const list = await rest(`/developer/job_artifacts/${encodeURIComponent(job.id)}`, { signal });
-    /** @type {{name: string, size: number, digest: string}[]} */
-    const items = list.artifacts ?? [];
-    replace(el, heading, items.length
-      ? h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, ...['File', 'Size', 'Digest'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, ...items.map((a) => {
-          const url = `/developer/job_artifacts/${encodeURIComponent(job.id)}/${a.name.split('/').map(encodeURIComponent).join('/')}`;
-          return h('tr', {}, h('td', {}, h('a', { href: url, download: a.name.split('/').pop() ?? a.name, onclick: authDownload(a.name) }, a.name)), h('td', {}, bytes(a.size)), h('td', {}, digestEl(a.digest)));
-        }))))
-      : h('p', { class: 'muted' }, 'No artifacts.'));
-  } catch (e) {
-    if (signal.aborted) return;
-    replace(el, heading, notice('error', `Could not list artifacts: ${e instanceof Error ? e.message : String(e)}`));
-  }
-}
-
-/**
- * A plain link downloads when no token is set; with a token the file is fetched with the header and saved.
- * @param {string} name
- * @returns {(ev: Event) => void}
- */
-function authDownload(name) {
-  return (ev) => {
-    if (!getToken()) return;
-    ev.preventDefault();
-    const a = /** @type {HTMLAnchorElement} */ (ev.currentTarget);
-    void authFetch(a.href).then(async (res) => {
-      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
-      const url = URL.createObjectURL(await res.blob());
-      const tmp = h('a', { href: url, download: name.split('/').pop() ?? name });
-      tmp.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    }).catch((e) => { a.after(notice('error', `Download failed: ${e instanceof Error ? e.message : String(e)}`)); });
-  };
+      h('a', { href: href.lineage(p.repository, p.digest), class: 'button secondary' }, 'Lineage'),
+    ),
+    commandLine('Pull', `oras pull --plain-http ${p.ref}`),
+  );
 }

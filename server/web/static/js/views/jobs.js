@@ -1,9 +1,11 @@
 // #/jobs: the job list with live state and epoch progress, and the form that submits a training job.
-import { ApiError, followJobEvents, getToken, isTerminal, rest, sleep } from '../api.js';
+import { ApiError, followJobEvents, isTerminal, rest, sleep } from '../api.js';
+import { jobStates } from '../contracts.js';
 import { h, notice, replace } from '../dom.js';
 import { duration, normState, stateBadge, timeEl } from '../format.js';
 import { href } from '../router.js';
 import { progressBar } from '../metrics.js';
+import { imageForm, submitForm } from './job-forms.js';
 
 /** At most this many jobs stream live at once: each SSE stream holds one of the browser's ~6 connections. */
 const MAX_STREAMS = 4;
@@ -15,27 +17,56 @@ const REFRESH_MS = 5000;
 
 /**
  * @param {HTMLElement} main
- * @param {import('../main.js').ViewContext} ctx
+ * @param {import('../router.js').ViewContext} ctx
  */
 export async function renderJobs(main, ctx) {
   ctx.setTitle('Jobs');
   const tbody = h('tbody');
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
-  const table = h('table', { class: 'jobs' },
+  const table = h(
+    'table',
+    { class: 'jobs' },
     h('caption', { class: 'visually-hidden' }, 'Training jobs, newest first'),
-    h('thead', {}, h('tr', {}, ...['Job', 'Model', 'State', 'Progress', 'Owner', 'Created', 'Run time'].map((t) => h('th', { scope: 'col' }, t)))),
-    tbody);
-  const stateSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'job-state', name: 'state' },
-    h('option', { value: '' }, 'all'), ...stateOrder.map((st) => h('option', { value: st }, st))));
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['Job', 'Model', 'State', 'Progress', 'Owner', 'Created', 'Run time'].map((t) =>
+          h('th', { scope: 'col' }, t),
+        ),
+      ),
+    ),
+    tbody,
+  );
+  const stateSelect = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'job-state', name: 'state' },
+      h('option', { value: '' }, 'all'),
+      ...stateOrder.map((st) => h('option', { value: st }, st)),
+    )
+  );
   const filter = h('form', { class: 'inline' }, h('label', { for: 'job-state' }, 'State'), stateSelect);
   const EMPTY = 'No jobs yet. Submit one with the form above, the CLI (aibomgen submit) or the REST API.';
   const empty = notice('info', EMPTY);
   empty.hidden = true;
-  replace(main,
+  replace(
+    main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Training jobs')),
     submitForm(),
     imageForm(),
-    h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Recent jobs'), filter, h('div', { class: 'table-wrap' }, table), empty, status));
+    h(
+      'section',
+      { 'aria-labelledby': 'jobs-h' },
+      h('h2', { id: 'jobs-h' }, 'Recent jobs'),
+      filter,
+      h('div', { class: 'table-wrap' }, table),
+      empty,
+      status,
+    ),
+  );
 
   /** @type {Map<string, Row>} */
   const rows = new Map();
@@ -49,12 +80,20 @@ export async function renderJobs(main, ctx) {
     const items = list.items ?? [];
     for (const job of items) {
       const row = rows.get(job.id);
-      if (row) { row.job = { ...job, state: laterState(row.job.state, job.state) }; drawRow(row); }
-      else rows.set(job.id, { job, epoch: 0, tr: /** @type {HTMLTableRowElement} */ (h('tr', { 'data-job-id': job.id })) });
+      if (row) {
+        row.job = { ...job, state: laterState(row.job.state, job.state) };
+        drawRow(row);
+      } else
+        rows.set(job.id, {
+          job,
+          epoch: 0,
+          tr: /** @type {HTMLTableRowElement} */ (h('tr', { 'data-job-id': job.id })),
+        });
     }
     // Rows move only when the order changed: re-inserting a row would take keyboard focus off its link.
     const order = items.map((j) => /** @type {Row} */ (rows.get(j.id)).tr);
-    if (order.length !== tbody.children.length || order.some((tr, i) => tbody.children[i] !== tr)) tbody.replaceChildren(...order);
+    if (order.length !== tbody.children.length || order.some((tr, i) => tbody.children[i] !== tr))
+      tbody.replaceChildren(...order);
     for (const j of items) drawRow(/** @type {Row} */ (rows.get(j.id)));
     empty.textContent = stateSelect.value ? `No ${stateSelect.value} jobs.` : EMPTY;
     empty.hidden = items.length > 0;
@@ -68,18 +107,27 @@ export async function renderJobs(main, ctx) {
   /** @param {string} id */
   function follow(id) {
     streaming.add(id);
-    followJobEvents(id, (e) => {
-      const row = rows.get(id);
-      if (!row) return;
-      if (e.type === 'state') row.job = { ...row.job, state: e.state, ...(isTerminal(e.state) ? { finishedAt: e.at } : {}) };
-      else if (e.type === 'epoch') row.epoch = Math.max(row.epoch, e.epoch);
-      else return;
-      drawRow(row);
-    }, ctx.signal).catch(() => {}).finally(() => streaming.delete(id));
+    followJobEvents(
+      id,
+      (e) => {
+        const row = rows.get(id);
+        if (!row) return;
+        if (e.type === 'state')
+          row.job = { ...row.job, state: e.state, ...(isTerminal(e.state) ? { finishedAt: e.at } : {}) };
+        else if (e.type === 'epoch') row.epoch = Math.max(row.epoch, e.epoch);
+        else return;
+        drawRow(row);
+      },
+      ctx.signal,
+    )
+      .catch(() => {})
+      .finally(() => streaming.delete(id));
   }
 
   stateSelect.addEventListener('change', () => {
-    void refresh().catch((e) => { status.textContent = `Could not load jobs: ${e instanceof Error ? e.message : String(e)}`; });
+    void refresh().catch((e) => {
+      status.textContent = `Could not load jobs: ${e instanceof Error ? e.message : String(e)}`;
+    });
   });
   try {
     await refresh();
@@ -106,7 +154,8 @@ export async function renderJobs(main, ctx) {
   })();
 }
 
-const stateOrder = ['queued', 'running', 'attesting', 'publishing', 'succeeded', 'failed', 'cancelled'];
+/** @type {readonly string[]} */
+const stateOrder = jobStates;
 
 /**
  * A poll answer may be older than an event already seen on the stream: keep whichever is further along.
@@ -127,155 +176,42 @@ function drawRow(row) {
   const st = normState(j.state);
   const done = st === 'succeeded' || st === 'attesting' || st === 'publishing';
   const epoch = done ? epochs : row.epoch;
-  const drawn = JSON.stringify([st, epoch, epochs, j.publication?.digest, j.startedAt, j.finishedAt, j.metadata?.model_name]);
+  const drawn = JSON.stringify([
+    st,
+    epoch,
+    epochs,
+    j.publication?.digest,
+    j.startedAt,
+    j.finishedAt,
+    j.metadata?.model_name,
+  ]);
   if (row.drawn === drawn) return;
   row.drawn = drawn;
-  const name = j.metadata?.model_name ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}` : '';
+  const name = j.metadata?.model_name
+    ? `${j.metadata.model_name}${j.metadata.model_version ? ` ${j.metadata.model_version}` : ''}`
+    : '';
   const model = j.publication
-    ? h('a', { href: href.model(j.publication.repository, j.publication.digest) }, j.publication.repository + (j.publication.tag ? `:${j.publication.tag}` : ''))
+    ? h(
+        'a',
+        { href: href.model(j.publication.repository, j.publication.digest) },
+        j.publication.repository + (j.publication.tag ? `:${j.publication.tag}` : ''),
+      )
     : name;
   row.tr.replaceChildren(
-    h('td', {}, h('a', { href: href.job(j.id), class: 'mono', title: j.id, 'aria-label': `Job ${j.id}` }, j.id.length > 12 ? `${j.id.slice(0, 8)}…` : j.id)),
+    h(
+      'td',
+      {},
+      h(
+        'a',
+        { href: href.job(j.id), class: 'mono', title: j.id, 'aria-label': `Job ${j.id}` },
+        j.id.length > 12 ? `${j.id.slice(0, 8)}…` : j.id,
+      ),
+    ),
     h('td', {}, model),
     h('td', {}, stateBadge(j.state)),
     h('td', {}, epochs ? progressBar(epoch, epochs, `Job ${j.id}`) : ''),
     h('td', {}, j.owner ?? ''),
     h('td', {}, timeEl(j.createdAt)),
-    h('td', {}, duration(j.startedAt, j.finishedAt)));
-}
-
-/**
- * A labelled input maker; ids are `<prefix>-<name>`, so two forms on the page never share a label target.
- * @param {string} prefix
- */
-function fieldMaker(prefix) {
-  /**
-   * @param {string} name
-   * @param {string} label
-   * @param {Record<string, string | number | boolean>} [attrs]
-   * @param {string} [help]
-   */
-  return (name, label, attrs = {}, help) => {
-    const id = `${prefix}-${name}`;
-    return h('div', { class: 'field' },
-      h('label', { for: id }, label),
-      h('input', { id, name, ...(help ? { 'aria-describedby': `${id}-help` } : {}), ...attrs }),
-      help ? h('small', { id: `${id}-help` }, help) : null);
-  };
-}
-
-/** The submit form (POST /developer/submit_job_by_model_and_data), collapsed until opened. */
-function submitForm() {
-  const errorBox = h('div', { 'aria-live': 'assertive' });
-  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Upload progress' });
-  const field = fieldMaker('f');
-  const submit = h('button', { type: 'submit' }, 'Submit job');
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'submit-form', novalidate: false },
-    h('fieldset', {}, h('legend', {}, 'Inputs'),
-      field('model', 'Model', { type: 'file', required: true, accept: '.keras,.zip,.h5,.json' }, 'A .keras file, or a zip of a TF.js model.json + weights'),
-      field('dataset', 'Dataset', { type: 'file', required: true }, 'CSV, a zip of PNG class folders, or TFRecord'),
-      field('dataset_definition', 'Dataset definition', { type: 'file', required: true, accept: '.json,.yaml,.yml' }, 'JSON: columns, input_shape, output_shape, label'),
-      h('div', { class: 'field' }, h('label', { for: 'f-framework' }, 'Framework'),
-        h('select', { id: 'f-framework', name: 'framework' }, ...['tensorflow', 'tfjs', 'keras'].map((f) => h('option', { value: f }, f))))),
-    h('fieldset', {}, h('legend', {}, 'Model card'),
-      field('model_name', 'Name', { type: 'text', placeholder: 'iris' }, 'Names the published model repository'),
-      field('model_version', 'Version', { type: 'text', placeholder: '1.0.0' }),
-      field('author', 'Author', { type: 'text' }),
-      field('license_name', 'License', { type: 'text', placeholder: 'Apache-2.0' }),
-      field('base_model', 'Base model', { type: 'text', placeholder: 'models/base@sha256:…' })),
-    h('fieldset', {}, h('legend', {}, 'Training'),
-      field('epochs', 'Epochs', { type: 'number', min: 1, max: 10000, value: 5 }),
-      field('batch_size', 'Batch size', { type: 'number', min: 1, value: 32 }),
-      field('validation_split', 'Validation split', { type: 'number', min: 0, max: 0.99, step: 0.01, value: 0.2 })),
-    h('div', { class: 'actions' }, submit, progress),
-    errorBox));
-
-  sendOnSubmit(form, '/developer/submit_job_by_model_and_data', submit, progress, errorBox);
-  return h('details', { class: 'card' }, h('summary', {}, 'Submit a training job'), form);
-}
-
-/**
- * The seed's other flow (POST /developer/submit_job_by_image): a trainer image from this registry, its command
- * and input files. Field ids are prefixed so its labels never collide with the form above.
- */
-function imageForm() {
-  const errorBox = h('div', { 'aria-live': 'assertive' });
-  const progress = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Image job upload progress' });
-  const field = fieldMaker('i');
-  const submit = h('button', { type: 'submit' }, 'Run image');
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'submit-form' },
-    h('fieldset', {}, h('legend', {}, 'Trainer image'),
-      field('image', 'Image reference', { type: 'text', required: true, placeholder: `${location.host}/trainers/mine:1` }, 'Pushed to this registry first; needs the docker runner'),
-      field('command', 'Command', { type: 'text', placeholder: '["python", "train.py"]' }, 'A JSON array of strings, or words split on spaces'),
-      field('inputs', 'Input files', { type: 'file', multiple: true }, 'Mounted read-only at /input/<name>; whatever the job writes to /output is published')),
-    h('fieldset', {}, h('legend', {}, 'Published as'),
-      field('model_name', 'Model name', { type: 'text', placeholder: 'mine' }),
-      field('model_version', 'Model version', { type: 'text', placeholder: '1.0.0' })),
-    h('div', { class: 'actions' }, submit, progress),
-    errorBox));
-  sendOnSubmit(form, '/developer/submit_job_by_image', submit, progress, errorBox);
-  return h('details', { class: 'card' }, h('summary', {}, 'Run a trainer image'), form);
-}
-
-/**
- * Sends `form` to `url` on submit with upload progress, then opens the job's page; refusals mark the fields named.
- * @param {HTMLFormElement} form
- * @param {string} url
- * @param {Element} submit
- * @param {Element} progress
- * @param {Element} errorBox
- */
-function sendOnSubmit(form, url, submit, progress, errorBox) {
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    errorBox.replaceChildren();
-    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-    const data = new FormData(form);
-    // Empty optional fields are left out rather than sent as "" (the API would reject empty strings).
-    for (const [k, v] of [...data.entries()]) if (v === '' || (v instanceof File && v.name === '' && v.size === 0)) data.delete(k);
-    submit.setAttribute('disabled', '');
-    /** @type {HTMLProgressElement} */ (progress).hidden = false;
-    try {
-      const job = await upload(url, data, (p) => { /** @type {HTMLProgressElement} */ (progress).value = p; });
-      location.hash = href.job(job.job_id ?? job.id);
-    } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError(String(e), 0, 'network');
-      for (const f of err.fields) form.querySelector(`[name="${CSS.escape(f.field)}"]`)?.setAttribute('aria-invalid', 'true');
-      errorBox.replaceChildren(notice('error', `Submit failed: ${err.message}`));
-    } finally {
-      submit.removeAttribute('disabled');
-      /** @type {HTMLProgressElement} */ (progress).hidden = true;
-    }
-  });
-}
-
-/**
- * POSTs a multipart body with upload progress (fetch cannot report upload progress; XHR can).
- * @param {string} url
- * @param {FormData} body
- * @param {(percent: number) => void} onProgress
- * @returns {Promise<any>}
- */
-function upload(url, body, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', url);
-    xhr.setRequestHeader('accept', 'application/json');
-    const token = getToken();
-    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100)); };
-    xhr.onerror = () => reject(new ApiError('network error while uploading', 0, 'network'));
-    xhr.onload = () => {
-      /** @type {any} */
-      let json = null;
-      try { json = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300 && json) return resolve(json);
-      if (xhr.status === 401) window.dispatchEvent(new CustomEvent('auth-required'));
-      const detail = json?.detail ?? (xhr.responseText.slice(0, 200) || xhr.statusText);
-      const fields = json?.fields ?? [];
-      const fieldText = fields.length ? ` (${fields.map((/** @type {any} */ f) => `${f.field}: ${f.message}`).join('; ')})` : '';
-      reject(new ApiError(`${xhr.status} ${detail}${fieldText}`, xhr.status, json?.error ?? `http_${xhr.status}`, fields));
-    };
-    xhr.send(body);
-  });
+    h('td', {}, duration(j.startedAt, j.finishedAt)),
+  );
 }
