@@ -8,7 +8,7 @@
  * podman CLI this script can start `podman system service` with); otherwise as a child process, said plainly.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { JobResponse } from '../schema/api.ts';
 import { createApp } from '../server/app.ts';
-import { compose } from '../server/compose.ts';
+import { ADMIN_TOKEN_FILE } from '../server/auth/bootstrap.ts';
+import { compose, type Platform } from '../server/compose.ts';
 import { KEY_FILES } from '../server/attest/keys.ts';
 import { loadConfig } from '../server/config.ts';
 import type { JobEvent } from '../server/contracts.ts';
@@ -34,9 +35,13 @@ const red = paint(31);
 const say = (s = ''): void => void process.stdout.write(`${s}\n`);
 const step = (n: number, s: string): void => say(`${bold(`[${n}/6]`)} ${s}`);
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -80,8 +85,24 @@ async function containerEngine(dataDir: string): Promise<{ socket?: string; podm
   }
 }
 
-async function followEvents(url: string, id: string, epochs: number): Promise<void> {
-  const res = await fetch(`${url}/developer/jobs/${id}/events`);
+/**
+ * The token the demo acts with when auth is on: the first start's administrator token (keysDir/admin.token), else
+ * the first of AIBOMGEN_TOKENS, else (the file was removed) a one-day token of its own, made in process.
+ */
+async function demoToken(platform: Platform): Promise<string | undefined> {
+  const { config } = platform;
+  if (!platform.auth.enabled) return undefined;
+  const file = join(config.keysDir, ADMIN_TOKEN_FILE);
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const fixed = config.tokens?.split(',')[0]?.split(':').slice(1).join(':').trim();
+  if (fixed) return fixed;
+  const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+  return (await platform.auth.tokens.insert({ owner: 'demo', name: 'npm run demo', createdBy: 'platform', expiresAt }))
+    .token;
+}
+
+async function followEvents(url: string, id: string, epochs: number, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(`${url}/developer/jobs/${id}/events`, { headers });
   if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
   for await (const m of readSse(res.body)) {
     const e = JSON.parse(m.data) as JobEvent;
@@ -135,6 +156,9 @@ async function main(): Promise<number> {
   const url = `http://${host}:${config.port}`;
   say(`      server ${url}${port === 0 ? dim(` (port ${wanted} was busy)`) : ''}`);
   say(`      jobs: ${engine.note}`);
+  const token = await demoToken(platform);
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  say(`      auth: ${token ? 'on (acting with an API token)' : dim('off (AIBOMGEN_AUTH=off)')}`);
 
   let code = 1;
   try {
@@ -171,21 +195,30 @@ async function main(): Promise<number> {
       license_name: 'Apache-2.0',
     }))
       form.set(k, v);
-    const res = await fetch(`${url}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form });
+    const res = await fetch(`${url}/developer/submit_job_by_model_and_data`, {
+      method: 'POST',
+      body: form,
+      headers: auth,
+    });
     const job = (await res.json()) as JobResponse & { detail?: string };
     if (res.status !== 202) throw new Error(`submit failed (${res.status}): ${job.detail}`);
     say(`      job ${bold(job.job_id)} ${job.status}`);
 
     step(4, 'Training (live progress from GET /developer/jobs/{id}/events)');
-    await followEvents(url, job.job_id, epochs);
-    const done = (await (await fetch(`${url}/developer/job_status/${job.job_id}`)).json()) as JobResponse;
+    await followEvents(url, job.job_id, epochs, auth);
+    const done = (await (
+      await fetch(`${url}/developer/job_status/${job.job_id}`, { headers: auth })
+    ).json()) as JobResponse;
     if (done.status !== 'succeeded' || !done.publication)
       throw new Error(`the job ${done.status}: ${done.reason ?? 'no reason given'}`);
     const ref = done.publication.ref;
 
     step(5, `Verifying ${ref} with aibomgen verify`);
     // Async: this process serves the API the CLI calls (spawnSync would block the server and deadlock).
-    const verify = await run(process.execPath, [join(root, 'cli', 'bin.js'), '--server', url, 'verify', ref]);
+    const verify = await run(process.execPath, [join(root, 'cli', 'bin.js'), '--server', url, 'verify', ref], {
+      ...process.env,
+      ...(token ? { AIBOMGEN_TOKEN: token } : {}),
+    });
     process.stdout.write(verify.stdout.replace(/^(?=.)/gm, '      '));
     if (verify.code !== 0) throw new Error(`aibomgen verify exited ${verify.code}: ${verify.stderr.trim()}`);
 
@@ -199,6 +232,10 @@ async function main(): Promise<number> {
     say(
       `  Serve it again with ${bold(`PORT=${config.port} npm start`)}${process.env.AIBOMGEN_DATA_DIR ? ` (AIBOMGEN_DATA_DIR=${process.env.AIBOMGEN_DATA_DIR})` : ''}, then:`,
     );
+    if (token && existsSync(join(config.keysDir, ADMIN_TOKEN_FILE)))
+      say(
+        `    TOKEN=$(cat ${rel(join(config.keysDir, ADMIN_TOKEN_FILE))})   ${dim('# the administrator token: curl -H "authorization: Bearer $TOKEN"')}`,
+      );
     say(`    oras pull --plain-http -o ./pulled ${ref}`);
     say(`    oras discover --plain-http ${ref}`);
     say(

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.ts';
 import { bomCommand } from './commands/bom.ts';
+import { gcCommand } from './commands/gc.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { keysCommand } from './commands/keys.ts';
 import { lineageCommand } from './commands/lineage.ts';
@@ -9,6 +11,7 @@ import { pullCommand } from './commands/pull.ts';
 import { serverCommand } from './commands/server.ts';
 import { workerCommand } from './commands/worker.ts';
 import { submitCommand } from './commands/submit.ts';
+import { tokensCommand } from './commands/tokens.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { CliError, ExitCode } from './errors.ts';
 import { DEFAULT_SERVER } from './platform.ts';
@@ -23,13 +26,15 @@ Exit codes (every command):
 
 Environment:
   AIBOMGEN_SERVER  platform URL (else the one stored by "aibomgen login", else ${DEFAULT_SERVER})
-  AIBOMGEN_TOKEN   API token (else the one stored by "aibomgen login")
+  AIBOMGEN_TOKEN   API token (else the one stored by "aibomgen login"; else, for the local server,
+                   the first start's administrator token in ./data/keys/admin.token)
   AIBOMGEN_CONFIG  config file (default ~/.config/aibomgen/config.json)
   NO_COLOR         no colours; non-terminal output never has colours or progress bars
 
 Examples:
   aibomgen server                                   # start the platform (embedded defaults)
   aibomgen login http://127.0.0.1:8080
+  aibomgen tokens create ci --scopes registry:pull,registry:push
   aibomgen submit --model model.keras --dataset data.csv --definition definition.json --epochs 2
   aibomgen jobs ls --state running
   aibomgen verify models/iris:1.0.0
@@ -57,7 +62,9 @@ export function program(): Command {
     serverCommand(),
     workerCommand(),
     keysCommand(),
+    gcCommand(),
     loginCommand(),
+    tokensCommand(),
     submitCommand(),
     jobsCommand(),
     modelsCommand(),
@@ -65,6 +72,7 @@ export function program(): Command {
     verifyCommand(),
     lineageCommand(),
     bomCommand(),
+    auditCommand(),
   ])
     p.addCommand(c);
   throwInsteadOfExit(p);

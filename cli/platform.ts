@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ADMIN_TOKEN_FILE } from '../server/auth/bootstrap.ts';
 import type { ApiError } from '../schema/api.ts';
 import { readConfig } from './config.ts';
 import { CliError, ExitCode, type ExitCodeValue } from './errors.ts';
@@ -14,7 +17,8 @@ export interface PlatformTarget {
 /**
  * --server on the command line, else AIBOMGEN_SERVER, else the server stored by `aibomgen login`, else the
  * local default. The token (AIBOMGEN_TOKEN, else the stored one) is only sent to the server it was stored
- * for, so `--server https://elsewhere` never leaks it.
+ * for, so `--server https://elsewhere` never leaks it. Without either, the local server (`npm start` here) gets
+ * the administrator token its first start left in ./data/keys/admin.token (`localAdminToken`).
  */
 export function resolvePlatform(cmd: Command): PlatformTarget {
   let root: Command = cmd;
@@ -30,8 +34,33 @@ export function resolvePlatform(cmd: Command): PlatformTarget {
   } catch {
     throw new CliError(`--server must be an http(s) URL, got ${JSON.stringify(raw)}`, ExitCode.usage);
   }
-  const token = process.env.AIBOMGEN_TOKEN || (cfg?.token && sameOrigin(cfg.server, baseUrl) ? cfg.token : undefined);
+  const token =
+    process.env.AIBOMGEN_TOKEN ||
+    (cfg?.token && sameOrigin(cfg.server, baseUrl) ? cfg.token : undefined) ||
+    (cfg ? undefined : localAdminToken(baseUrl));
   return token ? { baseUrl, token } : { baseUrl };
+}
+
+/**
+ * The first start's administrator token, for the server `npm start` in this directory runs: a loopback URL on
+ * PORT (default 8080), its keys in AIBOMGEN_KEYS_DIR, else AIBOMGEN_DATA_DIR/keys, else ./data/keys. Never for
+ * another host, so the token cannot leave this machine.
+ */
+export function localAdminToken(baseUrl: string, env = process.env, cwd = process.cwd()): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'http:' || !loopback || (u.port || '80') !== (env.PORT || '8080')) return undefined;
+  const keys = env.AIBOMGEN_KEYS_DIR || join(env.AIBOMGEN_DATA_DIR || 'data', 'keys');
+  try {
+    return readFileSync(resolve(cwd, keys, ADMIN_TOKEN_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // none made here (auth off, AIBOMGEN_TOKENS, or not this directory's server)
+  }
 }
 
 export function sameOrigin(a: string, b: string): boolean {

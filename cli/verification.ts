@@ -78,13 +78,13 @@ export function failedVerificationError(report: VerificationReport): CliError {
   );
 }
 
+/**
+ * One line per check: ok, FAIL, or warn — a passed check with a reason is something attached that did not
+ * count (unsigned, another key, another model) and fails nothing.
+ */
 export function formatReport(report: VerificationReport, c: Colors): string {
   const head = `${report.verified ? c.green('VERIFIED') : c.red('FAILED')} ${report.ref}${report.digest ? ` (${report.digest})` : ''}`;
-  return [
-    head,
-    ...report.checks.map(
-      (k) =>
-        `  ${k.passed ? c.green('ok  ') : c.red('FAIL')} ${k.name}${k.reason && !k.passed ? ` — ${k.reason}` : ''}`,
-    ),
-  ].join('\n');
+  const mark = (k: VerificationReport['checks'][number]): string =>
+    !k.passed ? c.red('FAIL') : k.reason ? c.yellow('warn') : c.green('ok  ');
+  return [head, ...report.checks.map((k) => `  ${mark(k)} ${k.name}${k.reason ? ` — ${k.reason}` : ''}`)].join('\n');
 }

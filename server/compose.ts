@@ -1,6 +1,17 @@
 import pino, { type Logger } from 'pino';
 import { type AttestArea, createAttestArea } from './attest/area.ts';
+import { ModelNames } from './attest/model-names.ts';
+import { INPUT_NAMESPACES } from './attest/publisher.ts';
+import { createPullGate } from './attest/pull-gate.ts';
+import { AuditLog } from './audit/log.ts';
+import { INTERNAL_NAMESPACE } from './jobs/input-transfer.ts';
 import { Auth } from './auth.ts';
+import { bootstrapAdmin } from './auth/bootstrap.ts';
+import { RegistryTokens } from './auth/registry-tokens.ts';
+import { createOidcArea } from './auth/routes-oidc.ts';
+import { authRoutes } from './auth/routes.ts';
+import { StaticTokens } from './auth/static-tokens.ts';
+import { ApiTokens } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Routes } from './context.ts';
 import type { ModelVerifier, Publisher } from './contracts.ts';
@@ -9,11 +20,15 @@ import { createEventBus, type EventBus } from './events.ts';
 import { createGraphqlArea } from './graphql/area.ts';
 import { PLATFORM } from './identity.ts';
 import { createJobsArea } from './jobs/area.ts';
+import { JobQueue } from './jobs/queue.ts';
 import type { Jobs } from './jobs/service.ts';
 import { createLineageIndex, type LineageIndex } from './lineage/area.ts';
+import { platformKeyIn } from './lineage/trust.ts';
 import { opsRoutes } from './ops/area.ts';
 import { createMetrics, type PlatformMetrics } from './ops/metrics.ts';
-import { registryRoutes } from './registry/routes.ts';
+import { FairUse } from './ops/rate-limit.ts';
+import { parseGrants } from './registry/access.ts';
+import { registryRoutes, registrySafeServing } from './registry/routes.ts';
 import { RegistryService } from './registry/service.ts';
 import { createStore } from './registry/store/index.ts';
 import type { RegistryStore } from './registry/store/port.ts';
@@ -44,8 +59,14 @@ export interface Platform {
   /** The verifier every surface uses (counted in /metrics). */
   readonly verifier: ModelVerifier;
   readonly lineage: LineageIndex;
+  /** Who owns which model name. */
+  readonly modelNames: ModelNames;
   readonly jobs: Jobs;
   readonly metrics: PlatformMetrics;
+  /** Every mutating call and refusal (server/audit); createApp mounts its middleware. */
+  readonly audit: AuditLog;
+  /** Rate limits per identity and the per-owner queued-jobs cap (server/ops/rate-limit.ts). */
+  readonly fairUse: FairUse;
   /** Route groups in mount order (createApp mounts them). */
   readonly routes: ReadonlyArray<Routes>;
   /** Stops jobs, indexing and connections, in reverse build order. */
@@ -70,10 +91,27 @@ export async function compose(
   try {
     const db = await openDatabase(config.databaseUrl);
     closers.push(() => db.destroy());
+    const audit = new AuditLog(db, log);
+    closers.push(() => audit.close()); // after the jobs and before the database close: nothing recorded is lost
+    const fairUse = new FairUse({ config, queuedCount: (owner) => new JobQueue(db).queuedCount(owner) });
+    closers.push(() => fairUse.close());
     const store = await createStore(config, db);
     closers.push(() => store.close());
     const events = createEventBus();
-    const auth = new Auth(config);
+    const tokens = new ApiTokens(db, config.admins);
+    const registryTokens = RegistryTokens.open(config.keysDir);
+    // Asked in this order by the identify middleware (OIDC bearer tokens and the dashboard session join here).
+    const oidc = createOidcArea({ config, db, log }); // last in the chain: its bearer resolver claims any JWT left
+    const resolvers = [
+      new StaticTokens(config.tokens, (o) => tokens.isConfiguredAdmin(o)),
+      tokens,
+      registryTokens,
+      ...oidc.resolvers,
+    ];
+    const auth = new Auth(config, resolvers, tokens, registryTokens);
+    if (!auth.enabled)
+      log.warn('authentication is OFF (AIBOMGEN_AUTH=off): a development switch, never expose this server');
+    await bootstrapAdmin(config, tokens, log);
     const metrics = createMetrics({ db, events });
     closers.push(() => metrics.stop());
 
@@ -83,11 +121,26 @@ export async function compose(
       events,
       log,
       maxManifestBytes: config.maxManifestBytes,
-      policy: { authEnabled: auth.enabled, anonymousPull: config.anonymousPull },
+      policy: {
+        authEnabled: auth.enabled,
+        anonymousPull: config.anonymousPull,
+        // What the publisher writes: the trained models and the inputs it publishes beside them.
+        platformNamespaces: [config.trustedNamespace, ...INPUT_NAMESPACES],
+        internalNamespaces: [INTERNAL_NAMESPACE],
+        grants: parseGrants(config.namespaceGrants),
+      },
     });
-    const attest: AttestArea = await createAttestArea({ config, log, registry: registry.as(PLATFORM) });
+    const modelNames = new ModelNames(db, config.trustedNamespace);
+    const attest: AttestArea = await createAttestArea({ config, log, registry, modelNames });
     const verifier = metrics.countVerifications(attest.verifier);
-    const lineage = await createLineageIndex({ db, log, events, registry, verifier });
+    const lineage = await createLineageIndex({
+      db,
+      log,
+      events,
+      registry,
+      verifier,
+      trustedKey: platformKeyIn(config.keysDir),
+    });
     closers.push(() => lineage.close());
     const jobsArea = await createJobsArea({
       config,
@@ -97,11 +150,27 @@ export async function compose(
       auth,
       publisher: attest.publisher,
       registry: registry.as(PLATFORM),
+      modelNames,
     });
     closers.push(() => jobsArea.close());
-    const graphql = createGraphqlArea({ config, db, log, auth, jobs: jobsArea.jobs, verifier, registry, lineage });
+    const graphql = createGraphqlArea({
+      config,
+      db,
+      log,
+      auth,
+      jobs: jobsArea.jobs,
+      verifier,
+      registry,
+      lineage,
+      modelNames,
+    });
     const web = await createWebArea({ config, log });
-    const routeDeps = { registry, log, maxManifestBytes: config.maxManifestBytes };
+    const routeDeps = {
+      registry,
+      log,
+      maxManifestBytes: config.maxManifestBytes,
+      ...(config.pullPolicy === 'verified' ? { pullGate: createPullGate(verifier, config.trustedNamespace) } : {}),
+    };
 
     const platform: Platform = {
       config,
@@ -114,9 +183,15 @@ export async function compose(
       publisher: attest.publisher,
       verifier,
       lineage,
+      modelNames,
       jobs: jobsArea.jobs,
       metrics,
+      audit,
+      fairUse,
       routes: [
+        registrySafeServing, // first: nosniff and a sandboxing CSP on every /v2 answer, other areas' included
+        oidc.routes, // /auth/*, and the session cookie's CSRF guard in front of every other route
+        authRoutes({ auth, registry, log, publicUrl: config.publicUrl }), // before /v2/: it wraps its challenges
         { mount: (app) => app.route('/v2', registryRoutes(routeDeps)) },
         { mount: (app) => attest.mount(app, verifier) },
         jobsArea,

@@ -85,6 +85,54 @@ export const ConfigSchema = z.object({
   tokens: z.string().optional(),
   /** With tokens on: may anyone pull from /v2/ (verifiers need no account), or only token holders? */
   anonymousPull: z.stringbool().default(true),
+
+  // ---- identity and tenancy ----
+  /** `on` (default): every API call needs an identity. `off`: a development switch, warned about at start and on /healthz. */
+  auth: z.enum(['on', 'off']).default('on'),
+  /** Owners who are administrators (comma-separated). */
+  admins: z.string().optional(),
+  /** The namespace the platform publishes trained models into: written only by the platform's own identity. */
+  trustedNamespace: z
+    .string()
+    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/)
+    .default('models'),
+  /** Extra namespaces granted to owners: `ns=alice|bob;team=carol` (everyone owns `<owner>/…`). */
+  namespaceGrants: z.string().optional(),
+  /** Host names (host[:port]) requests may address; the public URL's and the listen address's are always allowed. */
+  allowedHosts: z.string().optional(),
+  /** OIDC: bearer tokens from this issuer are accepted (discovery + JWKS); the dashboard signs in with code + PKCE. */
+  oidcIssuer: z.string().url().optional(),
+  oidcAudience: z.string().optional(),
+  oidcClientId: z.string().optional(),
+  oidcClientSecret: z.string().optional(),
+  /** Claim naming the owner (default preferred_username, else sub). */
+  oidcOwnerClaim: z.string().default('preferred_username'),
+  /** Members of this group (the `groups` claim) are administrators. */
+  oidcAdminGroup: z.string().optional(),
+  /** Accepted JWS algorithms (never `none`, never HMAC with a public key). */
+  oidcAlgorithms: z.string().default('RS256,PS256,ES256,EdDSA'),
+  /** Least seconds between two JWKS fetches that tokens with an unknown `kid` cause (shields the issuer). */
+  oidcJwksCooldownSeconds: z.coerce.number().min(0).default(30),
+  /** `verified`: /v2/ serves a manifest of the trusted namespace only when its evidence verifies (cached per digest). */
+  pullPolicy: z.enum(['open', 'verified']).default('open'),
+  /** Per identity and minute: job submissions, verifications, registry token issuances (429 + Retry-After above). */
+  rateSubmitsPerMinute: z.coerce.number().int().min(1).default(30),
+  rateVerificationsPerMinute: z.coerce.number().int().min(1).default(120),
+  rateTokensPerMinute: z.coerce.number().int().min(1).default(60),
+  /** Queued jobs one owner may have at once (more: 429). */
+  maxQueuedPerOwner: z.coerce.number().int().min(1).default(1000),
+
+  // ---- registry limits ----
+  /** Largest blob accepted (a push over it is refused, nothing kept). */
+  maxBlobBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 ** 3),
+  /** An upload session untouched this long is purged with its files and state. */
+  uploadSessionTtlSeconds: z.coerce.number().int().min(1).default(3600),
+  /** Open upload sessions one identity may hold (more: 429). */
+  maxUploadSessionsPerIdentity: z.coerce.number().int().min(1).default(200),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string; keysDir: string };
 
@@ -123,6 +171,27 @@ export function loadConfig(
     anonymousPull: env.AIBOMGEN_ANONYMOUS_PULL,
     role: env.AIBOMGEN_ROLE,
     workerId: env.AIBOMGEN_WORKER_ID,
+    auth: env.AIBOMGEN_AUTH,
+    admins: env.AIBOMGEN_ADMINS,
+    trustedNamespace: env.AIBOMGEN_TRUSTED_NAMESPACE,
+    namespaceGrants: env.AIBOMGEN_NAMESPACE_GRANTS,
+    allowedHosts: env.AIBOMGEN_ALLOWED_HOSTS,
+    oidcIssuer: env.AIBOMGEN_OIDC_ISSUER,
+    oidcAudience: env.AIBOMGEN_OIDC_AUDIENCE,
+    oidcClientId: env.AIBOMGEN_OIDC_CLIENT_ID,
+    oidcClientSecret: env.AIBOMGEN_OIDC_CLIENT_SECRET,
+    oidcOwnerClaim: env.AIBOMGEN_OIDC_OWNER_CLAIM,
+    oidcAdminGroup: env.AIBOMGEN_OIDC_ADMIN_GROUP,
+    oidcAlgorithms: env.AIBOMGEN_OIDC_ALGORITHMS,
+    oidcJwksCooldownSeconds: env.AIBOMGEN_OIDC_JWKS_COOLDOWN_SECONDS,
+    pullPolicy: env.AIBOMGEN_PULL_POLICY,
+    rateSubmitsPerMinute: env.AIBOMGEN_RATE_SUBMITS_PER_MINUTE,
+    rateVerificationsPerMinute: env.AIBOMGEN_RATE_VERIFICATIONS_PER_MINUTE,
+    rateTokensPerMinute: env.AIBOMGEN_RATE_TOKENS_PER_MINUTE,
+    maxQueuedPerOwner: env.AIBOMGEN_MAX_QUEUED_PER_OWNER,
+    maxBlobBytes: env.AIBOMGEN_MAX_BLOB_BYTES,
+    uploadSessionTtlSeconds: env.AIBOMGEN_UPLOAD_TTL_SECONDS,
+    maxUploadSessionsPerIdentity: env.AIBOMGEN_MAX_UPLOAD_SESSIONS,
     ...stripUndefined(overrides),
   });
   const dataDir = resolve(parsed.dataDir);

@@ -9,7 +9,8 @@ import type { Caller } from './identity.ts';
  */
 export interface AppEnv {
   Bindings: HttpBindings;
-  Variables: RequestIdVariables & { caller: Caller };
+  /** `authProblem`: why the request's credentials were refused (REST and GraphQL answer it with their 401). */
+  Variables: RequestIdVariables & { caller: Caller; authProblem?: string };
 }
 
 /** A group of routes an area adds to the app (createApp mounts every group the composition root lists). */

@@ -1,9 +1,10 @@
 /**
  * Behavioural contracts between areas that are built by different modules: jobs ↔ attest/publish, jobs →
- * GraphQL/SSE, attest → GraphQL/CLI. Each area implements its side and registers it on `Services` (see `app.ts`).
+ * GraphQL/SSE, attest → GraphQL/CLI. Each area implements its side; the composition root (server/compose.ts) hands them over.
  * Keep these small and stable; area-internal types stay in the area. The data shapes they exchange are zod
  * schemas in schema/ (one home for every contract) and are re-exported here for the areas' imports.
  */
+import type { Caller } from './identity.ts';
 import type {
   JobEvent,
   JobInputFile,
@@ -57,7 +58,11 @@ export interface Publisher {
 
 /** Implemented by the attest area: the full chain from the registry, with public keys only. */
 export interface ModelVerifier {
-  verify(ref: string): Promise<VerificationReport>;
+  /**
+   * The full chain, read from the registry as `caller` (default: the platform, for its own checks): a caller
+   * who may not pull the model gets a refusal (RegistryError), never its names or digests.
+   */
+  verify(ref: string, caller?: Caller): Promise<VerificationReport>;
 }
 
 export interface SubmitJobInput {
@@ -78,14 +83,15 @@ export interface SubmitJobInput {
 /** Implemented by the jobs area. */
 export interface JobService {
   submit(input: SubmitJobInput): Promise<JobView>;
-  get(id: string): Promise<JobView | null>;
-  list(q: {
-    owner?: string;
-    state?: JobState;
-    limit: number;
-    after?: string;
-  }): Promise<{ items: JobView[]; next?: string }>;
-  cancel(id: string): Promise<JobView | null>;
-  /** Replays the job's past events, then delivers new ones; returns an unsubscribe function. */
+  /** The job, or null when it does not exist or `caller` may not see it (its owner, admins, the platform). */
+  get(id: string, caller: Caller): Promise<JobView | null>;
+  /** The jobs `caller` may see. */
+  list(
+    q: { owner?: string; state?: JobState; limit: number; after?: string },
+    caller: Caller,
+  ): Promise<{ items: JobView[]; next?: string }>;
+  /** Null when the job does not exist or `caller` may not cancel it. */
+  cancel(id: string, caller: Caller): Promise<JobView | null>;
+  /** Replays the job's past events, then delivers new ones; returns an unsubscribe function (after `get`). */
   subscribe(id: string, onEvent: (e: JobEvent) => void): () => void;
 }

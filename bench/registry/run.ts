@@ -184,6 +184,7 @@ async function startServer(
       PORT: String(port),
       HOST: '127.0.0.1',
       AIBOMGEN_DATA_DIR: dataDir,
+      AIBOMGEN_AUTH: 'off', // the data path is measured, against distribution without auth
       AIBOMGEN_REGISTRY_STORE: mode,
       AIBOMGEN_UPSTREAM_URL: upstreamUrl,
       LOG_LEVEL: 'warn',

@@ -5,7 +5,8 @@ import type { BomJson } from '../../server/attest/aibom.ts';
 import type { AibomSummary } from '../aibom-summary.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { colors, formatLogs, out, printJson, shortDigest, type Colors } from '../output.ts';
-import { PlatformClient, resolvePlatform } from '../platform.ts';
+import { apiError, PlatformClient, resolvePlatform } from '../platform.ts';
+import { OciClient } from '../../server/oci/client.ts';
 import { parseModelRef, RegistryReader } from '../registry.ts';
 
 /** `pkg:oci/x@sha256%3A…?repository_url=datasets%2Fx` → `datasets/x@sha256:0123456789ab` (where it lives in the registry). */
@@ -14,7 +15,21 @@ function ociLocation(purl: string | undefined): string | undefined {
   return m ? `${decodeURIComponent(m[2]!)}@${shortDigest(decodeURIComponent(m[1]!))}` : purl;
 }
 
-function render(ref: string, digest: string, bomDigest: string, s: AibomSummary, c: Colors): string {
+interface Unverified {
+  digest: string;
+  artifactType: string | null;
+  signerHint: string | null;
+  reason: string;
+}
+
+function render(
+  ref: string,
+  digest: string,
+  bomDigest: string,
+  s: AibomSummary,
+  c: Colors,
+  unverified: Unverified[],
+): string {
   const m = s.model;
   const h = (t: string): string => `\n${c.bold(t)}`;
   const kv = (k: string, v: string | undefined): string | undefined => (v ? `  ${k.padEnd(13)} ${v}` : undefined);
@@ -84,17 +99,50 @@ function render(ref: string, digest: string, bomDigest: string, s: AibomSummary,
     kv('signature', s.signer.selfConsistent ? 'matches the embedded key' : c.red('does NOT match the embedded key')),
     kv(
       'trusted key',
-      s.signer.trustedKey
-        ? s.signer.trustedKey.verified
-          ? c.green('signed by the given key')
-          : c.red(s.signer.trustedKey.reason ?? 'not signed by the given key')
-        : c.dim('not checked (give --key, or run aibomgen verify)'),
+      s.signer.trustedKey?.verified
+        ? c.green('signed by the trusted key, about this manifest')
+        : c.red(s.signer.trustedKey?.reason ?? 'not signed by the trusted key'),
     ),
+    ...(unverified.length
+      ? [
+          h('Unverified attachments (not shown: unsigned, another key or another model)'),
+          ...unverified.map(
+            (u) =>
+              `  ${shortDigest(u.digest)}  ${u.artifactType ?? ''}${u.signerHint ? `  signer hint ${u.signerHint.slice(0, 16)} ${c.yellow('(unverified)')}` : ''}  ${c.dim(u.reason)}`,
+          ),
+        ]
+      : []),
   ];
   return lines.filter((l) => l !== undefined).join('\n');
 }
 
-/** `aibomgen bom show <ref>`: the model's AIBoM referrer, fetched by digest and summarized. */
+/**
+ * The key an AIBoM must be signed with to be shown: --key, else the platform's own public key when the model is
+ * in the platform's registry (the same trust as `aibomgen verify` without --key).
+ */
+async function trustedKey(
+  client: PlatformClient,
+  onPlatform: boolean,
+  registry: string,
+  keyFile: string | undefined,
+): Promise<{ pem: string; name: string }> {
+  if (keyFile) {
+    try {
+      return { pem: readFileSync(keyFile, 'utf8'), name: keyFile };
+    } catch (e) {
+      throw usageError(`--key ${keyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  if (!onPlatform)
+    throw usageError(
+      `${registry} is not the platform at ${client.baseUrl}: pass --key <platform.pub> to check the AIBoM`,
+    );
+  const res = await client.fetch('/web/keys/platform.pub');
+  if (!res.ok) throw await apiError(res, 'the platform public key');
+  return { pem: await res.text(), name: `the platform key of ${client.baseUrl}` };
+}
+
+/** `aibomgen bom show <ref>`: the model's AIBoM that verifies, fetched by digest and summarized. */
 export function bomCommand(): Command {
   const bom = new Command('bom').description("read a model's AIBoM (CycloneDX 1.6)");
   bom.addHelpText(
@@ -105,15 +153,17 @@ export function bomCommand(): Command {
     .command('show')
     .description('summarize the AIBoM: model card, datasets, base models, trainer image, isolation, metrics, signer')
     .argument('<ref>', 'host:port/repository:tag, repository:tag or repository@sha256:...')
-    .option('--key <file>', 'also check the AIBoM signature against this platform public key (PEM)')
+    .option('--key <file>', "the platform public key (PEM) the AIBoM must be signed with (default: the platform's own)")
     .option('--raw', 'print the CycloneDX document itself')
     .option('--plain-http', 'talk http to the registry (default: http for 127.0.0.1/localhost, else https)')
     .option('--json', 'print {ref, digest, aibomDigest, summary} as JSON')
     .addHelpText(
       'after',
       `
-The AIBoM is the model's referrer with artifactType ${MediaType.cyclonedxJson}; every blob is checked
-against its digest. This shows the document; "aibomgen verify" checks the whole evidence chain.
+The AIBoM is the model's referrer with artifactType ${MediaType.cyclonedxJson} whose JSF signature verifies with
+the platform key (--key, else the platform's own) and which names this manifest; every blob is checked against
+its digest. Other AIBoM referrers are listed as unverified attachments, their content never shown. Exit 4 when
+none verifies. This shows the document; "aibomgen verify" checks the whole evidence chain.
 
 Examples:
   aibomgen bom show models/iris:1.0.0
@@ -124,52 +174,62 @@ Examples:
     .action(
       async (ref: string, opts: { key?: string; raw?: boolean; plainHttp?: boolean; json?: boolean }, cmd: Command) => {
         if (opts.raw && opts.json) throw usageError('give --raw or --json, not both');
-        let trustedPem: string | undefined;
-        if (opts.key) {
-          try {
-            trustedPem = readFileSync(opts.key, 'utf8');
-          } catch (e) {
-            throw usageError(`--key ${opts.key} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-          }
-        }
         const client = new PlatformClient(resolvePlatform(cmd));
         const mref = parseModelRef(ref, client.baseUrl, opts.plainHttp);
+        const { pem: trustedPem, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
         const reader = new RegistryReader(mref, client);
-        const { digest } = await reader.manifest();
+        const { digest, bytes } = await reader.manifest();
         const boms = await reader.referrers(digest, MediaType.cyclonedxJson);
         if (boms.length === 0)
           throw new CliError(`${mref.short} (${shortDigest(digest)}) has no AIBoM referrer`, ExitCode.notFound);
-        // Several AIBoMs (a re-publication): take the newest by its created annotation, else the last listed.
-        const pick = [...boms]
-          .sort((a, b) =>
-            (a.annotations?.['org.opencontainers.image.created'] ?? '').localeCompare(
-              b.annotations?.['org.opencontainers.image.created'] ?? '',
-            ),
-          )
-          .at(-1)!;
-        const { manifest } = await reader.manifest(pick.digest);
-        const layer = manifest.layers.find((l) => l.mediaType === MediaType.cyclonedxJson) ?? manifest.layers[0];
-        if (!layer) throw new CliError(`AIBoM referrer ${pick.digest} has no layer`);
-        const bytes = await reader.blob(layer);
-        let doc: BomJson;
-        try {
-          doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as BomJson;
-        } catch {
-          throw new CliError(`AIBoM ${layer.digest} is not JSON`);
+        // Loaded on demand: the checks pull in the attest modules. Each AIBoM referrer is judged on its own: it is
+        // shown only when its signature verifies with the trusted key and it is about this manifest.
+        const { checkEvidence } = await import('../../server/attest/evidence-check.ts');
+        const { outputFiles, parseImageManifest } = await import('../../server/attest/oci-read.ts');
+        const pm = parseImageManifest(bytes);
+        const subject = {
+          digest,
+          mediaType: (pm.ok ? pm.manifest.mediaType : undefined) ?? MediaType.ociManifest,
+          size: bytes.byteLength,
+          files: pm.ok ? outputFiles(pm.manifest.layers) : {},
+        };
+        const oci = new OciClient(mref.registry, { headers: mref.onPlatform ? client.headers() : {} });
+        const verdicts = await Promise.all(
+          boms.map((b) => checkEvidence(oci, mref.repo, subject, b.digest, trustedPem)),
+        );
+        // Not by date or position: the one that verifies (several can only be the same signed document).
+        const good = verdicts.filter((v) => v.verified).sort((a, b) => a.digest.localeCompare(b.digest))[0];
+        const unverifiedAttachments = verdicts
+          .filter((v) => !v.verified)
+          .map((v) => ({
+            digest: v.digest,
+            artifactType: v.artifactType,
+            signerHint: v.signerHint,
+            verified: false as const,
+            reason: v.reason ?? 'does not verify',
+          }));
+        if (!good?.content) {
+          if (opts.json) printJson({ ref: mref.short, digest, summary: null, unverifiedAttachments });
+          const first = unverifiedAttachments[0]?.reason ?? 'signature check failed';
+          throw new CliError(
+            `the AIBoM of ${mref.short} is not signed by ${keyName} or not about this manifest (${unverifiedAttachments.length} unverified: ${first})`,
+            ExitCode.verificationFailed,
+          );
         }
-        if (doc.bomFormat !== 'CycloneDX') throw new CliError(`AIBoM ${layer.digest} is not a CycloneDX document`);
+        const doc = good.content.doc as BomJson;
         if (opts.raw) return void process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-        // Loaded on demand: signature checks pull in the attest modules.
         const { summarizeAibom } = await import('../aibom-summary.ts');
         const summary = summarizeAibom(doc, trustedPem);
         if (opts.json)
-          printJson({ ref: mref.short, digest, aibomDigest: layer.digest, referrer: pick.digest, summary });
-        else out(render(mref.short, digest, layer.digest, summary, colors()));
-        if (summary.signer.trustedKey && !summary.signer.trustedKey.verified)
-          throw new CliError(
-            `the AIBoM of ${mref.short} is not signed by ${opts.key}: ${summary.signer.trustedKey.reason ?? 'signature check failed'}`,
-            ExitCode.verificationFailed,
-          );
+          printJson({
+            ref: mref.short,
+            digest,
+            aibomDigest: good.content.layerDigest,
+            referrer: good.digest,
+            summary,
+            unverifiedAttachments,
+          });
+        else out(render(mref.short, digest, good.content.layerDigest, summary, colors(), unverifiedAttachments));
       },
     );
   return bom;

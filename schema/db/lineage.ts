@@ -33,9 +33,17 @@ export interface LineageManifestsTable {
   artifact_type: string | null;
   subject_digest: string | null;
   annotations_json: string | null;
-  /** Key id of the signer, for evidence referrers that carry one (DSSE bundle hint, in-toto link keyid). */
+  /** Key id (sha256 of the SPKI) of the trusted key the evidence verified with; null when it did not verify. */
   signer_key_id: string | null;
   created_at: string;
+  /** Evidence verdict: 1 signed by the trusted key and about its subject, 0 not; null for what is not evidence. */
+  verified: number | null;
+  /** in-toto-link, aibom, aibom-signature, slsa-provenance, cosign-signature, sigstore-bundle, other. */
+  evidence_kind: string | null;
+  /** The signer key id the document itself names (unverified: anyone can write it). */
+  signer_hint: string | null;
+  /** Why it does not count (verified = 0). */
+  trust_reason: string | null;
 }
 
 export interface LineageLayersTable {

@@ -1,5 +1,5 @@
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
-import { stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -39,20 +39,18 @@ async function gpu(): Promise<string> {
   }
 }
 
-/** Streams every input, output and log through SHA-256 and records the platform's environment. */
+/**
+ * Streams every input, output and log through SHA-256 and records the platform's environment. Every file is
+ * opened without following links (bounded-read.ts): outputs are the regular files under the output directory.
+ */
 export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
   const materials: ArtifactMap = {};
   for (const f of o.inputs) materials[`inputs/${f.name}`] = { sha256: await sha256File(f.path) };
   const products = await hashTree(o.outputDir, 'outputs/');
+  // Logs are hashed only as the regular files the runner wrote ('' when absent): never through a link.
   const [stdoutHash, stderrHash] = await Promise.all([
-    stat(o.stdoutPath).then(
-      () => sha256File(o.stdoutPath),
-      () => '',
-    ),
-    stat(o.stderrPath).then(
-      () => sha256File(o.stderrPath),
-      () => '',
-    ),
+    sha256File(o.stdoutPath).catch(() => ''),
+    sha256File(o.stderrPath).catch(() => ''),
   ]);
   const cpu = cpus();
   const metrics = (await readJsonObject(join(o.outputDir, 'metrics.json'), MAX_METRICS_BYTES)) ?? {};

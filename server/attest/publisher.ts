@@ -11,6 +11,7 @@ import { listFiles } from './hash.ts';
 import { pushCosignSignature } from './cosign-sig.ts';
 import { createLink, linkFileName } from './link.ts';
 import { digestOf } from '../oci/digest.ts';
+import { repoName } from './model-names.ts';
 import type { OciDescriptor as Descriptor, OciTarget } from '../oci/target.ts';
 import { slsaProvenance } from './provenance.ts';
 
@@ -25,6 +26,8 @@ export interface PublisherOptions {
   registryHost: string | (() => string);
   loadKey: () => Promise<KeyObject>;
   namespace?: string;
+  /** Claims the model name for the job's owner (model-names.ts); false: another owner holds it, nothing is published. */
+  claimName?: (repo: string, owner: string) => Promise<boolean>;
 }
 
 /** OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. */
@@ -34,14 +37,6 @@ function tagOf(s: string): string {
     .replace(/^[.-]+/, '')
     .slice(0, 128);
   return t || 'latest';
-}
-function repoName(s: string): string {
-  return (
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, '-')
-      .replace(/^[._-]+|[._-]+$/g, '') || 'model'
-  );
 }
 
 /** ModelPack layer type by file role: weights, weight config (topology), everything else as doc. */
@@ -87,6 +82,9 @@ const emptyCfg: Descriptor = {
  * signature. `publishing`: blobs, then manifests, then referrers, and the version tag last, so a failure
  * leaves the model reachable by digest alone, never by name.
  */
+/** Where the publisher puts a job's inputs beside the model: written only by the platform, like the trusted namespace. */
+export const INPUT_NAMESPACES = ['datasets', 'base-models'] as const;
+
 export function createPublisher(o: PublisherOptions): Publisher {
   const ns = o.namespace ?? 'models';
   const p = o.target;
@@ -118,6 +116,10 @@ export function createPublisher(o: PublisherOptions): Publisher {
       const name = repoName(md.model_name ?? outcome.jobId);
       const version = tagOf(md.model_version ?? outcome.jobId);
       const repo = `${ns}/${name}`;
+      if (o.claimName && !(await o.claimName(repo, outcome.owner)))
+        throw new Error(
+          `the model name ${repo} belongs to another owner: nothing was published (choose another model_name)`,
+        );
       const [key, ev, files] = await Promise.all([o.loadKey(), collectEvidence(outcome), listFiles(outcome.outputDir)]);
 
       // The inputs become artifacts of their own (datasets/<name>, base-models/<name>) so the model's evidence names them by digest.
@@ -314,21 +316,28 @@ export function createPublisher(o: PublisherOptions): Publisher {
         p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty),
       ]);
       await p.pushManifest(repo, model.ref, model.bytes);
-      const [, cosignSig] = await Promise.all([
-        pMap(
-          evidence,
-          async (e) => {
-            await p.pushBlob(repo, e.bytes, e.type, e.layer.annotations);
-            await p.pushManifest(repo, e.manifest.ref, e.manifest.bytes);
-          },
-          { concurrency: PUSH_CONCURRENCY },
-        ),
-        pushCosignSignature(p, repo, subjectName, model.desc.digest, key),
-      ]);
-      await p.addToFallbackIndex(
+      // Every push settles before a failure is handled: a rollback must not race a push still in flight.
+      const cosignSig = await withRollback(
+        p,
         repo,
         model.desc.digest,
-        evidence.map((e) => e.manifest.desc),
+        evidence.map((e) => e.manifest.desc.digest),
+        async () => {
+          const pushed = await Promise.allSettled([
+            pushCosignSignature(p, repo, subjectName, model.desc.digest, key),
+            ...evidence.map(async (e) => {
+              await p.pushBlob(repo, e.bytes, e.type, e.layer.annotations);
+              await p.pushManifest(repo, e.manifest.ref, e.manifest.bytes);
+            }),
+          ]);
+          for (const r of pushed) if (r.status === 'rejected') throw r.reason;
+          await p.addToFallbackIndex(
+            repo,
+            model.desc.digest,
+            evidence.map((e) => e.manifest.desc),
+          );
+          return (pushed[0] as PromiseFulfilledResult<Descriptor>).value;
+        },
       );
       const attestations: AttestationRef[] = [
         ...evidence.map((e) => ({ kind: e.kind, d: e.manifest.desc })),
@@ -347,4 +356,26 @@ export function createPublisher(o: PublisherOptions): Publisher {
       };
     },
   };
+}
+
+/**
+ * Runs the part of a publication after the model manifest is stored; should it fail, removes what it left (the
+ * referrers, the cosign signature and fallback tags, the untagged model manifest), so a failed publish leaves no
+ * version listed. Best effort: the original failure is what the job reports.
+ */
+async function withRollback<T>(
+  p: OciTarget,
+  repo: string,
+  model: string,
+  referrers: string[],
+  f: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const tag = model.replace(':', '-');
+    for (const ref of [...referrers, `${tag}.sig`, tag, model])
+      await p.deleteManifest(repo, ref).catch(() => undefined);
+    throw e;
+  }
 }

@@ -1,15 +1,21 @@
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { MediaType, Annotation } from '../../schema/media-types.ts';
+import { createHash } from 'node:crypto';
+import pMap from 'p-map';
+import { Annotation, MediaType } from '../../schema/media-types.ts';
 import { parseReference } from '../../schema/reference.ts';
 import type { ModelVerifier, VerificationCheck, VerificationReport } from '../contracts.ts';
-import { COSIGN_SIG_ANNOTATION, SIMPLE_SIGNING } from './cosign-sig.ts';
-import { jcs, verifyAibomSignature, type BomJson } from './aibom.ts';
-import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, verifyStatementBundle } from './dsse.ts';
+import type { OciDescriptor, OciTarget } from '../oci/target.ts';
+import { jcs } from './aibom.ts';
+import {
+  checkCosignSignature,
+  checkEvidence,
+  type EvidenceKind,
+  type EvidenceSubject,
+  type EvidenceVerdict,
+} from './evidence-check.ts';
 import { verifyLayoutAndLink } from './intoto-verify.ts';
 import type { Layout } from './layout.ts';
-import { verifyLinkSignature, type Link } from './link.ts';
-import { digestOf } from '../oci/digest.ts';
-import type { OciDescriptor as Descriptor, OciTarget } from '../oci/target.ts';
+import type { Link } from './link.ts';
+import { hashBlob, outputFiles, parseImageManifest, readManifest } from './oci-read.ts';
 
 export interface TrustKeys {
   platformPem: string;
@@ -17,21 +23,26 @@ export interface TrustKeys {
   rootPem?: string;
 }
 
-interface Manifest {
-  config: Descriptor;
-  layers: Descriptor[];
-  subject?: Descriptor;
-  artifactType?: string;
-}
+/** Referrers judged at once (each reads at most one small evidence blob). */
+const REFERRER_CONCURRENCY = 4;
+/** More referrers than this on one manifest are not read (listed as a warning): verification stays bounded. */
+const MAX_REFERRERS = 10_000;
 
-function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+/** One line per candidate that did not count, for a failed "present" check. */
+function whyNot(verdicts: EvidenceVerdict[], kinds: EvidenceKind[], mediaType: string): string {
+  const c = verdicts.filter((v) => !v.verified && (kinds.includes(v.kind) || v.artifactType === mediaType));
+  if (c.length === 0) return ` (${mediaType}): none attached`;
+  const shown = c.slice(0, 3).map((v) => `${v.digest}: ${v.reason}`);
+  return ` (${mediaType}) verifies; ${c.length} attached: ${shown.join('; ')}${c.length > 3 ? '; …' : ''}`;
 }
 
 /**
- * The full chain with public keys only: manifest digest, every blob's hash, the link's signature and layout
- * rules, link products = pulled files, the AIBoM's JSF signature and its binding to this manifest, and every
- * DSSE statement's signature and subject (a replay of another model's attestation fails here).
+ * The full chain with public keys only: manifest digest, every blob's hash (streamed: any size, constant
+ * memory), then the evidence. Evidence is picked by signature and subject, never by position or date: of the
+ * referrers, the ones that verify with the platform key and are about this manifest count (the in-toto link and
+ * the AIBoM that names it, the DSSE statements about this digest, the cosign signature); every other referrer is
+ * listed as a passed warning check ("attachment <digest>: not counted: …") and fails nothing. Total: any
+ * manifest or referrer shape yields a failed check with a reason, never an exception.
  */
 export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): Promise<VerificationReport> {
   const checks: VerificationCheck[] = [];
@@ -39,205 +50,144 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     checks.push({ name, passed, ...(passed || !reason ? {} : { reason }) });
     return passed;
   };
-  const { repo, reference } = parseReference(ref);
-  const got = await p.getManifest(repo, reference, { verify: false }).catch((e: unknown) => {
-    check('manifest', false, String(e));
-    return undefined;
-  });
-  if (!got) {
-    if (checks.length === 0) check('manifest', false, `${repo}:${reference} not found`);
+  const warn = (name: string, reason: string): void => void checks.push({ name, passed: true, reason });
+  const parsed = parseReference(ref);
+  if (parsed.invalid) {
+    check('manifest', false, `invalid reference ${ref}: ${parsed.invalid}`);
     return { ref, verified: false, checks };
   }
-  const digest = digestOf(got.bytes);
-  if (reference.startsWith('sha256:'))
-    check('manifest digest', digest === reference, `manifest bytes hash to ${digest}, not ${reference}`);
-  let m: Manifest;
-  try {
-    m = JSON.parse(Buffer.from(got.bytes).toString('utf8')) as Manifest;
-  } catch {
-    check('manifest', false, 'manifest is not JSON');
+  const { repo, reference } = parsed;
+  const got = await readManifest(p, repo, reference);
+  if (!got.ok) {
+    if (/altered/.test(got.reason)) check('manifest digest', false, got.reason);
+    else check('manifest', false, /missing/.test(got.reason) ? `${repo}:${reference} not found` : got.reason);
+    return { ref, verified: false, checks };
+  }
+  const { digest } = got;
+  if (parsed.byDigest) check('manifest digest', digest === reference);
+  const pm = parseImageManifest(got.bytes);
+  if (!pm.ok) {
+    check('manifest', false, pm.reason);
     return { ref, digest, verified: false, checks };
   }
+  const m = pm.manifest;
   check(
     'model artifact type',
     m.artifactType === MediaType.modelManifestArtifact,
     `artifactType ${m.artifactType ?? '(none)'}`,
   );
 
-  // Every blob the manifest names must hash to its digest.
-  const files: Record<string, string> = {};
+  // Every blob the manifest names must be exactly what its descriptor says; weights are hashed as streams.
   for (const d of [m.config, ...m.layers]) {
-    const bytes = await p.fetchBlob(repo, d.digest, { verify: false }).catch(() => undefined);
     const what = d.annotations?.[Annotation.title] ?? (d === m.config ? 'config' : d.digest);
-    if (!bytes) {
-      check(`blob ${what}`, false, `blob ${d.digest} missing`);
-      continue;
-    }
-    const actual = `sha256:${sha256Hex(bytes)}`;
-    check(
-      `blob ${what}`,
-      actual === d.digest && bytes.byteLength === d.size,
-      `${what}: content hashes to ${actual}, manifest says ${d.digest}`,
-    );
-    if (d !== m.config && d.annotations?.[Annotation.title])
-      files[`outputs/${d.annotations[Annotation.title]}`] = actual.slice(7);
+    const r = await hashBlob(p, repo, d);
+    check(`blob ${what}`, r.ok, r.ok ? undefined : `${what}: ${r.reason}`);
   }
+  const files = outputFiles(m.layers);
+  const subject: EvidenceSubject = {
+    digest,
+    mediaType: m.mediaType ?? got.mediaType,
+    size: got.bytes.byteLength,
+    files,
+  };
 
-  // Referrers: each fetched, its subject must be this manifest.
-  const refs = await p.referrers(repo, digest);
-  const evidence: { artifactType: string; bytes: Uint8Array; annotations: Record<string, string> }[] = [];
-  for (const r of refs) {
-    const rm = await p.getManifest(repo, r.digest, { verify: false });
-    if (!rm || digestOf(rm.bytes) !== r.digest) {
-      check(`referrer ${r.digest}`, false, `referrer manifest ${r.digest} missing or altered`);
-      continue;
-    }
-    const man = JSON.parse(Buffer.from(rm.bytes).toString('utf8')) as Manifest & {
-      annotations?: Record<string, string>;
-    };
-    if (man.subject?.digest !== digest) {
-      check(`referrer ${r.digest}`, false, `referrer ${r.digest} is about ${man.subject?.digest}, not ${digest}`);
-      continue;
-    }
-    const layer = man.layers[0];
-    if (!layer) continue;
-    const bytes = await p.fetchBlob(repo, layer.digest, { verify: false });
-    if (`sha256:${sha256Hex(bytes)}` !== layer.digest) {
-      check(`referrer ${man.artifactType}`, false, `${man.artifactType} blob altered (hash mismatch)`);
-      continue;
-    }
-    evidence.push({ artifactType: man.artifactType ?? layer.mediaType, bytes, annotations: man.annotations ?? {} });
+  // Every referrer judged on its own (signature with the platform key + subject), in digest order.
+  let refs: OciDescriptor[] = [];
+  try {
+    refs = await p.referrers(repo, digest);
+  } catch (e) {
+    warn('referrers', `not listed: ${e instanceof Error ? e.message : String(e)}`);
   }
+  const unique = [...new Set(refs.map((r) => (typeof r?.digest === 'string' ? r.digest : '')).filter(Boolean))].sort();
+  if (unique.length > MAX_REFERRERS)
+    warn('referrers', `${unique.length} referrers: only the first ${MAX_REFERRERS} read`);
+  const verdicts = await pMap(
+    unique.slice(0, MAX_REFERRERS),
+    (d) => checkEvidence(p, repo, subject, d, keys.platformPem),
+    { concurrency: REFERRER_CONCURRENCY },
+  );
+  const counted = (k: EvidenceKind) => verdicts.filter((v) => v.verified && v.kind === k);
+  const links = counted('in-toto-link');
+  const boms = counted('aibom');
+  const linkSha = (v: EvidenceVerdict): string => createHash('sha256').update(v.content!.bytes).digest('hex');
+  const names = (bom: EvidenceVerdict, link: EvidenceVerdict): boolean =>
+    JSON.stringify(bom.content!.doc).includes(`urn:in-toto:link:sha256:${linkSha(link)}`);
+  // The AIBoM and the link that name each other, when there are such (else the first of each, and a check fails).
+  const pair = boms.flatMap((b) => links.filter((l) => names(b, l)).map((l) => [b, l] as const))[0];
+  const link = pair?.[1] ?? links[0];
+  const bom = pair?.[0] ?? boms[0];
+  const bomSigs = counted('aibom-signature');
+  const bomSig =
+    bomSigs.find((s) => bom && jcs(s.content!.statement!.predicate) === jcs(bom.content!.doc)) ?? bomSigs[0];
+  const slsa = counted('slsa-provenance')[0];
 
   // in-toto link.
-  const linkEv = evidence.find((e) => e.artifactType === MediaType.inTotoLink);
-  let linkSha = '';
-  if (check('in-toto link present', !!linkEv, 'no in-toto link referrer') && linkEv) {
-    linkSha = sha256Hex(linkEv.bytes);
-    let link: Link | undefined;
-    try {
-      link = JSON.parse(Buffer.from(linkEv.bytes).toString('utf8')) as Link;
-    } catch {
-      check('in-toto link signature', false, 'link is not JSON');
+  if (
+    check('in-toto link present', !!link, `no in-toto link${whyNot(verdicts, ['in-toto-link'], MediaType.inTotoLink)}`)
+  ) {
+    const l = link!.content!.doc as Link;
+    check('in-toto link signature', true);
+    if (keys.layout && keys.rootPem) {
+      const v = verifyLayoutAndLink({ layout: keys.layout, rootPem: keys.rootPem, link: l });
+      for (const c of v.checks) checks.push({ ...c, name: `in-toto ${c.name}` });
     }
-    if (link) {
-      check(
-        'in-toto link signature',
-        verifyLinkSignature(link, keys.platformPem),
-        'in-toto link signature does not verify with the platform key',
-      );
-      if (keys.layout && keys.rootPem) {
-        const v = verifyLayoutAndLink({ layout: keys.layout, rootPem: keys.rootPem, link });
-        for (const c of v.checks) checks.push({ ...c, name: `in-toto ${c.name}` });
-      }
-      const products = link.signed.products ?? {};
-      const mism = Object.entries(files)
-        .filter(([k, h]) => products[k]?.sha256 !== h)
-        .map(([k]) => k);
-      const missing = Object.keys(products).filter((k) => k.startsWith('outputs/') && !(k in files));
-      check(
-        'link products = pulled files',
-        mism.length === 0 && missing.length === 0,
-        `${mism.length ? `files differ from the link: ${mism.join(', ')}` : ''}${missing.length ? ` link products not in the model: ${missing.join(', ')}` : ''}`.trim(),
-      );
-    }
+    const products = l.signed.products;
+    const mism = Object.keys(files).filter((k) => products[k]?.sha256 !== files[k]);
+    const missing = Object.keys(products).filter((k) => k.startsWith('outputs/') && !(k in files));
+    check(
+      'link products = pulled files',
+      mism.length === 0 && missing.length === 0,
+      `${mism.length ? `files differ from the link: ${mism.join(', ')}` : ''}${missing.length ? ` link products not in the model: ${missing.join(', ')}` : ''}`.trim(),
+    );
   }
 
   // AIBoM with JSF signature, bound to this manifest and this link.
-  const bomEv = evidence.find((e) => e.artifactType === MediaType.cyclonedxJson);
-  let bom: BomJson | undefined;
-  if (check('AIBoM present', !!bomEv, 'no AIBoM referrer') && bomEv) {
-    try {
-      bom = JSON.parse(Buffer.from(bomEv.bytes).toString('utf8')) as BomJson;
-    } catch {
-      check('AIBoM signature', false, 'AIBoM is not JSON');
-    }
-    if (bom) {
-      const s = verifyAibomSignature(bom, keys.platformPem);
-      check('AIBoM signature', s.ok, s.reason);
-      const purl = String((bom.metadata as { component?: { purl?: string } } | undefined)?.component?.purl ?? '');
-      check(
-        'AIBoM names this manifest',
-        purl.includes(encodeURIComponent(digest)),
-        `AIBoM purl ${purl} does not name ${digest}`,
-      );
-      check(
-        'AIBoM references this link',
-        !linkSha || JSON.stringify(bom).includes(`urn:in-toto:link:sha256:${linkSha}`),
-        'AIBoM refers to another in-toto link',
-      );
-    }
+  if (check('AIBoM present', !!bom, `no AIBoM${whyNot(verdicts, ['aibom'], MediaType.cyclonedxJson)}`)) {
+    check('AIBoM signature', true);
+    check('AIBoM names this manifest', true);
+    check('AIBoM references this link', !link || names(bom!, link), 'AIBoM refers to another in-toto link');
   }
 
-  // DSSE statements (cosign-style bundles).
-  const bundles = evidence.filter((e) => e.artifactType === MediaType.sigstoreBundle);
-  const seen = new Set<string>();
-  for (const b of bundles) {
-    const type = b.annotations['dev.sigstore.bundle.predicateType'] ?? 'unknown';
-    try {
-      const st = verifyStatementBundle(JSON.parse(Buffer.from(b.bytes).toString('utf8')), keys.platformPem);
-      check(`DSSE ${st.predicateType} signature`, true);
-      check(
-        `DSSE ${st.predicateType} subject`,
-        st.subject.some((s) => `sha256:${s.digest.sha256}` === digest),
-        `statement subject ${st.subject.map((s) => s.digest.sha256).join(',')} is not this manifest ${digest} (replayed attestation)`,
-      );
-      if (st.predicateType === PREDICATE_CYCLONEDX && bom)
-        check(
-          'DSSE AIBoM = attached AIBoM',
-          jcs(st.predicate) === jcs(bom),
-          'the signed AIBoM statement differs from the attached AIBoM',
-        );
-      seen.add(st.predicateType);
-    } catch (e) {
-      check(`DSSE ${type} signature`, false, `DSSE ${type}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  // DSSE statements (cosign-style bundles) about this digest.
+  for (const b of [bomSig, slsa]) {
+    if (!b) continue;
+    check(`DSSE ${b.content!.statement!.predicateType} signature`, true);
+    check(`DSSE ${b.content!.statement!.predicateType} subject`, true);
   }
-  check('CycloneDX attestation present', seen.has(PREDICATE_CYCLONEDX), 'no valid CycloneDX DSSE attestation');
-  check('SLSA provenance present', seen.has(PREDICATE_SLSA_V1), 'no valid SLSA provenance DSSE attestation');
+  if (bomSig && bom)
+    check(
+      'DSSE AIBoM = attached AIBoM',
+      jcs(bomSig.content!.statement!.predicate) === jcs(bom.content!.doc),
+      'the signed AIBoM statement differs from the attached AIBoM',
+    );
+  const bundleKinds: EvidenceKind[] = ['aibom-signature', 'slsa-provenance', 'sigstore-bundle'];
+  check(
+    'CycloneDX attestation present',
+    !!bomSig,
+    `no valid CycloneDX DSSE attestation${whyNot(verdicts, bundleKinds, MediaType.sigstoreBundle)}`,
+  );
+  check(
+    'SLSA provenance present',
+    !!slsa,
+    `no valid SLSA provenance DSSE attestation${whyNot(verdicts, bundleKinds, MediaType.sigstoreBundle)}`,
+  );
 
   // cosign's manifest signature (legacy `.sig` tag): payload names this digest, signature by the platform key.
-  const sigMan = await p.getManifest(repo, `${digest.replace(':', '-')}.sig`, { verify: false }).catch(() => undefined);
-  if (check('cosign signature present', !!sigMan, 'no cosign signature (.sig) for this manifest') && sigMan) {
-    const sm = JSON.parse(Buffer.from(sigMan.bytes).toString('utf8')) as Manifest;
-    const l = sm.layers.find((x) => x.mediaType === SIMPLE_SIGNING);
-    const payload = l ? await p.fetchBlob(repo, l.digest, { verify: false }).catch(() => undefined) : undefined;
-    const sig = l?.annotations?.[COSIGN_SIG_ANNOTATION] ?? '';
-    const okHash = !!payload && !!l && `sha256:${sha256Hex(payload)}` === l.digest;
-    const okSig = okHash && verifyDer(keys.platformPem, payload, sig);
-    let names = false;
-    try {
-      names =
-        okHash &&
-        (
-          JSON.parse(Buffer.from(payload).toString('utf8')) as {
-            critical?: { image?: { 'docker-manifest-digest'?: string } };
-          }
-        ).critical?.image?.['docker-manifest-digest'] === digest;
-    } catch {
-      names = false;
-    }
-    check(
-      'cosign signature',
-      okSig && names,
-      !okHash
-        ? 'cosign signature payload altered or missing'
-        : !okSig
-          ? 'cosign signature does not verify with the platform key'
-          : 'cosign signature is for another manifest',
-    );
-  }
+  const sig = await checkCosignSignature(p, repo, digest, keys.platformPem);
+  if (check('cosign signature present', !!sig.digest, sig.reason)) check('cosign signature', sig.verified, sig.reason);
 
+  // Whatever else is attached counts for nothing and fails nothing: listed, so a reader sees it is there.
+  const used = new Set([link, bom, bomSig, slsa].filter(Boolean));
+  for (const v of verdicts) {
+    if (used.has(v)) continue;
+    const why = v.verified
+      ? v.kind === 'sigstore-bundle'
+        ? `a statement of type ${v.content?.statement?.predicateType} the chain does not use`
+        : `another verified ${v.kind} was counted`
+      : v.reason;
+    warn(`attachment ${v.digest}`, `not counted: ${v.artifactType ?? 'unknown type'}: ${why}`);
+  }
   return { ref, digest, verified: checks.every((c) => c.passed), checks };
-}
-
-function verifyDer(pem: string, data: Uint8Array | undefined, b64: string): boolean {
-  if (!data) return false;
-  try {
-    return cryptoVerify('sha256', data, createPublicKey(pem), Buffer.from(b64, 'base64'));
-  } catch {
-    return false;
-  }
 }
 
 export function createVerifier(p: OciTarget, keys: () => Promise<TrustKeys>): ModelVerifier {

@@ -14,6 +14,8 @@ import { HttpError } from '../api-error.ts';
 import type { AppEnv } from '../context.ts';
 import type { Caller } from '../identity.ts';
 import type { GqlContext, GqlDeps } from './context.ts';
+import { maskError } from './errors.ts';
+import { queryLimits } from './limits.ts';
 import { createLoaders } from './loaders.ts';
 import { buildSchema } from './schema.ts';
 
@@ -23,8 +25,8 @@ const GRAPHIQL_TITLE = 'AIBoMGen GraphQL';
 const isGraphiqlPage = (c: Context): boolean =>
   c.req.method === 'GET' && !c.req.query('query') && (c.req.header('accept') ?? '').includes('text/html');
 
-/** Limits that refuse abusive queries before they run (graphql-armor validation rules). */
-export const queryLimits = { maxDepth: 12, maxCost: 5000 };
+/** Limits that refuse abusive queries (graphql-armor validation rules, and verifications costed as they run). */
+export { queryLimits } from './limits.ts';
 
 /** Longest a request waits for the lineage index to take in events received before it (read-your-writes). */
 const SETTLE_MS = 2000;
@@ -42,6 +44,7 @@ export function createGraphqlServer(s: GqlDeps): YogaServerInstance<{ caller: Ca
       warn: (...a: unknown[]) => s.log.warn({ args: a }, 'graphql'),
       error: (...a: unknown[]) => s.log.error({ args: a }, 'graphql'),
     },
+    maskedErrors: { maskError },
     plugins: [
       maxDepthPlugin({ n: queryLimits.maxDepth, ignoreIntrospection: true }),
       costLimitPlugin({ maxCost: queryLimits.maxCost, ignoreIntrospection: true }),
@@ -55,7 +58,7 @@ export function createGraphqlServer(s: GqlDeps): YogaServerInstance<{ caller: Ca
     context: async ({ request, caller }): Promise<GqlContext> => {
       const index = s.lineage;
       await Promise.race([index.idle(), new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
-      return { s, index, loaders: createLoaders(s), request, caller };
+      return { s, index, loaders: createLoaders(s, caller), request, caller };
     },
   });
 }

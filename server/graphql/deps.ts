@@ -3,6 +3,7 @@ import type { Auth } from '../auth.ts';
 import type { Config } from '../config.ts';
 import type { JobService, ModelVerifier } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
+import type { ModelNames } from '../attest/model-names.ts';
 import type { LineageIndex } from '../lineage/area.ts';
 import type { RegistryService } from '../registry/service.ts';
 
@@ -16,4 +17,5 @@ export interface GqlDeps {
   verifier: ModelVerifier;
   registry: RegistryService;
   lineage: LineageIndex;
+  modelNames: ModelNames;
 }

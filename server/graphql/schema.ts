@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { createSchema } from 'graphql-yoga';
 import type { GqlContext } from './context.ts';
+import { AuditQuery } from './resolvers/audit.ts';
 import { Mutation } from './resolvers/mutation.ts';
 import { Query } from './resolvers/query.ts';
 import { Subscription } from './resolvers/subscription.ts';
+import { TokenMutation, TokenQuery } from './resolvers/tokens.ts';
 import { Model, ModelVersion, TrainingJob } from './resolvers/types.ts';
 
 /** The SDL lives with the other contracts, in schema/graphql. */
@@ -46,6 +48,14 @@ export const JSONScalar = new GraphQLScalarType({
 export function buildSchema() {
   return createSchema<GqlContext>({
     typeDefs,
-    resolvers: { JSON: JSONScalar, Query, Mutation, Subscription, Model, ModelVersion, TrainingJob },
+    resolvers: {
+      JSON: JSONScalar,
+      Query: { ...Query, ...TokenQuery, ...AuditQuery },
+      Mutation: { ...Mutation, ...TokenMutation },
+      Subscription,
+      Model,
+      ModelVersion,
+      TrainingJob,
+    },
   });
 }

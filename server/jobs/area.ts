@@ -15,6 +15,7 @@ import type { Db } from '../db/connect.ts';
 import type { EventBus } from '../events.ts';
 import type { OciTarget } from '../oci/target.ts';
 import { mountOpenApi } from './openapi.ts';
+import type { ModelNames } from '../attest/model-names.ts';
 import { mountJobRoutes } from './routes.ts';
 import { DockerRunner } from './runners/docker.ts';
 import type { Runner } from './runners/port.ts';
@@ -82,6 +83,8 @@ export interface JobsDeps {
   publisher: Publisher;
   /** The registry in process, acting as the platform: job-inputs transfer, published artifacts/logs of jobs other nodes ran. */
   registry: OciTarget;
+  /** Who owns which model name (checked at submission). */
+  modelNames: ModelNames;
 }
 
 export interface JobsArea {
@@ -120,11 +123,12 @@ export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
     role: config.role,
     workerId: config.workerId ?? hostname(),
     pushInputs: config.jobInputs === 'registry',
+    authEnabled: deps.auth.enabled,
   });
   return {
     jobs,
     mount(app) {
-      mountJobRoutes(app, { config, jobs, auth: deps.auth, registry: deps.registry });
+      mountJobRoutes(app, { config, jobs, auth: deps.auth, registry: deps.registry, modelNames: deps.modelNames });
       mountOpenApi(app);
     },
     start: () => jobs.start(),

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Annotation } from '../../schema/media-types.ts';
 import { listFiles, sha256File } from '../attest/hash.ts';
+import { JobFileRefused, openNoFollow } from '../bounded-read.ts';
 import type { JobView } from '../contracts.ts';
 import { parseManifest } from '../lineage/manifest.ts';
 import type { OciTarget } from '../oci/target.ts';
@@ -20,17 +21,39 @@ export interface ArtifactEntry {
 
 /**
  * Regular files of a job's output (listFiles skips symlinks: a job's output is untrusted), hidden ones left out,
- * with sizes and digests.
+ * with sizes and digests; a file that turned into a link or left the output since it was listed is left out.
  */
 export async function listLocalArtifacts(root: string): Promise<ArtifactEntry[]> {
   const names = await listFiles(root).catch(() => [] as string[]);
   const visible = names.filter((n) => !n.split('/').some((p) => p.startsWith('.')));
-  return Promise.all(
+  const entries = await Promise.all(
     visible.map(async (name) => {
       const path = join(root, ...name.split('/'));
-      return { name, size: (await lstat(path)).size, digest: await fileDigest(path) };
+      try {
+        return [{ name, size: (await lstat(path)).size, digest: await fileDigest(path, root) }];
+      } catch {
+        return [];
+      }
     }),
   );
+  return entries.flat();
+}
+
+/**
+ * One output file of a job this node ran, opened without following links and only when its real path is inside
+ * the output directory: undefined when there is no such regular file (a link to a host file is not served).
+ */
+export async function openLocalArtifact(
+  root: string,
+  name: string,
+): Promise<{ size: number; stream: Readable } | undefined> {
+  const fh = await openNoFollow(join(root, ...name.split('/')), root).catch((e: unknown) => {
+    if (e instanceof JobFileRefused || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  });
+  if (!fh) return undefined;
+  const { size } = await fh.stat();
+  return { size, stream: fh.createReadStream() };
 }
 
 /** The output files of a job this node did not run, as layers of the model it published; undefined when none. */
@@ -59,12 +82,12 @@ export async function openPublishedArtifact(
 
 /** sha256 of an output file, cached by path+size+mtime: listing is frequent and the files do not change after a run. */
 const digestCache = new Map<string, string>();
-async function fileDigest(path: string): Promise<string> {
+async function fileDigest(path: string, root: string): Promise<string> {
   const st = await lstat(path);
   const key = `${path}|${st.size}|${st.mtimeMs}`;
   let d = digestCache.get(key);
   if (!d) {
-    d = `sha256:${await sha256File(path)}`;
+    d = `sha256:${await sha256File(path, root)}`;
     if (digestCache.size > 10_000) digestCache.clear();
     digestCache.set(key, d);
   }

@@ -17,6 +17,8 @@ export type JobErrorCode =
   | 'unsupported_runner'
   /** No such job (or no such artifact of a job). */
   | 'not_found'
+  /** The caller's token may not do this (a scope it lacks). */
+  | 'forbidden'
   /** The job is past the point where the request can be honoured (cancel while its model is published). */
   | 'conflict'
   /** The registry could not take the job's inputs (AIBOMGEN_JOB_INPUTS=registry). */

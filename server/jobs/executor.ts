@@ -10,12 +10,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { progressLineSchema } from '../../schema/trainer.ts';
+import { specialEntries } from '../attest/hash.ts';
 import { readJsonObject, readTail } from '../bounded-read.ts';
 import type { JobOutcome, JobState, Publisher, RunnerInfo } from '../contracts.ts';
 import type { EventBus } from '../events.ts';
 import type { OciTarget } from '../oci/target.ts';
 import type { JobJournal } from './event-log.ts';
-import { dropJobInputs, pullJobInputs } from './input-transfer.ts';
+import { changedInputs, dropJobInputs, pullJobInputs } from './input-transfer.ts';
 import { guardOutput, outputBytes } from './output-guard.ts';
 import { jobDir, localPath } from './paths.ts';
 import type { ClaimedJob, JobQueue } from './queue.ts';
@@ -92,6 +93,14 @@ export class Executor {
       }
     }
     const inputs = (await this.d.queue.inputs(id)).map((f) => ({ ...f, path: localPath(f.path, id, dir) }));
+    // What came through the registry must be what was submitted: the digests recorded at submission decide.
+    if (pulled) {
+      const changed = await changedInputs(inputs);
+      if (changed) {
+        await fail(`inputs do not match what was submitted: ${changed}`);
+        return false;
+      }
+    }
     const outputDir = join(dir, 'output');
     await rm(outputDir, { recursive: true, force: true });
     await mkdir(outputDir, { recursive: true });
@@ -141,6 +150,9 @@ export class Executor {
       if (n > limits.outputBytes) outputOver = n;
     }
     const discard = () => rm(outputDir, { recursive: true, force: true });
+    // /output may hold only regular files and directories: a symbolic link (to a host file, say), a FIFO or a
+    // device is never followed or read, and the job fails naming it instead of publishing around it.
+    const special = result.cancelled || result.timedOut ? [] : await specialEntries(outputDir);
     if (outputOver > 0 && !signal.aborted) {
       await discard();
       await fail(
@@ -152,6 +164,10 @@ export class Executor {
     } else if (result.timedOut) {
       await discard();
       await fail(`timed out after ${Math.round(limits.timeoutMs / 1000)} s`);
+    } else if (special.length > 0) {
+      await fail(
+        `output holds ${special.slice(0, 5).join(', ')}${special.length > 5 ? ', …' : ''}: only regular files and directories are read from /output (links are not followed)`,
+      );
     } else {
       // What the trainer reported, kept with the job (a failed run's partial metrics too).
       const metrics = await readJsonObject(join(outputDir, 'metrics.json'), MAX_TRAINER_JSON);

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import pMap from 'p-map';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
-import { listFiles } from '../attest/hash.ts';
+import { listFiles, sha256File } from '../attest/hash.ts';
 import { parseManifest } from '../lineage/manifest.ts';
 import type { OciTarget } from '../oci/target.ts';
 
@@ -15,7 +15,9 @@ import type { OciTarget } from '../oci/target.ts';
  * deleted once the job ended. The registry is the one store every node already shares; `oci` is the registry in
  * process, acting as the platform (or, in tests, any OciTarget).
  */
-export const JOB_INPUTS_REPO = 'aibomgen/job-inputs';
+/** The platform's internal namespace: never readable or writable by users (server/registry/access.ts). */
+export const INTERNAL_NAMESPACE = 'aibomgen';
+export const JOB_INPUTS_REPO = `${INTERNAL_NAMESPACE}/job-inputs`;
 const PARTS = ['input', 'uploads'] as const;
 const EMPTY_JSON = Buffer.from('{}');
 
@@ -84,4 +86,22 @@ export async function pullJobInputs(oci: OciTarget, dir: string, jobId: string):
 export async function dropJobInputs(oci: OciTarget, jobId: string): Promise<void> {
   const m = await oci.getManifest(JOB_INPUTS_REPO, jobId);
   if (m) await oci.deleteManifest(JOB_INPUTS_REPO, m.digest);
+}
+
+/**
+ * The first input whose file is not what was recorded at submission (missing, or another digest), described;
+ * undefined when all match. A job-inputs artifact replaced in the registry between submission and claim is
+ * caught here, before the runner starts.
+ */
+export async function changedInputs(
+  inputs: readonly { name: string; path: string; digest: string }[],
+): Promise<string | undefined> {
+  for (const f of inputs) {
+    const actual = await sha256File(f.path).then(
+      (h) => `sha256:${h}`,
+      () => 'missing',
+    );
+    if (actual !== f.digest) return `${f.name} is ${actual}, ${f.digest} at submission`;
+  }
+  return undefined;
 }

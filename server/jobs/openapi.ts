@@ -28,6 +28,7 @@ import {
   VerifyBomAndLinkRequest,
   VerifyLinkRequest,
 } from '../../schema/verification.ts';
+import { tokenPaths } from '../auth/openapi.ts';
 import type { AppEnv } from '../context.ts';
 
 type Json = Record<string, unknown>;
@@ -184,7 +185,12 @@ export function openApiDocument(): Json {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'only when the server runs with AIBOMGEN_TOKENS' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'an API token (aibomgen tokens create; the first start leaves one in data/keys/admin.token) or one of AIBOMGEN_TOKENS; not needed with AIBOMGEN_AUTH=off',
+        },
       },
       schemas: componentSchemas(),
     },
@@ -266,6 +272,7 @@ export function openApiDocument(): Json {
           responses: { '200': { description: 'Logs', content: { 'text/plain': {} } }, ...errors },
         },
       },
+      ...tokenPaths(errors),
       '/verifier/verify/{ref}': {
         get: {
           summary: 'Verify a published model: in-toto link, layout, AIBoM signature and digests, provenance',

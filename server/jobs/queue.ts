@@ -4,7 +4,7 @@
  * one database never both start it; state changes, the runner, metrics and the publication are written here.
  * The rows are also what every view of a job (REST, GraphQL, CLI) is read from.
  */
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import type { JobInputFile, JobState, JobView, Publication, RunnerInfo, SubmitJobInput } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
@@ -128,16 +128,41 @@ export class JobQueue {
       : { items };
   }
 
-  /** The oldest queued jobs (FIFO order), for the scheduler to pick from. */
-  queued(limit = 200): Promise<{ id: string; owner: string }[]> {
-    return this.db
+  /**
+   * The oldest queued job of each owner (FIFO within an owner), oldest first: what the scheduler picks from.
+   * One row per owner, not the first N of the whole queue, so an owner with thousands of queued jobs cannot
+   * push another owner's job out of sight.
+   */
+  queueHeads(limit = 1000): Promise<{ id: string; owner: string; createdAt: string }[]> {
+    const ranked = this.db
       .selectFrom('jobs')
-      .select(['id', 'owner'])
+      .select([
+        'id',
+        'owner',
+        'created_at',
+        sql<number>`row_number() over (partition by owner order by created_at, id)`.as('place'),
+      ])
       .where('state', '=', 'queued')
-      .orderBy('created_at')
-      .orderBy('id')
+      .as('q');
+    return this.db
+      .selectFrom(ranked)
+      .select(['q.id as id', 'q.owner as owner', 'q.created_at as createdAt'])
+      .where('q.place', '=', 1)
+      .orderBy('q.created_at')
+      .orderBy('q.id')
       .limit(limit)
       .execute();
+  }
+
+  /** How many jobs `owner` has waiting in the queue (the per-owner cap, AIBOMGEN_MAX_QUEUED_PER_OWNER). */
+  async queuedCount(owner: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('owner', '=', owner)
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   /** The recorded inputs of a job (paths as recorded by the node that took it). */

@@ -3,9 +3,9 @@
  * artifacts (listed and streamed), logs, and live events over Server-Sent Events. The REST edge of the jobs
  * area: JobErrors become their HTTP status and the ApiError body here, and nowhere below.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { lstat, realpath } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -13,11 +13,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { JobListQuery, type ArtifactListResponse, type JobListResponse, type JobResponse } from '../../schema/api.ts';
 import { HttpError } from '../api-error.ts';
 import type { Auth } from '../auth.ts';
+import type { ModelNames } from '../attest/model-names.ts';
 import type { Config } from '../config.ts';
+import { isAdmin } from '../identity.ts';
+import { maySubmit } from './visibility.ts';
 import type { AppEnv } from '../context.ts';
 import { terminalJobStates, type JobEvent, type JobView } from '../contracts.ts';
 import type { OciTarget } from '../oci/target.ts';
-import { listLocalArtifacts, openPublishedArtifact, publishedArtifacts } from './artifacts.ts';
+import { openNoFollow } from '../bounded-read.ts';
+import { listLocalArtifacts, openLocalArtifact, openPublishedArtifact, publishedArtifacts } from './artifacts.ts';
 import { JobError, type JobErrorCode } from './errors.ts';
 import { isJobId, jobDir } from './paths.ts';
 import type { Jobs } from './service.ts';
@@ -28,6 +32,7 @@ import { multipartParts } from './uploads.ts';
 export const jobErrorStatus: Record<JobErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   not_found: 404,
+  forbidden: 403,
   conflict: 409,
   payload_too_large: 413,
   unsupported_framework: 422,
@@ -50,6 +55,7 @@ export interface JobRoutesDeps {
   auth: Auth;
   /** The registry as the platform: the published outputs of jobs another node ran. */
   registry: OciTarget;
+  modelNames: ModelNames;
 }
 
 type Handler = (c: Context<AppEnv>) => Promise<Response>;
@@ -69,7 +75,7 @@ const edge =
   };
 
 export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
-  const { config, jobs, auth, registry } = d;
+  const { config, jobs, auth, registry, modelNames } = d;
   const route = app.basePath('/developer');
   const outputOf = (id: string): string => join(jobDir(config.dataDir, id), 'output');
   // With auth on, every developer route needs a valid token (reads too: job records name inputs and owners).
@@ -78,8 +84,8 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
     await next();
   });
 
-  const needJob = async (id: string): Promise<JobView> => {
-    const job = isJobId(id) ? await jobs.get(id) : null;
+  const needJob = async (c: Context<AppEnv>, id: string): Promise<JobView> => {
+    const job = isJobId(id) ? await jobs.get(id, c.get('caller')) : null;
     if (!job) throw new JobError('not_found', `job ${id} does not exist`);
     return job;
   };
@@ -88,8 +94,10 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
   const submit = (kind: SubmissionKind): Handler =>
     edge(async (c) => {
       const owner = auth.ownerOf(c);
-      const view = await submitJob({ jobs, config }, kind, {
+      const view = await submitJob({ jobs, config, modelNames }, kind, {
         owner,
+        admin: isAdmin(c.get('caller')),
+        allowed: maySubmit(c.get('caller'), auth.enabled),
         parts: multipartParts(c.req.raw.body, c.req.header('content-type')),
         declaredBytes: Number(c.req.header('content-length') ?? 0),
       });
@@ -100,7 +108,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
 
   route.get(
     '/job_status/:id',
-    edge(async (c) => c.json(toResponse(await needJob(jobId(c))))),
+    edge(async (c) => c.json(toResponse(await needJob(c, jobId(c))))),
   );
 
   route.get(
@@ -113,7 +121,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
           'invalid query',
           q.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
         );
-      const page = await jobs.list(q.data);
+      const page = await jobs.list(q.data, c.get('caller'));
       const body: JobListResponse = { items: page.items.map(toResponse), ...(page.next ? { next: page.next } : {}) };
       return c.json(body);
     }),
@@ -122,8 +130,9 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
   route.post(
     '/jobs/:id/cancel',
     edge(async (c) => {
-      await needJob(jobId(c));
-      const v = await jobs.cancel(jobId(c));
+      await needJob(c, jobId(c));
+      const v = await jobs.cancel(jobId(c), c.get('caller'));
+      if (!v) throw new JobError('not_found', `job ${jobId(c)} does not exist`);
       return c.json(toResponse(v!));
     }),
   );
@@ -131,7 +140,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
   route.get(
     '/job_artifacts/:id',
     edge(async (c) => {
-      const job = await needJob(jobId(c));
+      const job = await needJob(c, jobId(c));
       const root = outputOf(job.id);
       const remote = existsSync(root) ? undefined : await publishedArtifacts(registry, job);
       if (remote) return c.json({ job_id: job.id, artifacts: remote } satisfies ArtifactListResponse);
@@ -147,7 +156,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
   route.get(
     '/job_artifacts/:id/*',
     edge(async (c) => {
-      const job = await needJob(jobId(c));
+      const job = await needJob(c, jobId(c));
       const name = decodeURIComponent(c.req.path.slice(`/developer/job_artifacts/${job.id}/`.length));
       const root = outputOf(job.id);
       if (!name || name.split('/').some((p) => p === '..' || p === '' || p.startsWith('.')))
@@ -165,23 +174,23 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
         if (!blob) throw missing();
         return send(blob.size, blob.stream);
       }
-      const path = join(root, ...name.split('/'));
-      const st = await lstat(path).catch(() => undefined);
-      // No symlinks: a job could point one at a host file. The real path must stay inside the output dir.
-      if (!st?.isFile() || !(await realpath(path)).startsWith((await realpath(root)) + sep)) throw missing();
-      return send(st.size, createReadStream(path));
+      // No symlinks (O_NOFOLLOW): a job could point one at a host file. The real path must stay inside the output dir.
+      const file = await openLocalArtifact(root, name);
+      if (!file) throw missing();
+      return send(file.size, file.stream);
     }),
   );
 
   route.get(
     '/jobs/:id/logs',
     edge(async (c) => {
-      const job = await needJob(jobId(c));
+      const job = await needJob(c, jobId(c));
       const dir = jobDir(config.dataDir, job.id);
-      const parts: string[] = [];
+      // The runner's log files, opened without following links (regular files only).
+      const parts: FileHandle[] = [];
       for (const f of ['stdout.log', 'stderr.log']) {
-        const st = await lstat(join(dir, f)).catch(() => undefined);
-        if (st?.isFile()) parts.push(join(dir, f));
+        const fh = await openNoFollow(join(dir, f)).catch(() => undefined);
+        if (fh) parts.push(fh);
       }
       c.header('Content-Type', 'text/plain; charset=utf-8');
       if (parts.length === 0 && job.state !== 'queued') {
@@ -197,7 +206,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
       }
       const stream = Readable.from(
         (async function* () {
-          for (const p of parts) for await (const chunk of createReadStream(p)) yield chunk as Buffer;
+          for (const p of parts) for await (const chunk of p.createReadStream()) yield chunk as Buffer;
         })(),
       );
       return c.body(Readable.toWeb(stream) as ReadableStream);
@@ -207,7 +216,7 @@ export function mountJobRoutes(app: Hono<AppEnv>, d: JobRoutesDeps): void {
   route.get(
     '/jobs/:id/events',
     edge(async (c) => {
-      const job = await needJob(jobId(c));
+      const job = await needJob(c, jobId(c));
       const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0;
       return streamSSE(c, (stream) => followEvents(jobs, job.id, after, stream));
     }),

@@ -1,8 +1,12 @@
 /**
- * The scheduler of a node that runs jobs: starts queued jobs while fewer than `concurrency` run here, the
- * owner with the fewest jobs running here first and FIFO within an owner; claims each with the queue's
- * conditional update; polls the database for work queued by other processes and for cancel requests sent to
- * another node about the jobs running here.
+ * The scheduler of a node that runs jobs: starts queued jobs while fewer than `concurrency` run here; claims
+ * each with the queue's conditional update; polls the database for work queued by other processes and for
+ * cancel requests sent to another node about the jobs running here.
+ *
+ * Fair across owners, FIFO within an owner: it looks at the oldest queued job of every owner (not at the head
+ * of the whole queue) and starts the one whose owner has the fewest jobs running here, then the owner this node
+ * started a job for least recently (round-robin), then the oldest. So an owner with 300 queued jobs delays
+ * another owner's job by at most the one slot that frees next.
  */
 import type { Logger } from 'pino';
 import type { ClaimedJob, JobQueue } from './queue.ts';
@@ -34,6 +38,9 @@ export class Scheduler {
   private pumping = false;
   private repump = false;
   private poller?: NodeJS.Timeout;
+  /** Owner → when this node last started one of its jobs (a counter): round-robin among equally loaded owners. */
+  private readonly lastStart = new Map<string, number>();
+  private starts = 0;
 
   constructor(private readonly d: SchedulerDeps) {}
 
@@ -88,9 +95,9 @@ export class Scheduler {
     do {
       this.repump = false;
       while (this.running.size < this.d.concurrency && !this.closed) {
-        const queued = await this.d.queue.queued();
-        if (!queued.length) break;
-        const pick = queued.reduce((best, j) => (this.load(j.owner) < this.load(best.owner) ? j : best), queued[0]!);
+        const heads = await this.d.queue.queueHeads();
+        if (!heads.length) break;
+        const pick = heads.reduce((best, j) => (this.before(j.owner, best.owner) ? j : best), heads[0]!);
         const startedAt = new Date().toISOString();
         const job = await this.d.queue.claim(pick.id, this.d.workerId, startedAt);
         if (!job) continue; // another worker sharing the database took it
@@ -101,6 +108,7 @@ export class Scheduler {
   }
 
   private launch(job: ClaimedJob, startedAt: string): void {
+    this.lastStart.set(job.owner, ++this.starts);
     const abort = new AbortController();
     const entry: Running = { owner: job.owner, abort, done: Promise.resolve() };
     this.running.set(job.id, entry);
@@ -111,6 +119,14 @@ export class Scheduler {
         this.running.delete(job.id);
         this.pump();
       });
+  }
+
+  /** Whether `a`'s next job goes before `b`'s: fewer running here, else started least recently (ties: the older job). */
+  private before(a: string, b: string): boolean {
+    const la = this.load(a);
+    const lb = this.load(b);
+    if (la !== lb) return la < lb;
+    return (this.lastStart.get(a) ?? 0) < (this.lastStart.get(b) ?? 0);
   }
 
   private load(owner: string): number {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Caller } from '../identity.ts';
 import {
   terminalJobStates,
   type JobEvent,
@@ -24,6 +25,7 @@ import { JobJournal } from './event-log.ts';
 import { Executor, type RunLimits } from './executor.ts';
 import { pushJobInputs } from './input-transfer.ts';
 import { jobDir } from './paths.ts';
+import { listScope, mayCancel, mayView } from './visibility.ts';
 import { JobQueue } from './queue.ts';
 import { recoverInterrupted, removeOrphanUploads } from './recovery.ts';
 import type { Runner } from './runners/port.ts';
@@ -48,6 +50,8 @@ export interface JobsOptions {
   workerId: string;
   /** AIBOMGEN_JOB_INPUTS=registry: push each job's inputs to the registry when it is submitted. */
   pushInputs: boolean;
+  /** Auth on: jobs are visible to their owners and administrators only (visibility.ts). */
+  authEnabled: boolean;
 }
 
 /** How long a cancel waits for another node to stop the job it runs. */
@@ -137,47 +141,57 @@ export class Jobs implements JobService {
     await this.queue.insert(id, input, new Date().toISOString());
     await this.journal.emit(id, { type: 'state', state: 'queued' });
     this.scheduler.pump();
-    return (await this.get(id))!;
+    return (await this.queue.view(id))!;
   }
 
-  get(id: string): Promise<JobView | null> {
-    return this.queue.view(id);
+  /** The job, or null when it does not exist or `caller` may not see it (visibility.ts). */
+  async get(id: string, caller: Caller): Promise<JobView | null> {
+    const job = await this.queue.view(id);
+    return job && mayView(caller, job.owner, this.o.authEnabled) ? job : null;
   }
 
-  list(q: {
-    owner?: string;
-    state?: JobState;
-    limit: number;
-    after?: string;
-  }): Promise<{ items: JobView[]; next?: string }> {
-    return this.queue.list(q);
+  /** A page of the jobs `caller` may see; `owner` narrows it further (a user asking for another owner's: none). */
+  list(
+    q: { owner?: string; state?: JobState; limit: number; after?: string },
+    caller: Caller,
+  ): Promise<{ items: JobView[]; next?: string }> {
+    const scope = listScope(caller, this.o.authEnabled);
+    if (scope.none || (scope.owner && q.owner && q.owner !== scope.owner)) return Promise.resolve({ items: [] });
+    return this.queue.list(scope.owner ? { ...q, owner: scope.owner } : q);
   }
 
   /** Cancels a queued or running job; a job whose model is being attested or published: JobError `conflict`. */
-  async cancel(id: string): Promise<JobView | null> {
-    const job = await this.get(id);
+  async cancel(id: string, caller: Caller): Promise<JobView | null> {
+    const seen = await this.queue.view(id);
+    if (!seen || !mayCancel(caller, seen.owner, this.o.authEnabled)) return null;
+    return this.cancelJob(id);
+  }
+
+  private async cancelJob(id: string): Promise<JobView | null> {
+    const job = await this.queue.view(id);
     if (!job) return null;
     if (terminalJobStates.includes(job.state)) return job;
     if (job.state === 'queued') {
       if (await this.queue.cancelQueued(id, 'cancelled by request', new Date().toISOString())) {
         await this.journal.emit(id, { type: 'state', state: 'cancelled', reason: 'cancelled by request' });
-        return this.get(id);
+        return this.queue.view(id);
       }
-      return this.cancel(id); // it started meanwhile
+      return this.cancelJob(id); // it started meanwhile
     }
     if (job.state !== 'running')
       throw new JobError('conflict', `job ${id} is ${job.state}: too late to cancel, its model is being published`);
-    if (await this.scheduler.stop(id)) return this.get(id);
+    if (await this.scheduler.stop(id)) return this.queue.view(id);
     // Another process runs it: ask through the database and wait for that worker to stop it.
     await this.queue.requestCancel(id);
     for (const until = Date.now() + REMOTE_CANCEL_WAIT_MS; Date.now() < until; ) {
-      const now = await this.get(id);
+      const now = await this.queue.view(id);
       if (now?.state !== 'running') return now;
       await new Promise((r) => setTimeout(r, 100));
     }
-    return this.get(id);
+    return this.queue.view(id);
   }
 
+  /** Replays and follows the job's events; call only for a job `get(id, caller)` returned (the edge checks first). */
   subscribe(id: string, onEvent: (e: JobEvent) => void): () => void {
     return this.journal.subscribe(id, onEvent);
   }

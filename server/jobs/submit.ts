@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelNames } from '../attest/model-names.ts';
 import type { Config } from '../config.ts';
 import type { JobService, JobView, SubmitJobInput } from '../contracts.ts';
 import { JobError } from './errors.ts';
@@ -21,11 +22,17 @@ export interface SubmitDeps {
   /** Where the job is queued; `runnerKind` says whether image jobs can run (they need the docker runner). */
   jobs: Pick<JobService, 'submit'> & { readonly runnerKind?: Runner['kind'] };
   config: Pick<Config, 'dataDir' | 'maxUploadBytes' | 'maxRequestBytes'>;
+  /** Who owns which model name: another owner's name is refused (409) before the job is queued. */
+  modelNames?: Pick<ModelNames, 'repository' | 'holder'>;
 }
 
 export interface Submission {
   /** Who submits: recorded as the job's owner. */
   owner: string;
+  /** An administrator may publish under any model name. */
+  admin?: boolean;
+  /** False when the caller's token lacks the jobs:write scope (visibility.ts `maySubmit`): refused before reading. */
+  allowed?: boolean;
   /** Text fields known up front (GraphQL arguments); counted and size-checked like streamed ones. */
   fields?: Record<string, string>;
   /** Files (and, from a streamed multipart body, text fields) in arrival order; each file stream is read once. */
@@ -43,6 +50,8 @@ export function uploadLimits(config: SubmitDeps['config']): UploadLimits {
 
 /** Receives, validates and lays out the submission's files, then queues the job. Throws JobError. */
 export async function submitJob(deps: SubmitDeps, kind: SubmissionKind, sub: Submission): Promise<JobView> {
+  if (sub.allowed === false)
+    throw new JobError('forbidden', 'this token may not submit jobs: it lacks the jobs:write scope');
   const limits = uploadLimits(deps.config);
   if ((sub.declaredBytes ?? 0) > limits.requestBytes)
     throw new JobError('payload_too_large', `the request is larger than the limit of ${limits.requestBytes} bytes`);
@@ -51,11 +60,25 @@ export async function submitJob(deps: SubmitDeps, kind: SubmissionKind, sub: Sub
   try {
     const mp = await receiveParts(withFields(sub.fields, sub.parts), join(dir, 'uploads'), limits);
     const input = kind === 'model' ? await modelJob(mp, dir) : await imageJob(deps, mp, dir);
+    await checkModelName(deps, sub, input.metadata.model_name, id);
     return await deps.jobs.submit({ ...input, id, owner: sub.owner });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Refuses a model name another owner published under (the publisher re-checks when the job ends: races lose there). */
+async function checkModelName(deps: SubmitDeps, sub: Submission, name: string | undefined, id: string): Promise<void> {
+  if (!deps.modelNames || sub.admin || !name) return;
+  const repo = deps.modelNames.repository(name, id);
+  const holder = await deps.modelNames.holder(repo);
+  if (holder !== undefined && holder !== sub.owner)
+    throw new JobError(
+      'conflict',
+      `the model name "${name}" (${repo}) belongs to another owner: choose another model_name`,
+      [{ field: 'model_name', message: 'taken by another owner' }],
+    );
 }
 
 export const submitModelJob = (deps: SubmitDeps, sub: Submission): Promise<JobView> => submitJob(deps, 'model', sub);

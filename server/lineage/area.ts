@@ -6,6 +6,7 @@ import { PLATFORM } from '../identity.ts';
 import type { RegistryService } from '../registry/service.ts';
 import { LineageIndexer } from './indexer.ts';
 import { SerialQueue } from './queue.ts';
+import type { TrustedKey } from './trust.ts';
 
 /** What other areas (GraphQL, tests, bench) use of the lineage index. */
 export interface LineageIndex {
@@ -26,6 +27,8 @@ export interface LineageDeps {
   registry: RegistryService;
   /** Sets the `verified` flag of a version once its publication is complete. */
   verifier: ModelVerifier;
+  /** The key attached evidence must verify with to be shown (the platform public key); none: nothing is shown. */
+  trustedKey?: TrustedKey;
 }
 
 /** Feeds every stored manifest, then every tag, through the indexer (the same path as live pushes). */
@@ -47,7 +50,7 @@ async function backfill(d: LineageDeps, indexer: LineageIndexer): Promise<void> 
 /** The lineage index: follows the registry's manifest events and jobs' publications (owner: server/lineage). */
 export async function createLineageIndex(d: LineageDeps): Promise<LineageIndex> {
   const { db, log, events } = d;
-  const indexer = new LineageIndexer(db, d.registry.as(PLATFORM), log);
+  const indexer = new LineageIndexer(db, d.registry.as(PLATFORM), log, d.trustedKey);
   const queue = new SerialQueue((err, what) => log.error({ err, what }, 'lineage: indexing failed'));
   const background = new Set<Promise<void>>();
 

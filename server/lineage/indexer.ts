@@ -8,10 +8,20 @@ import { aibomFacts, annotationClaims, publicationClaims, type AibomSummary, typ
 import { rebuildEdges, versionNode } from './edges.ts';
 import { nodeId } from './ids.ts';
 import { classify, isWeightLayer, parseManifest, type ParsedManifest } from './manifest.ts';
+import {
+  judgeReferrer,
+  judgeSignature,
+  rejudgeEvidenceOf,
+  sigTagSubject,
+  type TrustColumns,
+  type TrustedKey,
+  verifiedAibom,
+} from './trust.ts';
 
 const MAX_CONFIG = 1 << 20;
-const MAX_AIBOM = 16 << 20;
 const MAX_METRICS = 256 << 10;
+/** No trusted key given: nothing attached verifies (all of it is listed as unverified). */
+const NO_KEY: TrustedKey = async () => undefined;
 
 /**
  * Keeps the lineage tables in step with the registry. Every method is meant to run one at a time (the area
@@ -22,6 +32,8 @@ export class LineageIndexer {
     private readonly db: Db,
     private readonly store: OciTarget,
     readonly _log: Logger,
+    /** The key evidence must be signed with to count (the platform's public key). */
+    private readonly trustedKey: TrustedKey = NO_KEY,
   ) {}
 
   async manifestPut(e: {
@@ -42,11 +54,20 @@ export class LineageIndexer {
     // The same bytes again (the publisher's final tag PUT): only the tag changed.
     if (known) {
       if (e.tag && known.kind === 'model') await this.refreshVersionNode(repo, digest);
+      if (sigTagSubject(e.tag))
+        await this.setTrust(repo, digest, await judgeSignature(this.store, repo, e.tag!, this.trustedKey));
       return;
     }
     const m = parseManifest(e.bytes);
     if (!m) return;
     const kind = classify(repo, e.mediaType, m);
+    // Evidence is judged once, here (and again when its subject arrives later): signature and subject.
+    const trust: Partial<TrustColumns> =
+      typeof m.subject?.digest === 'string' && kind !== 'signature'
+        ? await judgeReferrer(this.store, repo, digest, m.subject.digest, this.trustedKey)
+        : kind === 'signature' && sigTagSubject(e.tag)
+          ? await judgeSignature(this.store, repo, e.tag!, this.trustedKey)
+          : {};
     await this.db
       .insertInto('lineage_manifests')
       .values({
@@ -54,10 +75,15 @@ export class LineageIndexer {
         digest,
         kind,
         artifact_type: m.artifactType ?? m.config?.mediaType ?? null,
-        subject_digest: m.subject?.digest ?? null,
+        subject_digest: typeof m.subject?.digest === 'string' ? m.subject.digest : null,
         annotations_json: m.annotations ? JSON.stringify(m.annotations) : null,
-        signer_key_id: kind === 'referrer' ? await this.signerKeyId(repo, m) : null,
+        signer_key_id: null,
         created_at: new Date().toISOString(),
+        verified: null,
+        evidence_kind: null,
+        signer_hint: null,
+        trust_reason: null,
+        ...trust,
       })
       .onConflict((oc) => oc.doNothing())
       .execute();
@@ -78,10 +104,13 @@ export class LineageIndexer {
 
     if (kind === 'model') {
       await this.insertVersion(repo, digest, e.mediaType, m);
+      // Evidence pushed before its subject was judged without it.
+      await rejudgeEvidenceOf(this.db, this.store, repo, digest, this.trustedKey);
       await this.reindexVersion(repo, digest);
       await this.rebuildDependents(repo, digest);
-    } else if (kind === 'referrer' && m.subject?.digest) {
-      await this.reindexIfVersion(repo, m.subject.digest);
+    } else if (kind === 'referrer' && typeof m.subject?.digest === 'string') {
+      // Only a verified AIBoM changes what the version says about itself.
+      if (trust.verified === 1 && trust.evidence_kind === 'aibom') await this.reindexIfVersion(repo, m.subject.digest);
     } else {
       await this.rebuildClaimants(digest);
     }
@@ -91,7 +120,7 @@ export class LineageIndexer {
     const { repo, digest } = e;
     const row = await this.db
       .selectFrom('lineage_manifests')
-      .select(['kind', 'subject_digest'])
+      .select(['kind', 'subject_digest', 'verified', 'evidence_kind'])
       .where('repo', '=', repo)
       .where('digest', '=', digest)
       .executeTakeFirst();
@@ -108,7 +137,7 @@ export class LineageIndexer {
       await rebuildEdges(this.db, id);
       for (const d of dependents) if (d !== id) await rebuildEdges(this.db, d);
     } else if (row.kind === 'referrer' && row.subject_digest) {
-      await this.reindexIfVersion(repo, row.subject_digest);
+      if (row.verified === 1 && row.evidence_kind === 'aibom') await this.reindexIfVersion(repo, row.subject_digest);
     } else {
       await this.rebuildClaimants(digest);
     }
@@ -212,20 +241,12 @@ export class LineageIndexer {
     const annotations = v.annotations_json ? (JSON.parse(v.annotations_json) as Record<string, string>) : undefined;
     const claims: Claim[] = annotationClaims(annotations);
     let aibom: AibomSummary | undefined;
-    const boms = await this.db
-      .selectFrom('lineage_manifests as m')
-      .innerJoin('lineage_layers as l', (j) => j.onRef('l.repo', '=', 'm.repo').onRef('l.digest', '=', 'm.digest'))
-      .select(['l.layer_digest', 'm.created_at'])
-      .where('m.repo', '=', repo)
-      .where('m.subject_digest', '=', digest)
-      .where('m.artifact_type', '=', MediaType.cyclonedxJson)
-      .orderBy('m.created_at')
-      .execute();
-    for (const b of boms) {
-      const facts = aibomFacts(await readJsonBlob(this.store, repo, b.layer_digest, MAX_AIBOM));
-      if (!facts) continue;
+    // Only an AIBoM signed by the trusted key and about this manifest speaks for the version; never by date.
+    const bom = await verifiedAibom(this.db, this.store, repo, digest);
+    const facts = bom ? aibomFacts(bom.doc) : undefined;
+    if (facts) {
       claims.push(...facts.claims);
-      aibom = facts.summary; // the newest AIBoM describes the version
+      aibom = facts.summary;
     }
     const pubs = await this.db
       .selectFrom('lineage_publications')
@@ -328,29 +349,17 @@ export class LineageIndexer {
     for (const o of owners) await rebuildEdges(this.db, o.owner);
   }
 
-  /** Signer key id of an evidence referrer: the DSSE bundle's key hint or the in-toto link's keyid. */
-  private async signerKeyId(repo: string, m: ParsedManifest): Promise<string | null> {
-    const layer = m.layers?.[0];
-    if (!layer?.digest) return null;
-    const t = layer.mediaType ?? '';
-    if (!t.startsWith('application/vnd.dev.sigstore.bundle') && t !== MediaType.inTotoLink) return null;
-    const doc = (await readJsonBlob(this.store, repo, layer.digest, MAX_CONFIG)) as KeyedDoc | undefined;
-    // Empty strings mean "no hint" (the publisher leaves the bundle hint empty for cosign's sake).
-    return (
-      doc?.verificationMaterial?.publicKey?.hint ||
-      doc?.signatures?.[0]?.keyid ||
-      doc?.dsseEnvelope?.signatures?.[0]?.keyid ||
-      null
-    );
+  private async setTrust(repo: string, digest: string, t: TrustColumns): Promise<void> {
+    await this.db
+      .updateTable('lineage_manifests')
+      .set(t)
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .execute();
   }
 }
 
 interface ModelPackConfig {
   descriptor?: { name?: string; version?: string; authors?: string[]; licenses?: string[]; createdAt?: string };
   config?: { format?: string };
-}
-interface KeyedDoc {
-  verificationMaterial?: { publicKey?: { hint?: string } };
-  signatures?: { keyid?: string }[];
-  dsseEnvelope?: { signatures?: { keyid?: string }[] };
 }

@@ -56,75 +56,102 @@ export async function tagsByRepos(db: Db, repos: readonly string[]): Promise<Tag
   return rows.filter((r) => !isEvidenceTag(r.tag));
 }
 
+/** Evidence that verified (signed by the trusted key, about this version): what `ModelVersion.attestations` lists. */
 export interface AttestationRow {
   subject: string; // version id
   kind: string;
   mediaType: string;
   artifactType: string | null;
   digest: string;
+  /** The trusted key's id: the evidence verified with it. */
   signerKeyId: string | null;
 }
 
-const PREDICATE_KIND: Record<string, string> = {
-  'https://cyclonedx.org/bom': 'aibom-signature',
-  'https://slsa.dev/provenance/v1': 'slsa-provenance',
-};
-
-function attestationKind(artifactType: string | null, annotations: Record<string, string>): string {
-  if (artifactType === MediaType.cyclonedxJson) return 'aibom';
-  if (artifactType === MediaType.inTotoLink) return 'in-toto-link';
-  if (artifactType?.startsWith('application/vnd.dev.sigstore.bundle')) {
-    return PREDICATE_KIND[annotations['dev.sigstore.bundle.predicateType'] ?? ''] ?? 'sigstore-bundle';
-  }
-  return 'other';
+/** Anything else attached to a version: listed, never shown as fact. */
+export interface AttachmentRow {
+  subject: string;
+  digest: string;
+  artifactType: string | null;
+  /** The signer the document names for itself (unverified). */
+  signerHint: string | null;
+  verified: false;
+  reason: string;
 }
 
-/** Referrers of each version plus its cosign `.sig` tag manifest. */
-export async function attestationsByVersions(
+export interface VersionEvidence {
+  attestations: AttestationRow[];
+  unverified: AttachmentRow[];
+}
+
+const EVIDENCE_COLUMNS = [
+  'm.repo',
+  'm.digest',
+  'm.artifact_type',
+  'm.subject_digest',
+  'm.signer_key_id',
+  'm.verified',
+  'm.evidence_kind',
+  'm.signer_hint',
+  'm.trust_reason',
+] as const;
+
+/**
+ * Referrers of each version (any manifest whose subject it is, indexes too) plus its cosign `.sig` tag manifest,
+ * split by their verdict (ordered by digest, not date).
+ */
+export async function evidenceByVersions(
   db: Db,
   versions: readonly { id: string; repo: string; digest: string }[],
-): Promise<AttestationRow[]> {
-  if (!versions.length) return [];
-  const out: AttestationRow[] = [];
+): Promise<Map<string, VersionEvidence>> {
+  const out = new Map<string, VersionEvidence>(versions.map((v) => [v.id, { attestations: [], unverified: [] }]));
+  if (!versions.length) return out;
   const repos = [...new Set(versions.map((v) => v.repo))];
   const digests = [...new Set(versions.map((v) => v.digest))];
   const refs = await db
-    .selectFrom('lineage_manifests')
-    .select(['repo', 'digest', 'artifact_type', 'subject_digest', 'annotations_json', 'signer_key_id', 'created_at'])
-    .where('repo', 'in', repos)
-    .where('subject_digest', 'in', digests)
-    .orderBy('created_at')
+    .selectFrom('lineage_manifests as m')
+    .select(EVIDENCE_COLUMNS)
+    .where('m.repo', 'in', repos)
+    .where('m.subject_digest', 'in', digests)
+    .orderBy('m.digest')
     .execute();
-  const sigTags = versions.map((v) => `${v.digest.replace(':', '-')}.sig`);
+  const sigTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
   const sigs = await db
-    .selectFrom('lineage_tags')
-    .select(['repo', 'tag', 'digest'])
-    .where('repo', 'in', repos)
-    .where('tag', 'in', sigTags)
+    .selectFrom('lineage_tags as t')
+    .innerJoin('lineage_manifests as m', (j) => j.onRef('m.repo', '=', 't.repo').onRef('m.digest', '=', 't.digest'))
+    .select([...EVIDENCE_COLUMNS, 't.tag'])
+    .where('t.repo', 'in', repos)
+    .where(
+      't.tag',
+      'in',
+      versions.map((v) => sigTag(v.digest)),
+    )
     .execute();
   for (const v of versions) {
-    for (const r of refs) {
-      if (r.repo !== v.repo || r.subject_digest !== v.digest) continue;
-      const ann = r.annotations_json ? (JSON.parse(r.annotations_json) as Record<string, string>) : {};
-      out.push({
-        subject: v.id,
-        kind: attestationKind(r.artifact_type, ann),
-        mediaType: MediaType.ociManifest,
-        artifactType: r.artifact_type,
-        digest: r.digest,
-        signerKeyId: r.signer_key_id,
-      });
+    const e = out.get(v.id)!;
+    const mine = [
+      ...refs.filter((r) => r.repo === v.repo && r.subject_digest === v.digest),
+      ...sigs.filter((s) => s.repo === v.repo && s.tag === sigTag(v.digest)),
+    ];
+    for (const r of mine) {
+      if (r.verified === 1)
+        e.attestations.push({
+          subject: v.id,
+          kind: r.evidence_kind ?? 'other',
+          mediaType: MediaType.ociManifest,
+          artifactType: r.artifact_type,
+          digest: r.digest,
+          signerKeyId: r.signer_key_id,
+        });
+      else
+        e.unverified.push({
+          subject: v.id,
+          digest: r.digest,
+          artifactType: r.artifact_type,
+          signerHint: r.signer_hint,
+          verified: false,
+          reason: r.trust_reason ?? 'not checked',
+        });
     }
-    const sig = sigs.find((s) => s.repo === v.repo && s.tag === `${v.digest.replace(':', '-')}.sig`);
-    if (sig)
-      out.push({
-        subject: v.id,
-        kind: 'cosign-signature',
-        mediaType: MediaType.ociManifest,
-        artifactType: null,
-        digest: sig.digest,
-        signerKeyId: null,
-      });
   }
   return out;
 }

@@ -144,9 +144,9 @@ export function createMetrics(s: { db: Db; events: EventBus }): PlatformMetrics 
       requestSeconds.observe({ method: r.method, route }, r.ms / 1000);
     },
     countVerifications: (v) => ({
-      async verify(ref) {
+      async verify(ref, caller) {
         try {
-          const report = await v.verify(ref);
+          const report = await v.verify(ref, caller);
           verifications.inc({ result: report.verified ? 'verified' : 'failed' });
           if (!report.verified) verificationFailures.inc();
           return report;

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { AppEnv } from '../context.ts';
 import { RegistryError } from './errors.ts';
 import { CLIENT_GONE, requestBody, sendFileSpan, streamResponse } from './node-io.ts';
+import { SAFE_SERVING_HEADERS } from './safety.ts';
 import type { RegistryService } from './service.ts';
-import type { ByteRange } from './store/port.ts';
+import type { ByteRange, StoredManifest } from './store/port.ts';
 
 /** /v2/ blob and upload routes: HTTP in and out; every decision is `RegistryService`'s. */
 type C = Context<AppEnv>;
@@ -13,6 +14,8 @@ export interface RouteDeps {
   registry: RegistryService;
   log: Logger;
   maxManifestBytes: number;
+  /** The verified-pull policy (server/attest/pull-gate.ts), when on: throws to refuse a manifest GET on /v2/. */
+  pullGate?: (repo: string, m: StoredManifest) => Promise<void>;
 }
 
 function parseRange(h: string | undefined): ByteRange | undefined {
@@ -62,6 +65,8 @@ export async function getBlob(d: RouteDeps, c: C, repo: string, digest: string, 
     d.log[gone ? 'debug' : 'warn']({ err, repo, digest }, 'blob response ended early');
   };
   const status = r.range ? 206 : 200;
+  // Streamed past Hono (node-io.ts): the safe-serving headers the /v2 middleware adds must be written here.
+  Object.assign(headers, SAFE_SERVING_HEADERS);
   return r.file
     ? sendFileSpan(c, status, headers, r.file, r.body, ended)
     : streamResponse(c, status, headers, r.body, ended);
@@ -71,6 +76,12 @@ export async function deleteBlob(d: RouteDeps, c: C, repo: string, digest: strin
   if (!(await d.registry.deleteBlob(c.get('caller'), repo, digest)))
     throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);
   return new Response(null, { status: 202 });
+}
+
+/** The request's Content-Length, when it sent one (a chunked body has none). */
+function declared(c: C): number | undefined {
+  const h = c.req.header('content-length');
+  return h && /^\d+$/.test(h) ? Number(h) : undefined;
 }
 
 function uploadHeaders(repo: string, id: string, offset: number): Record<string, string> {
@@ -104,7 +115,7 @@ export async function startUpload(d: RouteDeps, c: C, repo: string): Promise<Res
   }
   const digest = c.req.query('digest');
   if (digest) {
-    await d.registry.pushBlob(caller, repo, digest, requestBody(c) ?? Readable.from([]));
+    await d.registry.pushBlob(caller, repo, digest, requestBody(c) ?? Readable.from([]), declared(c));
     return new Response(null, {
       status: 201,
       headers: { Location: `/v2/${repo}/blobs/${digest}`, 'Docker-Content-Digest': digest },
@@ -126,6 +137,7 @@ export async function patchUpload(d: RouteDeps, c: C, repo: string, id: string):
     id,
     requestBody(c) ?? Readable.from([]),
     chunkStart(c),
+    declared(c),
   );
   return new Response(null, { status: 202, headers: uploadHeaders(repo, id, u.offset) });
 }
@@ -134,7 +146,15 @@ export async function completeUpload(d: RouteDeps, c: C, repo: string, id: strin
   const digest = c.req.query('digest');
   if (!digest) throw new RegistryError('DIGEST_INVALID', 'PUT needs ?digest=');
   // A final chunk may carry Content-Range: out of order → 416 before anything is appended.
-  const st = await d.registry.completeUpload(c.get('caller'), repo, id, digest, requestBody(c), chunkStart(c));
+  const st = await d.registry.completeUpload(
+    c.get('caller'),
+    repo,
+    id,
+    digest,
+    requestBody(c),
+    chunkStart(c),
+    declared(c),
+  );
   return new Response(null, {
     status: 201,
     headers: { Location: `/v2/${repo}/blobs/${st.digest}`, 'Docker-Content-Digest': st.digest },

@@ -9,10 +9,12 @@ export class RegistryError extends Error {
     readonly detail?: unknown,
     /** Response headers the error needs (WWW-Authenticate on UNAUTHORIZED). */
     readonly headers: Record<string, string> = {},
+    /** A status other than the code's usual one (413 for a blob over the size cap, 409 for a busy upload). */
+    status?: number,
   ) {
     super(message);
     this.name = 'RegistryError';
-    this.status = RegistryErrorStatus[code];
+    this.status = status ?? RegistryErrorStatus[code];
   }
 
   toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {

@@ -40,6 +40,7 @@ export async function putManifest(d: RouteDeps, c: C, repo: string, ref: string)
 export async function getManifest(d: RouteDeps, c: C, repo: string, ref: string, head: boolean): Promise<Response> {
   const m = await d.registry.getManifest(c.get('caller'), repo, ref);
   if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} unknown to ${repo}`);
+  await d.pullGate?.(repo, m);
   const headers = {
     'Content-Type': m.mediaType,
     'Docker-Content-Digest': m.digest,

@@ -44,8 +44,7 @@ export function streamResponse(
   const outgoing: unknown = c.env?.outgoing;
   if (!(outgoing instanceof ServerResponse))
     return new Response(Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>, { status, headers });
-  const requestId = c.get('requestId');
-  outgoing.writeHead(status, requestId ? { ...headers, 'X-Request-Id': requestId } : headers);
+  writeHead(c, outgoing, status, headers);
   // A failure mid-stream (client gone, upstream cut, a digest that did not match) ends the connection.
   pipeline(body, outgoing).catch((err: Error) => onError?.(err));
   return RESPONSE_ALREADY_SENT;
@@ -70,8 +69,7 @@ export function sendFileSpan(
 ): Response {
   const outgoing: unknown = c.env?.outgoing;
   if (!(outgoing instanceof ServerResponse)) return streamResponse(c, status, headers, body, onError);
-  const requestId = c.get('requestId');
-  outgoing.writeHead(status, requestId ? { ...headers, 'X-Request-Id': requestId } : headers);
+  writeHead(c, outgoing, status, headers);
   copySpan(span, outgoing)
     .then(() => outgoing.end())
     .catch((err: Error) => {
@@ -80,6 +78,15 @@ export function sendFileSpan(
     })
     .finally(() => body.destroy());
   return RESPONSE_ALREADY_SENT;
+}
+
+/**
+ * The head of a response sent past Hono: the request id its middleware would add, and the safe-serving headers
+ * the /v2/ middleware sets on every other answer (it cannot reach one already sent).
+ */
+function writeHead(c: C, out: ServerResponse, status: number, headers: Record<string, string>): void {
+  const requestId = c.get('requestId');
+  out.writeHead(status, { ...headers, ...(requestId ? { 'X-Request-Id': requestId } : {}) });
 }
 
 export const CLIENT_GONE = 'response closed before the body was sent';

@@ -4,12 +4,15 @@ import type { Logger } from 'pino';
 import { digestPattern, registeredDigestPattern, repositoryNamePattern, tagPattern } from '../../schema/reference.ts';
 import type { Db } from '../db/connect.ts';
 import type { EventBus } from '../events.ts';
-import type { Caller } from '../identity.ts';
+import { type Caller, ownerName } from '../identity.ts';
 import type { OciDescriptor, OciTarget } from '../oci/target.ts';
 import { type AccessPolicy, authorize, type RegistryAction } from './access.ts';
+import { cascadeOf } from './cascade.ts';
 import { RegistryError } from './errors.ts';
 import { LocalTarget } from './local-target.ts';
+import { manifestMediaType } from './safety.ts';
 import type { BlobRead, BlobStat, ByteRange, RegistryStore, StoredManifest, UploadState } from './store/port.ts';
+import { blobTooLarge, DRAIN_BYTES } from './store/size-cap.ts';
 
 export interface RegistryServiceDeps {
   store: RegistryStore;
@@ -96,19 +99,46 @@ export class RegistryService {
     return this.d.store.mountBlob(repo, from, checkDigest(digest));
   }
 
-  /** A blob in one call (monolithic upload): stored only when the content matches `digest`. */
-  async pushBlob(caller: Caller, repo: string, digest: string, body: Readable): Promise<BlobStat> {
+  /**
+   * A blob in one call (monolithic upload): stored only when the content matches `digest`. `declaredBytes`
+   * (the request's Content-Length) far over the size cap is refused before anything is read.
+   */
+  async pushBlob(
+    caller: Caller,
+    repo: string,
+    digest: string,
+    body: Readable,
+    declaredBytes?: number,
+  ): Promise<BlobStat> {
     this.authorize(caller, checkRepo(repo), 'push');
     checkDigest(digest);
-    const u = await this.d.store.createUpload(repo);
+    await this.refuseDeclared(repo, undefined, declaredBytes);
+    const u = await this.d.store.createUpload(repo, ownerName(caller));
     return this.finishUpload(repo, u.id, digest, body);
   }
 
   // ---- upload sessions ----
 
+  /** Opens an upload session, counted against the caller's cap (TOOMANYREQUESTS above it). */
   async startUpload(caller: Caller, repo: string): Promise<UploadState> {
     this.authorize(caller, checkRepo(repo), 'push');
-    return this.d.store.createUpload(repo);
+    return this.d.store.createUpload(repo, ownerName(caller));
+  }
+
+  /**
+   * A request whose declared length would take the blob past the cap by more than the store drains is refused
+   * before a byte is read, its session removed, and its connection closed (reading it to the end to answer
+   * politely would cost what the cap saves). Nearer the cap the store counts the bytes as they come (413).
+   */
+  private async refuseDeclared(repo: string, id: string | undefined, declared: number | undefined): Promise<void> {
+    if (declared === undefined || !Number.isFinite(declared) || declared <= DRAIN_BYTES) return;
+    const max = this.d.store.maxBlobBytes;
+    const offset = id ? ((await this.d.store.getUpload(repo, id))?.offset ?? 0) : 0;
+    if (offset + declared <= max + DRAIN_BYTES) return;
+    if (id) await this.d.store.cancelUpload(repo, id).catch(() => false);
+    const e = blobTooLarge(max);
+    e.headers.Connection = 'close';
+    throw e;
   }
 
   async uploadStatus(caller: Caller, repo: string, id: string): Promise<UploadState> {
@@ -119,8 +149,16 @@ export class RegistryService {
   }
 
   /** Appends a chunk; `start`, when given, must be the session's offset (else RANGE_INVALID, nothing appended). */
-  async appendUpload(caller: Caller, repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
+  async appendUpload(
+    caller: Caller,
+    repo: string,
+    id: string,
+    body: Readable,
+    start?: number,
+    declaredBytes?: number,
+  ): Promise<UploadState> {
     this.authorize(caller, checkRepo(repo), 'push');
+    await this.refuseDeclared(repo, id, declaredBytes);
     return this.d.store.appendUpload(repo, id, body, start);
   }
 
@@ -132,9 +170,11 @@ export class RegistryService {
     digest: string,
     body?: Readable,
     start?: number,
+    declaredBytes?: number,
   ): Promise<BlobStat> {
     this.authorize(caller, checkRepo(repo), 'push');
     checkDigest(digest);
+    await this.refuseDeclared(repo, id, declaredBytes);
     if (start !== undefined) {
       const u = await this.d.store.getUpload(repo, id);
       if (!u) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
@@ -182,8 +222,22 @@ export class RegistryService {
     }
     if (!m || typeof m !== 'object' || Array.isArray(m))
       throw new RegistryError('MANIFEST_INVALID', 'manifest is not a JSON object');
-    const mediaType = m.mediaType ?? contentType ?? '';
-    if (!mediaType) throw new RegistryError('MANIFEST_INVALID', 'manifest has no mediaType');
+    const mediaType = manifestMediaType(m.mediaType, contentType);
+    // Shapes the checks below walk: anything else is a malformed manifest (400), never an exception (500).
+    const isObject = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
+    const isList = (v: unknown) =>
+      v === undefined || (Array.isArray(v) && v.every((d) => typeof d === 'object' && d !== null));
+    if (
+      !isObject(m.config) ||
+      !isObject(m.subject) ||
+      !isList(m.layers) ||
+      !isList(m.manifests) ||
+      !isObject(m.annotations)
+    )
+      throw new RegistryError(
+        'MANIFEST_INVALID',
+        'manifest fields config, subject and annotations must be objects, layers and manifests lists of descriptors',
+      );
     const alg = isDigest(ref) && ref.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
     if (isDigest(ref) && ref !== digest)
@@ -236,7 +290,10 @@ export class RegistryService {
     return this.d.store.getManifest(repo, ref);
   }
 
-  /** Removes a tag (the manifest stays) or a manifest by digest (with its tags). False when unknown. */
+  /**
+   * Removes a tag (the manifest stays) or a manifest by digest (with its tags, and everything that describes
+   * it: see `deleteVersion`). False when unknown.
+   */
   async deleteManifest(caller: Caller, repo: string, ref: string): Promise<boolean> {
     this.authorize(caller, checkRepo(repo), 'delete');
     if (!isDigest(ref)) {
@@ -244,10 +301,35 @@ export class RegistryService {
       this.d.events.emit('tag.delete', { repo, tag: ref });
       return true;
     }
-    if (!(await this.d.store.deleteManifest(repo, ref))) return false;
-    await this.d.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', ref).execute();
-    this.d.events.emit('manifest.delete', { repo, digest: ref });
-    return true;
+    return (await this.deleteCascade(repo, checkDigest(ref))).includes(ref);
+  }
+
+  /**
+   * Deletes a version (by tag or digest) with everything that describes it: its referrers, theirs in turn
+   * (signatures of attestations), the `sha256-<hex>` fallback index and cosign `.sig`/`.att` tags of each, and
+   * their index rows; a `manifest.delete` goes out for each. Blobs stay until `aibomgen gc`. Resolves to the
+   * digests deleted (the version's last), or null when `ref` names nothing.
+   */
+  async deleteVersion(caller: Caller, repo: string, ref: string): Promise<string[] | null> {
+    this.authorize(caller, checkRepo(repo), 'delete');
+    const digest = isDigest(ref) ? checkDigest(ref) : (await this.d.store.getManifest(repo, ref))?.digest;
+    if (!digest) return null;
+    const deleted = await this.deleteCascade(repo, digest);
+    return deleted.includes(digest) ? deleted : null;
+  }
+
+  private async deleteCascade(repo: string, digest: string): Promise<string[]> {
+    // Referrers may be pushed before their subject: deleting a subject that is not there touches nothing.
+    if (!(await this.d.store.getManifest(repo, digest))) return [];
+    const deleted: string[] = [];
+    for (const d of await cascadeOf(this.d, repo, digest)) {
+      const had = await this.d.store.deleteManifest(repo, d);
+      await this.d.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', d).execute();
+      if (!had) continue;
+      deleted.push(d);
+      this.d.events.emit('manifest.delete', { repo, digest: d });
+    }
+    return deleted;
   }
 
   /** Every tag of `repo` in lexical order; null when the repository is unknown. */

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { z } from 'zod';
 import type { AppEnv } from '../context.ts';
+import type { Caller } from '../identity.ts';
 import { verifyLayoutAndLink } from '../attest/intoto-verify.ts';
 import type { Layout } from '../attest/layout.ts';
 import type { Link } from '../attest/link.ts';
@@ -8,6 +9,7 @@ import { verifyAibomSignature, type BomJson } from '../attest/aibom.ts';
 import type { VerificationReport } from '../contracts.ts';
 import { VerifyArtifactsRequest, VerifyBomAndLinkRequest, VerifyLinkRequest } from '../../schema/verification.ts';
 import { createHash } from 'node:crypto';
+import { multipartParts } from '../jobs/uploads.ts';
 
 /** Where the platform's public trust material comes from (the keys directory). */
 export interface VerifierKeys {
@@ -15,7 +17,7 @@ export interface VerifierKeys {
   rootPem(): Promise<string>;
   platformPem(): Promise<string>;
   /** Full chain from the registry (the attest area's ModelVerifier). */
-  verifyRef(ref: string): Promise<VerificationReport>;
+  verifyRef(ref: string, caller: Caller): Promise<VerificationReport>;
 }
 
 function problem(issues: z.core.$ZodIssue[]): string {
@@ -74,7 +76,7 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
       const body: unknown = await c.req.json().catch(() => undefined);
       const parsed = VerifyArtifactsRequest.safeParse(body);
       if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
-      const r = await keys.verifyRef(parsed.data.ref);
+      const r = await keys.verifyRef(parsed.data.ref, c.get('caller'));
       const checks = r.checks.filter(
         (x) =>
           x.name.startsWith('blob ') ||
@@ -88,31 +90,37 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
     });
   }
 
-  // The seed's check: an uploaded file against an expected SHA-256, hashed as it streams in.
+  // The seed's check: an uploaded file against an expected SHA-256, hashed as it streams in (busboy: the body
+  // is never held in memory, whatever its size; the fields may come in either order).
   app.post('/verifier/verify_file_hash', async (c) => {
-    const form = await c.req.formData().catch(() => undefined);
-    const file = form?.get('file');
-    const expected = form?.get('expected_hash');
-    if (!(file instanceof File) || typeof expected !== 'string') {
-      return c.json(
-        {
-          error: 'invalid_request',
-          detail: 'multipart fields "file" (a file) and "expected_hash" (hex SHA-256) are required',
-        },
-        400,
-      );
+    const bad = (detail: string) => c.json({ error: 'invalid_request', detail }, 400);
+    const usage = 'multipart fields "file" (a file) and "expected_hash" (hex SHA-256) are required';
+    let expected: string | undefined;
+    let file: { name: string; hash: string } | undefined;
+    try {
+      for await (const part of multipartParts(c.req.raw.body, c.req.header('content-type'))) {
+        if (!('stream' in part)) {
+          if (part.field === 'expected_hash') expected = part.value;
+          continue;
+        }
+        if (part.field !== 'file' || file) {
+          part.stream.resume(); // not ours: drained, not kept
+          continue;
+        }
+        const h = createHash('sha256');
+        for await (const chunk of part.stream as AsyncIterable<Buffer>) h.update(chunk);
+        file = { name: part.filename, hash: h.digest('hex') };
+      }
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
     }
-    const want = expected.replace(/^sha256:/, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(want))
-      return c.json({ error: 'invalid_request', detail: 'expected_hash must be 64 hex characters' }, 400);
-    const { createHash } = await import('node:crypto');
-    const h = createHash('sha256');
-    const reader = file.stream().getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) h.update(r.value);
-    const actual = h.digest('hex');
-    return c.json(
-      { verified: actual === want, expected_hash: want, actual_hash: actual, file_name: file.name },
-      actual === want ? 200 : 422,
-    );
+    if (!file || expected === undefined) return bad(usage);
+    const want = expected
+      .trim()
+      .replace(/^sha256:/, '')
+      .toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(want)) return bad('expected_hash must be 64 hex characters');
+    const ok = file.hash === want;
+    return c.json({ verified: ok, expected_hash: want, actual_hash: file.hash, file_name: file.name }, ok ? 200 : 422);
   });
 }

@@ -74,10 +74,14 @@ test('aibomgen server starts the platform (client commands reach it) and stops c
     }
     assert.ok(up, `server did not come up: ${stderr}`);
     assert.ok(existsSync(join(dir, 'keys', 'platform.pub')), 'keys made on first start in --data-dir');
-    const ls = await aibomgen(['--server', url, 'jobs', 'ls', '--json'], { env });
+    // Auth is on: the first start's administrator token, which the CLI finds for the local server on PORT.
+    const local = { ...env, PORT: port, AIBOMGEN_DATA_DIR: dir };
+    const refused = await aibomgen(['--server', url, 'jobs', 'ls', '--json'], { env });
+    assert.equal(refused.status, 1, 'no token, no jobs');
+    const ls = await aibomgen(['--server', url, 'jobs', 'ls', '--json'], { env: local });
     assert.equal(ls.status, 0, ls.stderr);
     assert.deepEqual(json(ls), { items: [] });
-    const missing = await aibomgen(['--server', url, 'verify', 'models/none:1.0.0'], { env });
+    const missing = await aibomgen(['--server', url, 'verify', 'models/none:1.0.0'], { env: local });
     assert.equal(missing.status, 3, missing.stderr);
   } finally {
     child.kill('SIGTERM');

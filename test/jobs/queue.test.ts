@@ -51,7 +51,9 @@ test('concurrency 1: jobs never overlap, FIFO per owner, owners recorded', async
   }
   const spans: { id: string; owner: string; start: number; end: number }[] = [];
   for (const j of order) {
-    const job = await waitForState(server.url, j.id, undefined, undefined, { authorization: 'Bearer a-token' });
+    // Each owner polls its own jobs: another owner's are not visible (server/jobs/visibility.ts).
+    const token = j.owner === 'alice' ? 'a-token' : 'b-token';
+    const job = await waitForState(server.url, j.id, undefined, undefined, { authorization: `Bearer ${token}` });
     assert.equal(job.status, 'succeeded', job.reason);
     const events: JobEvent[] = [];
     const unsubscribe = server.services.jobs!.subscribe(j.id, (e) => events.push(e));

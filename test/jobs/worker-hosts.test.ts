@@ -37,6 +37,7 @@ const workerData = await mkdtemp(join(tmpdir(), 'aibomgen-far-worker-'));
 const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', workerData, '--id', 'far'], {
   env: {
     ...process.env,
+    AIBOMGEN_AUTH: 'off', // as on its API nodes (startTestServer)
     AIBOMGEN_RUNNER: 'process',
     AIBOMGEN_PUBLIC_URL: api.url,
     LOG_LEVEL: 'warn',

@@ -17,7 +17,14 @@ import { submit, tabularForm, waitForFirstEpoch, waitForState } from '../helpers
 const api = await startTestServer({ role: 'api', runner: 'process' });
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-worker-'));
 const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', api.dataDir, '--id', 'w1'], {
-  env: { ...process.env, AIBOMGEN_RUNNER: 'process', AIBOMGEN_PUBLIC_URL: api.url, LOG_LEVEL: 'warn' },
+  // Auth as on its API node (startTestServer: off).
+  env: {
+    ...process.env,
+    AIBOMGEN_AUTH: 'off',
+    AIBOMGEN_RUNNER: 'process',
+    AIBOMGEN_PUBLIC_URL: api.url,
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 test.after(async () => {

@@ -22,7 +22,10 @@ test('one JSON log line per request with request id, method, path (no query), st
     },
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'aibomgen-reqlog-'));
-  const services = await compose(loadConfig({}, { dataDir, port: 0 }), pino({ level: 'info' }, sink));
+  const services = await compose(
+    loadConfig({}, { dataDir, port: 0, auth: 'off' }), // anonymous pushes below
+    pino({ level: 'info' }, sink),
+  );
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

@@ -1,15 +1,18 @@
 /**
- * The README, followed literally on a fresh clone: `npm run demo` exits 0 and prints a model reference that
- * `oras pull` and `cosign verify-attestation` accept; then, with `npm start` serving the same data, every
- * shell block of "Use it" and "Verify with tools nobody here wrote" runs as pasted (only the port differs).
+ * The README, followed literally on a fresh clone: `npm run demo` exits 0 (with auth on, the default) and prints a
+ * model reference that `oras pull` and `cosign verify-attestation` accept; then, with `npm start` serving the same
+ * data, every shell block of "Use it" and "Verify with tools nobody here wrote" runs as pasted (only the port
+ * differs) — the token they use is the administrator token the demo's first start left in data/keys/admin.token.
  *
- * The clone gets the checkout's node_modules as hard links instead of a 2-minute `npm ci` (demo.sh would run
- * `npm ci` itself when they are missing); everything else comes from the clone.
+ * The clone is of the working tree as it is (committed or not: what this run tests), and gets the checkout's
+ * node_modules as hard links instead of a 2-minute `npm ci` (demo.sh would run `npm ci` itself when they are
+ * missing); everything else comes from the clone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,13 +44,26 @@ test.after(async () => {
   await rm(clone, { recursive: true, force: true });
 });
 
-test('README on a fresh clone: npm run demo, then every pasted example', async () => {
+/** `git clone`, then the working tree's changes on top: modified and new files (not ignored ones), deletions. */
+async function cloneWorkingTree(): Promise<void> {
   await run('git', ['clone', '--quiet', root, clone]);
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  for (const f of stdout.split('\0').filter(Boolean)) {
+    if (existsSync(join(root, f))) {
+      if (statSync(join(root, f)).isFile()) await cp(join(root, f), join(clone, f), { force: true });
+    } else await rm(join(clone, f), { force: true });
+  }
+}
+
+test('README on a fresh clone: npm run demo, then every pasted example', async () => {
+  await cloneWorkingTree();
   await run('cp', ['-al', join(root, 'node_modules'), join(clone, 'node_modules')]);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PATH, PORT: String(port), NO_COLOR: '1' };
-  delete env.AIBOMGEN_DATA_DIR;
-  delete env.AIBOMGEN_SERVER;
+  for (const k of Object.keys(env)) if (k.startsWith('AIBOMGEN_')) delete env[k]; // the defaults: auth on
 
   const t0 = Date.now();
   const demo = await run('npm', ['run', 'demo'], { cwd: clone, env, maxBuffer: 16 * 1024 * 1024 });
@@ -56,6 +72,11 @@ test('README on a fresh clone: npm run demo, then every pasted example', async (
   const ref = /^MODEL_REF=(\S+)$/m.exec(demo.stdout)?.[1];
   assert.ok(ref, `no MODEL_REF in:\n${demo.stdout}`);
   assert.match(ref, new RegExp(`^127\\.0\\.0\\.1:${port}/models/demo-classifier:`));
+  // The demo's first start made the administrator token: printed once on stderr, kept 0600 for the examples below.
+  const adminToken = join(clone, 'data', 'keys', 'admin.token');
+  assert.equal(statSync(adminToken).mode & 0o777, 0o600);
+  assert.ok(demo.stderr.includes((await readFile(adminToken, 'utf8')).trim()), 'the token was printed once');
+  assert.match(demo.stdout, /auth: on/);
 
   // Serve the same ./data again, as the demo's output says.
   server = spawn('npm', ['start'], { cwd: clone, env, stdio: 'ignore', detached: true });

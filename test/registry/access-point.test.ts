@@ -57,30 +57,50 @@ test('an anonymous in-process push gets the refusal the /v2/ route gives, and no
       headers: { 'content-type': 'application/octet-stream' },
     }),
   );
-  assert.deepEqual(inProcess, {
-    status: 401,
-    code: 'UNAUTHORIZED',
-    challenge: 'Basic realm="aibomgen", charset="UTF-8"',
-  });
-  assert.deepEqual(viaTarget, inProcess);
-  assert.deepEqual(http, inProcess);
+  // The token flow's challenge names the scope the action needs; over HTTP its realm is made absolute (the
+  // in-process check knows no request).
+  const challenge = (actions: string, realm = '/token') =>
+    `Bearer realm="${realm}",service="aibomgen",scope="repository:access/m:${actions}"`;
+  assert.deepEqual(inProcess, { status: 401, code: 'UNAUTHORIZED', challenge: challenge('pull,push') });
+  // The target checks whether the blob exists first: refused the same way, for the pull that needs.
+  assert.deepEqual(viaTarget, { ...inProcess, challenge: challenge('pull') });
+  assert.deepEqual(http, { ...inProcess, challenge: challenge('pull,push', `${srv.url}/token`) });
   assert.equal(await registry.statBlob(PLATFORM, 'access/m', digest), null, 'nothing stored');
 
-  // Manifests, tags, deletes and reads: the same check, the same answer.
+  // Manifests, tags, deletes and reads: the same check, the same answer (for the scope each needs).
   assert.deepEqual(await refusal(registry.putManifest(ANONYMOUS, 'access/m', 'v1', manifest)), inProcess);
-  assert.deepEqual(await refusal(registry.deleteManifest(ANONYMOUS, 'access/m', 'v1')), inProcess);
-  assert.deepEqual(await refusal(registry.getManifest(ANONYMOUS, 'access/m', 'v1')), inProcess);
-  assert.deepEqual(await httpRefusal(await fetch(`${srv.url}/v2/access/m/manifests/v1`)), inProcess);
+  const del = await refusal(registry.deleteManifest(ANONYMOUS, 'access/m', 'v1'));
+  assert.deepEqual(del, { ...inProcess, challenge: challenge('delete') });
+  assert.deepEqual(await refusal(registry.getManifest(ANONYMOUS, 'access/m', 'v1')), {
+    ...inProcess,
+    challenge: challenge('pull'),
+  });
+  assert.deepEqual(await httpRefusal(await fetch(`${srv.url}/v2/access/m/manifests/v1`)), {
+    ...inProcess,
+    challenge: challenge('pull', `${srv.url}/token`),
+  });
 });
 
-test('a user and the platform pass the same check in process', async () => {
+test('a user (in their own namespace) and the platform pass the same check in process; elsewhere the user is DENIED like over HTTP', async () => {
   const registry = srv.services.registry;
-  await registry.as(userCaller('alice')).pushBlob('access/m', payload, 'application/octet-stream');
-  assert.equal((await registry.statBlob(PLATFORM, 'access/m', digest))?.size, payload.length);
-  const put = await registry.putManifest(PLATFORM, 'access/m', 'v1', manifest);
-  const res = await fetch(`${srv.url}/v2/access/m/manifests/v1`, {
+  await registry.as(userCaller('alice')).pushBlob('alice/m', payload, 'application/octet-stream');
+  assert.equal((await registry.statBlob(PLATFORM, 'alice/m', digest))?.size, payload.length);
+  const put = await registry.putManifest(PLATFORM, 'alice/m', 'v1', manifest);
+  const res = await fetch(`${srv.url}/v2/alice/m/manifests/v1`, {
     headers: { authorization: 'Bearer s3cret-1', accept: 'application/vnd.oci.image.manifest.v1+json' },
   });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('docker-content-digest'), put.digest);
+  // Outside her namespace: the same DENIED in process and over HTTP, and nothing stored.
+  const inProcess = await refusal(registry.putManifest(userCaller('alice'), 'models/m', 'v1', manifest));
+  const http = await httpRefusal(
+    await fetch(`${srv.url}/v2/models/m/manifests/v1`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { authorization: 'Bearer s3cret-1', 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    }),
+  );
+  assert.deepEqual(inProcess, { status: 403, code: 'DENIED', challenge: undefined });
+  assert.deepEqual(http, { ...inProcess, challenge: undefined });
+  assert.equal(await registry.getManifest(PLATFORM, 'models/m', 'v1'), null);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDistribution } from '../helpers/distribution.ts';
@@ -41,10 +41,12 @@ test('npm start with AIBOMGEN_REGISTRY_STORE=upstream serves /v2/ from the distr
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(ready, `server did not become ready: ${stderr}`);
+    // Auth is on: the administrator token the first start left in the keys directory.
+    const token = (await readFile(join(dataDir, 'keys', 'admin.token'), 'utf8')).trim();
     let res = await fetch(`${url}/v2/start/check/blobs/uploads/?digest=${sha256('via npm start')}`, {
       method: 'POST',
       body: 'via npm start',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` },
     });
     assert.equal(res.status, 201);
     // The bytes are in the distribution registry itself, not in the server's data directory.

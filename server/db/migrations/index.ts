@@ -1,7 +1,11 @@
 import type { Migration } from 'kysely';
+import { attestMigrations } from './attest.ts';
+import { auditMigrations } from './audit.ts';
+import { authMigrations } from './auth.ts';
 import { jobMigrations } from './jobs.ts';
 import { lineageMigrations } from './lineage.ts';
 import { registryMigrations } from './registry.ts';
+import { sessionMigrations } from './sessions.ts';
 
 /**
  * Every migration, keyed `<area>_<nnn>_<what>`. Areas are independent (no foreign keys across them),
@@ -11,5 +15,9 @@ import { registryMigrations } from './registry.ts';
 export const migrations: Record<string, Migration> = {
   ...registryMigrations,
   ...jobMigrations,
+  ...attestMigrations,
   ...lineageMigrations,
+  ...sessionMigrations,
+  ...authMigrations,
+  ...auditMigrations,
 };

@@ -160,4 +160,34 @@ export const lineageMigrations: Record<string, Migration> = {
       }
     },
   },
+  /**
+   * Evidence is shown only when it verifies: each referrer's verdict (signature by the platform key and subject)
+   * is kept beside it. The index is derived, so it is emptied here and rebuilt from the registry on start with
+   * the new checks (createLineageIndex backfills an empty index).
+   */
+  lineage_002_evidence_trust: {
+    async up(db: Kysely<unknown>) {
+      for (const [col, type] of [
+        ['verified', 'integer'],
+        ['evidence_kind', 'text'],
+        ['signer_hint', 'text'],
+        ['trust_reason', 'text'],
+      ] as const)
+        await db.schema.alterTable('lineage_manifests').addColumn(col, type).execute();
+      for (const t of [
+        'lineage_edges',
+        'lineage_nodes',
+        'lineage_claims',
+        'lineage_versions',
+        'lineage_tags',
+        'lineage_layers',
+        'lineage_manifests',
+      ])
+        await sql`delete from ${sql.table(t)}`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      for (const col of ['verified', 'evidence_kind', 'signer_hint', 'trust_reason'])
+        await db.schema.alterTable('lineage_manifests').dropColumn(col).execute();
+    },
+  },
 };

@@ -6,10 +6,11 @@ import { badInput, forbidden, gqlError, notFound } from '../errors.ts';
 import { jobParent } from './views.ts';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
-import { ownerName } from '../../identity.ts';
+import { isAdmin, ownerName } from '../../identity.ts';
 import { JobError } from '../../jobs/errors.ts';
 import { jobErrorStatus } from '../../jobs/routes.ts';
 import { submitModelJob, type FormPart } from '../../jobs/submit.ts';
+import { maySubmit } from '../../jobs/visibility.ts';
 
 type Ctx = GqlContext;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -81,9 +82,11 @@ export const Mutation = {
     try {
       // The one submit path REST takes too: the same limits, validation and messages.
       const job = await submitModelJob(
-        { jobs: ctx.s.jobs, config: ctx.s.config },
+        { jobs: ctx.s.jobs, config: ctx.s.config, modelNames: ctx.s.modelNames },
         {
           owner: ownerName(ctx.caller),
+          admin: isAdmin(ctx.caller),
+          allowed: maySubmit(ctx.caller, ctx.s.auth.enabled),
           fields,
           parts: [part('model', a.model), part('dataset', a.dataset), part('dataset_definition', a.datasetDefinition)],
         },
@@ -97,6 +100,7 @@ export const Mutation = {
       }
       const status = jobErrorStatus[e.code];
       if (status === 404) throw notFound(`submitTrainingJob: ${e.message}`);
+      if (status === 403) throw forbidden(`submitTrainingJob: ${e.message}`);
       if (status < 500)
         throw badInput(`submitTrainingJob: ${e.message}`, { status, ...(e.fields ? { fields: e.fields } : {}) });
       throw gqlError('UNAVAILABLE', `submitTrainingJob failed: HTTP ${status} ${e.message}`);
@@ -106,7 +110,7 @@ export const Mutation = {
   cancelJob: async (_: unknown, a: { id: string }, ctx: Ctx) => {
     let j: Awaited<ReturnType<typeof ctx.s.jobs.cancel>>;
     try {
-      j = await ctx.s.jobs.cancel(a.id);
+      j = await ctx.s.jobs.cancel(a.id, ctx.caller);
     } catch (e) {
       throw badInput(`cancelJob: ${e instanceof Error ? e.message : String(e)}`);
     }

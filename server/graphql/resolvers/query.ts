@@ -89,12 +89,15 @@ export const Query = {
     ctx: Ctx,
   ) => {
     const limit = pageSize(a.first);
-    const r = await ctx.s.jobs.list({
-      limit,
-      ...(a.owner ? { owner: a.owner } : {}),
-      ...(a.state ? { state: fromGqlState(a.state) as JobState } : {}),
-      ...(a.after ? { after: cursor.decode(a.after, 'jobs') } : {}),
-    });
+    const r = await ctx.s.jobs.list(
+      {
+        limit,
+        ...(a.owner ? { owner: a.owner } : {}),
+        ...(a.state ? { state: fromGqlState(a.state) as JobState } : {}),
+        ...(a.after ? { after: cursor.decode(a.after, 'jobs') } : {}),
+      },
+      ctx.caller,
+    );
     return {
       edges: r.items.map((j) => ({ cursor: cursor.encode(j.id), node: jobParent(j) })),
       pageInfo: { hasNextPage: Boolean(r.next), endCursor: r.next ? cursor.encode(r.next) : null },
@@ -117,7 +120,8 @@ export const Query = {
 
   verify: async (_: unknown, a: { ref: string }, ctx: Ctx) => {
     if (!a.ref.trim()) throw badInput('ref is required, e.g. models/iris:1.0.0');
-    const report = await ctx.s.verifier.verify(a.ref);
+    // Through the request's loader: as the caller, and costed like every other verification it asks for.
+    const report = await ctx.loaders.verification.load(a.ref);
     const v = report.digest ? await findVersion(ctx.s.db, a.ref) : undefined;
     if (v && v.digest === report.digest) await ctx.index?.recordVerification(v.repo, v.digest, report.verified);
     return report;

@@ -6,7 +6,7 @@ import { jobEventView, type JobEventView } from './views.ts';
 /** Job events as an async iterator: the replay, then live events, ending after the terminal state. */
 async function* jobEvents(ctx: GqlContext, id: string): AsyncGenerator<{ jobProgress: JobEventView }> {
   const jobs = ctx.s.jobs;
-  if (!(await jobs.get(id))) throw notFound(`job ${id} does not exist`);
+  if (!(await jobs.get(id, ctx.caller))) throw notFound(`job ${id} does not exist`);
   const buffered: JobEvent[] = [];
   let wake: (() => void) | undefined;
   const unsubscribe = jobs.subscribe(id, (e) => {

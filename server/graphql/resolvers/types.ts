@@ -29,7 +29,12 @@ export const ModelVersion = {
       const a = parseJson(text) as AibomSummary | null;
       return a ? { ...a, datasets: a.datasets ?? [], baseModels: a.baseModels ?? [] } : null;
     }),
-  attestations: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.attestations.load(v),
+  /** Evidence that verified with the platform key and is about this version (the only evidence shown as fact). */
+  attestations: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.evidence.load(v)).attestations,
+  /** Everything else attached: listed with the signer it claims, marked unverified, its content never shown. */
+  unverifiedAttachments: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.evidence.load(v)).unverified,
+  /** The AIBoM document itself, when one verified (as the caller reads the registry). */
+  aibomDocument: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.aibomDocument.load(v),
   verification: async (v: Version, _: unknown, ctx: Ctx) => {
     const report = await ctx.loaders.verification.load(`${v.repo}@${v.digest}`);
     await ctx.index?.recordVerification(v.repo, v.digest, report.verified);

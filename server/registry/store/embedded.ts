@@ -2,16 +2,25 @@ import { join } from 'node:path';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/connect.ts';
 import { BlobFiles } from './blob-files.ts';
+import { claimStore } from './in-use.ts';
 import type { RegistryStore, StoredManifest } from './port.ts';
 
 /**
- * The embedded store: blobs, uploads and manifest bytes as files under `<dataDir>/registry` (see
- * blob-files.ts); tags in `registry_tags`. A manifest's media type comes from `registry_manifests`, the
+ * The embedded store: blobs, uploads and manifest bytes as files under `<dataDir>/registry` (see layout.ts,
+ * blob-files.ts, uploads.ts); tags in `registry_tags`. Opening it marks the directory in use (in-use.ts) and
+ * purges upload sessions a crash or a stop left behind past their TTL. A manifest's media type comes from `registry_manifests`, the
  * index the front writes on every manifest PUT (both modes), so the store never parses manifests.
  */
 export const EmbeddedStore = {
   async open(config: Config, db: Db): Promise<RegistryStore> {
-    const files = new BlobFiles(join(config.dataDir, 'registry'));
+    const files = new BlobFiles(join(config.dataDir, 'registry'), {
+      ttlMs: config.uploadSessionTtlSeconds * 1000,
+      maxPerOwner: config.maxUploadSessionsPerIdentity,
+      maxBlobBytes: config.maxBlobBytes,
+    });
+    const { uploads } = files;
+    const release = await claimStore(files.layout);
+    await uploads.purgeExpired(); // what a crash or a stop left behind
     const byDigest = async (repo: string, digest: string): Promise<StoredManifest | null> => {
       const row = await db
         .selectFrom('registry_manifests')
@@ -32,11 +41,14 @@ export const EmbeddedStore = {
       readBlob: (repo, digest, range) => files.read(repo, digest, range),
       deleteBlob: (repo, digest) => files.unlink(repo, digest),
       mountBlob: (repo, from, digest) => files.mount(repo, from, digest),
-      createUpload: (repo) => files.createUpload(repo),
-      getUpload: (repo, id) => files.getUpload(repo, id),
-      appendUpload: (repo, id, body, start) => files.append(repo, id, body, start),
-      completeUpload: (repo, id, digest, body) => files.complete(repo, id, digest, body),
-      cancelUpload: (repo, id) => files.cancel(repo, id),
+      createUpload: (repo, owner) => uploads.create(repo, owner),
+      getUpload: (repo, id) => uploads.get(repo, id),
+      appendUpload: (repo, id, body, start) => uploads.append(repo, id, body, start),
+      completeUpload: (repo, id, digest, body) => uploads.complete(repo, id, digest, body),
+      cancelUpload: (repo, id) => uploads.cancel(repo, id),
+      uploadSessionCount: () => uploads.size,
+      sweepUploads: () => uploads.sweep(),
+      maxBlobBytes: config.maxBlobBytes,
       async putManifest(repo, m, tag) {
         await files.putBytes(repo, m.digest, m.bytes);
         if (tag) {
@@ -55,6 +67,14 @@ export const EmbeddedStore = {
         return t ? byDigest(repo, t.digest) : null;
       },
       async deleteManifest(repo, digest) {
+        // Only a manifest: a blob's digest sent to DELETE /manifests/ must not unlink the blob.
+        const row = await db
+          .selectFrom('registry_manifests')
+          .select('digest')
+          .where('repo', '=', repo)
+          .where('digest', '=', digest)
+          .executeTakeFirst();
+        if (!row) return false;
         const had = await files.unlink(repo, digest);
         await db.deleteFrom('registry_tags').where('repo', '=', repo).where('digest', '=', digest).execute();
         return had;
@@ -88,7 +108,10 @@ export const EmbeddedStore = {
         const rows = await db.selectFrom('registry_manifests').select('repo').distinct().orderBy('repo').execute();
         return rows.map((r) => r.repo);
       },
-      close: async () => {},
+      async close() {
+        uploads.close();
+        await release();
+      },
     };
   },
 };

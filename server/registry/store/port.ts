@@ -28,19 +28,32 @@ export interface RegistryStore {
   mountBlob(repo: string, from: string, digest: string): Promise<BlobStat | null>;
 
   // ---- uploads (distribution-spec "push" sessions) ----
-  createUpload(repo: string): Promise<UploadState>;
+  /**
+   * Opens a session for `owner` (the caller's owner name). Throws TOOMANYREQUESTS (429) when the owner holds
+   * `maxUploadSessionsPerIdentity` open sessions already. A session untouched for `uploadSessionTtlSeconds` is
+   * purged, with everything it holds.
+   */
+  createUpload(repo: string, owner: string): Promise<UploadState>;
   getUpload(repo: string, id: string): Promise<UploadState | null>;
   /**
    * Appends `body` to the session. When `start` is given it must equal the current offset, else the
-   * adapter throws RANGE_INVALID (HTTP 416) and appends nothing.
+   * adapter throws RANGE_INVALID (HTTP 416) and appends nothing. One request at a time per session: another
+   * PATCH or PUT while one runs is refused with BLOB_UPLOAD_INVALID (409). Content past `maxBlobBytes` ends
+   * the session (everything removed) with SIZE_INVALID (413).
    */
   appendUpload(repo: string, id: string, body: Readable, start?: number): Promise<UploadState>;
   /**
    * Appends the optional final `body`, checks the whole content against `digest` and makes the blob
-   * visible. Throws DIGEST_INVALID (and keeps nothing) on mismatch.
+   * visible. Throws DIGEST_INVALID (and keeps nothing) on mismatch. A blob already stored is never replaced.
    */
   completeUpload(repo: string, id: string, digest: string, body?: Readable): Promise<BlobStat>;
   cancelUpload(repo: string, id: string): Promise<boolean>;
+  /** Upload sessions this process holds in memory. */
+  uploadSessionCount(): number;
+  /** Purges the upload sessions untouched for the TTL now (a timer does it too); resolves to how many went. */
+  sweepUploads(): Promise<number>;
+  /** The largest blob accepted, in bytes. */
+  readonly maxBlobBytes: number;
 
   // ---- manifests and tags ----
   /** Stores manifest bytes under their digest and, when `tag` is given, points the tag at it. */

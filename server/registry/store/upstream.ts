@@ -4,7 +4,7 @@ import type { RegistryStore } from './port.ts';
 import { upstreamBlobs } from './upstream/blobs.ts';
 import { UpstreamHttp } from './upstream/http.ts';
 import { upstreamManifests } from './upstream/manifests.ts';
-import { UploadSessions } from './upstream/sessions.ts';
+import { uploadSessions } from './upstream/sessions.ts';
 
 /**
  * The upstream store: a CNCF distribution registry (Debian's docker-registry 2.8) over HTTP, streaming
@@ -17,11 +17,17 @@ export const UpstreamStore = {
   async open(config: Config, db: Db): Promise<RegistryStore> {
     if (!config.upstreamUrl) throw new Error('AIBOMGEN_UPSTREAM_URL is required when AIBOMGEN_REGISTRY_STORE=upstream');
     const http = new UpstreamHttp(config.upstreamUrl);
-    const sessions = new UploadSessions();
-    const blobs = upstreamBlobs(http, sessions);
+    const sessions = uploadSessions(http, {
+      ttlMs: config.uploadSessionTtlSeconds * 1000,
+      maxPerOwner: config.maxUploadSessionsPerIdentity,
+    });
+    const blobs = upstreamBlobs(http, sessions, config.maxBlobBytes);
     return {
       kind: 'upstream',
       ...blobs,
+      uploadSessionCount: () => sessions.size,
+      sweepUploads: () => sessions.sweep(),
+      maxBlobBytes: config.maxBlobBytes,
       ...upstreamManifests(http, db, blobs, config.maxManifestBytes),
       async close() {
         sessions.close();

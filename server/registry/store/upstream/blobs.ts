@@ -3,7 +3,8 @@ import { RegistryError } from '../../errors.ts';
 import type { BlobRead, BlobStat, ByteRange, RegistryStore, UploadState } from '../port.ts';
 import { byteCounter, verifyingTee } from './digest-stream.ts';
 import { expectStatus, header, type UpstreamHttp, upstreamError, type UpstreamResponse } from './http.ts';
-import type { UploadSession, UploadSessions } from './sessions.ts';
+import { blobTooLarge, capBody } from '../size-cap.ts';
+import { deleteUpstream, type UploadSession, type UploadSessions } from './sessions.ts';
 
 const OCTET = { 'content-type': 'application/octet-stream' };
 const v2 = (repo: string, tail: string) => `/v2/${repo}/${tail}`;
@@ -21,6 +22,9 @@ export type UpstreamBlobs = Pick<
   | 'cancelUpload'
 >;
 
+/** The owner of sessions the front opens for itself (a mount copied, a sha512 manifest stored as a blob). */
+export const FRONT_OWNER = '(registry front)';
+
 /**
  * Blobs and upload sessions on a distribution 2.8 upstream, streamed both ways. Chunk order is enforced
  * here (2.8 ignores Content-Range and appends whatever arrives); a monolithic upload is POST + PATCH + PUT
@@ -29,7 +33,7 @@ export type UpstreamBlobs = Pick<
  * refuses to commit under a digest that does not match; the front then deletes the upload session (2.8
  * keeps a refused upload's data otherwise — measured), so a refused push leaves nothing behind either way.
  */
-export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): UpstreamBlobs {
+export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions, maxBlobBytes: number): UpstreamBlobs {
   async function statBlob(repo: string, digest: string): Promise<BlobStat | null> {
     const res = await http.call('HEAD', v2(repo, `blobs/${digest}`));
     await res.body.dump();
@@ -99,17 +103,19 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
     // When `from` does have the blob, the bytes are copied (streamed, verified) instead.
     const source = await readBlob(from, digest);
     if (!source) return null;
-    const u = await createUpload(repo);
+    const u = await createUpload(repo, FRONT_OWNER);
     return completeUpload(repo, u.id, digest, source.body);
   }
 
-  async function createUpload(repo: string): Promise<UploadState> {
-    const res = await http.call('POST', v2(repo, 'blobs/uploads/'));
-    const loc = header(res, 'location');
-    const id = header(res, 'docker-upload-uuid');
-    if (res.statusCode !== 202 || !loc || !id) throw await upstreamError(res, `start upload to ${repo}`);
-    await res.body.dump();
-    const s = sessions.open(id, repo, http.url(loc).toString());
+  async function createUpload(repo: string, owner: string): Promise<UploadState> {
+    const s = await sessions.open(owner, async () => {
+      const res = await http.call('POST', v2(repo, 'blobs/uploads/'));
+      const loc = header(res, 'location');
+      const id = header(res, 'docker-upload-uuid');
+      if (res.statusCode !== 202 || !loc || !id) throw await upstreamError(res, `start upload to ${repo}`);
+      await res.body.dump();
+      return { id, repo, owner, location: http.url(loc).toString(), offset: 0, lastUsed: Date.now(), busy: false };
+    });
     return { id: s.id, repo, offset: 0 };
   }
 
@@ -122,24 +128,15 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
     return s;
   }
 
-  /** Runs `fn` on the session once earlier requests on it are done — if it is still open by then. */
+  /** Runs `fn` holding the session; a request on it while another runs is refused (409, see SessionTable). */
   function inTurn<T>(s: UploadSession, body: Readable | undefined, fn: () => Promise<T>): Promise<T> {
-    return sessions.exclusive(s, async () => {
-      if (sessions.get(s.repo, s.id) !== s) {
-        body?.resume();
-        throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${s.id} was completed or cancelled meanwhile`);
-      }
-      return fn();
-    });
+    return sessions.exclusive(s, body, fn);
   }
 
   /** Ends a session for good (after a failure or a cancel): forgets it and deletes it upstream. */
   async function abandon(s: UploadSession): Promise<void> {
     sessions.drop(s.id);
-    await http.call('DELETE', s.location).then(
-      (r) => r.body.dump(),
-      () => {},
-    );
+    await deleteUpstream(http, s);
   }
 
   /**
@@ -148,8 +145,10 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
    */
   async function patch(s: UploadSession, body: Readable): Promise<void> {
     let added = 0;
+    // Past the size cap nothing more goes upstream; the session is then deleted and the request refused.
+    const capped = capBody(body, maxBlobBytes - s.offset);
     const streamed = pipeline(
-      body,
+      capped.stream,
       byteCounter((n) => (added += n)),
       () => {},
     );
@@ -169,6 +168,10 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
     await res.body.dump();
     s.offset += added;
     s.location = http.url(loc).toString();
+    if (capped.over()) {
+      await abandon(s);
+      throw blobTooLarge(maxBlobBytes);
+    }
   }
 
   async function appendUpload(repo: string, id: string, body: Readable, start?: number): Promise<UploadState> {
@@ -213,10 +216,8 @@ export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions): Ups
   async function cancelUpload(repo: string, id: string): Promise<boolean> {
     const s = sessions.get(repo, id);
     if (!s) return false;
-    return inTurn(s, undefined, async () => {
-      await abandon(s);
-      return true;
-    }).catch(() => false);
+    await inTurn(s, undefined, () => abandon(s));
+    return true;
   }
 
   return {

@@ -4,7 +4,7 @@ import { manifestMediaTypes } from '../../../../schema/media-types.ts';
 import { tagPattern } from '../../../../schema/oci.ts';
 import type { Db } from '../../../db/connect.ts';
 import type { RegistryStore, StoredManifest } from '../port.ts';
-import type { UpstreamBlobs } from './blobs.ts';
+import { FRONT_OWNER, type UpstreamBlobs } from './blobs.ts';
 import { algOf } from './digest-stream.ts';
 import {
   expectStatus,
@@ -47,7 +47,7 @@ export function upstreamManifests(
 
   async function putManifest(repo: string, m: StoredManifest, tag?: string): Promise<void> {
     if (blobBacked(m.digest) && !tag) {
-      const u = await createUpload(repo);
+      const u = await createUpload(repo, FRONT_OWNER);
       await completeUpload(repo, u.id, m.digest, Readable.from([Buffer.from(m.bytes)]));
       return;
     }

@@ -16,11 +16,13 @@ export function refLink(ref) {
 }
 
 /**
- * The GraphQL AibomSummary as a definition list.
+ * The GraphQL AibomSummary (of the verified AIBoM) as a definition list.
  * @param {any} a AibomSummary
  */
 export function aibomSummary(a) {
-  if (!a) return h('p', { class: 'muted' }, 'No AIBoM is attached to this version.');
+  // Only an AIBoM signed by the platform key and about this version is summarized (the server decides).
+  if (!a)
+    return h('p', { class: 'muted' }, 'No verified AIBoM: none attached to this version is signed by the platform.');
   /** @param {string[]} refs */
   const list = (refs) => (refs?.length ? h('ul', { class: 'plain' }, ...refs.map((r) => h('li', {}, refLink(r)))) : '');
   return dl([

@@ -1,5 +1,6 @@
 // Talks to the platform on this origin: REST (/developer/*, /verifier/*), GraphQL (/graphql), the registry (/v2/).
-// Every request carries the stored token as `Authorization: Bearer` when one is set.
+// Every request carries the stored token as `Authorization: Bearer` when one is set; after an OIDC sign-in the
+// browser sends the session cookie itself (same origin), and no token is stored.
 import { terminalJobStates } from './contracts.js';
 
 /** localStorage key of the API token. */
@@ -18,7 +19,45 @@ export function getToken() {
 export function setToken(token) {
   if (token) localStorage.setItem(TOKEN_KEY, token);
   else localStorage.removeItem(TOKEN_KEY);
+  authInfo = null;
   window.dispatchEvent(new CustomEvent('auth-changed'));
+}
+
+/**
+ * What the server says about signing in (GET /auth/config): whether OIDC sign-in is on, its issuer, and who this
+ * browser is (by its token or its OIDC session, an HttpOnly cookie no script can read).
+ * @typedef {{oidc: boolean, issuer?: string, login?: string, caller: {owner: string, admin: boolean} | null}} AuthInfo
+ */
+/** @type {Promise<AuthInfo> | null} */
+let authInfo = null;
+/** @type {AuthInfo['caller']} */
+let sessionCaller = null;
+
+/** @returns {Promise<AuthInfo>} */
+export function authConfig() {
+  authInfo ??= fetch('/auth/config', { headers: authHeaders({ accept: 'application/json' }) })
+    .then((res) => (res.ok ? res.json() : { oidc: false, caller: null }))
+    .catch(() => ({ oidc: false, caller: null }))
+    .then((/** @type {AuthInfo} */ info) => {
+      const before = sessionCaller?.owner;
+      sessionCaller = getToken() ? null : info.caller;
+      if (before !== sessionCaller?.owner) window.dispatchEvent(new CustomEvent('session-changed'));
+      return info;
+    });
+  return authInfo;
+}
+
+/** Whether this browser is signed in: a stored token, or an OIDC session the server confirmed. */
+export function signedIn() {
+  return Boolean(getToken()) || sessionCaller !== null;
+}
+
+/** Signs out: forgets the token and ends the OIDC session (POST /auth/logout clears its cookie). */
+export async function signOut() {
+  const hadSession = sessionCaller !== null;
+  sessionCaller = null;
+  if (hadSession) await fetch('/auth/logout', { method: 'POST' }).catch(() => {});
+  setToken(null);
 }
 
 /** An HTTP or GraphQL failure with the platform's machine code (ApiError.error or extensions.code). */
@@ -60,7 +99,10 @@ function authHeaders(extra) {
  */
 export async function authFetch(path, init = {}) {
   const res = await fetch(path, { ...init, headers: authHeaders(init.headers) });
-  if (res.status === 401) window.dispatchEvent(new CustomEvent('auth-required'));
+  if (res.status === 401) {
+    authInfo = null; // a session that ended: ask /auth/config again
+    window.dispatchEvent(new CustomEvent('auth-required'));
+  }
   return res;
 }
 

@@ -1,7 +1,8 @@
 // Entry point: the header (navigation, sign-in state) and the hash router that renders one view at a time.
-import { getToken, setToken, TOKEN_KEY } from './api.js';
+import { authConfig, signedIn as isSignedIn, signOut, TOKEN_KEY } from './api.js';
 import { h, notice, replace } from './dom.js';
 import { href, parseRoute } from './router.js';
+import { renderAudit } from './views/audit.js';
 import { renderJob } from './views/job.js';
 import { renderJobs } from './views/jobs.js';
 import { renderLineage } from './views/lineage.js';
@@ -27,7 +28,9 @@ function renderNav() {
       ? 'jobs'
       : route.name === 'model' || route.name === 'models' || route.name === 'lineage' || route.name === 'impact'
         ? 'models'
-        : '';
+        : route.name === 'audit'
+          ? 'audit'
+          : '';
   /**
    * @param {string} link
    * @param {string} label
@@ -35,7 +38,7 @@ function renderNav() {
    */
   const item = (link, label, key) =>
     h('li', {}, h('a', { href: link, 'aria-current': section === key ? 'page' : false }, label));
-  const signedIn = Boolean(getToken());
+  const signedIn = isSignedIn();
   replace(
     nav,
     h('a', { class: 'brand', href: href.jobs() }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), 'AIBoMGen'),
@@ -50,7 +53,7 @@ function renderNav() {
               type: 'button',
               class: 'secondary small',
               onclick: () => {
-                setToken(null);
+                void signOut();
               },
             },
             'Sign out',
@@ -62,6 +65,11 @@ function renderNav() {
           ),
     ),
   );
+  // The audit log is for administrators: its link appears once the server says this browser is one.
+  void authConfig().then((info) => {
+    if (info.caller?.admin && !nav.querySelector(`a[href="${href.audit()}"]`))
+      nav.querySelector('ul')?.append(item(href.audit(), 'Audit', 'audit'));
+  });
 }
 
 async function render() {
@@ -102,6 +110,9 @@ async function render() {
       case 'impact':
         await renderImpact(main, route.digest, ctx);
         break;
+      case 'audit':
+        await renderAudit(main, ctx);
+        break;
       case 'login':
         renderLogin(main, route.next, ctx);
         break;
@@ -130,6 +141,8 @@ window.addEventListener('hashchange', () => {
 window.addEventListener('auth-changed', () => {
   void render();
 });
+// /auth/config told who this browser is (an OIDC session is an HttpOnly cookie: only the server knows it).
+window.addEventListener('session-changed', () => renderNav());
 // Signing in or out in another tab applies here too.
 window.addEventListener('storage', (e) => {
   if (e.key === TOKEN_KEY || e.key === null) void render();
@@ -142,3 +155,4 @@ document.getElementById('skip')?.addEventListener('click', (e) => {
   main.focus();
 });
 void render();
+void authConfig();

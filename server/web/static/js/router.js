@@ -1,10 +1,11 @@
-// Hash routes: #/jobs, #/jobs/<id>, #/models, #/models/<repo>[@<digest>|:<tag>][/lineage], #/artifacts/<digest>, #/login.
+// Hash routes: #/jobs, #/jobs/<id>, #/models, #/models/<repo>[@<digest>|:<tag>][/lineage], #/artifacts/<digest>, #/login, #/audit.
 // Repositories contain "/", so a model route is split at its last "@" or ":" (digests/tags hold no "/").
 
 /**
  * @typedef {{name: 'jobs'} | {name: 'job', id: string} | {name: 'models'}
  *   | {name: 'model', repo: string, version?: string} | {name: 'lineage', repo: string, version: string}
- *   | {name: 'impact', digest: string} | {name: 'login', next?: string} | {name: 'not-found', path: string}} Route
+ *   | {name: 'impact', digest: string} | {name: 'login', next?: string} | {name: 'audit'}
+ *   | {name: 'not-found', path: string}} Route
  */
 
 /**
@@ -23,6 +24,7 @@ export function parseRoute(hash) {
   const params = new URLSearchParams(query);
   if (path === '/' || path === '/jobs') return { name: 'jobs' };
   if (path === '/models') return { name: 'models' };
+  if (path === '/audit') return { name: 'audit' };
   if (path === '/login') return { name: 'login', next: params.get('next') ?? undefined };
   let m = /^\/jobs\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: 'job', id: m[1] };
@@ -76,6 +78,7 @@ export const href = {
   lineage: (repo, digest) => `#/models/${repo}@${digest}/lineage`,
   /** @param {string} digest */
   impact: (digest) => `#/artifacts/${digest}`,
+  audit: () => '#/audit',
   /** @param {string} [next] */
   login: (next) => (next ? `#/login?next=${encodeURIComponent(next)}` : '#/login'),
 };

@@ -1,5 +1,6 @@
-// #/login: an API token for servers with auth on, kept in localStorage and sent as `Authorization: Bearer`.
-import { getToken, setToken } from '../api.js';
+// #/login: "Sign in with <issuer>" when the server has OIDC sign-in (code + PKCE; the session is an HttpOnly
+// cookie the server sets), and an API token, kept in localStorage and sent as `Authorization: Bearer`.
+import { authConfig, getToken, setToken } from '../api.js';
 import { h, notice, replace } from '../dom.js';
 import { href } from '../router.js';
 
@@ -61,13 +62,31 @@ export function renderLogin(main, next, ctx) {
     setToken(value);
     location.hash = back;
   });
+  const oidc = h('div', {});
   replace(
     main,
     h('h1', {}, 'Sign in'),
+    oidc,
     getToken()
       ? notice('info', 'A token is already stored; a new one replaces it.')
       : h('p', { class: 'muted' }, 'This server asks for an API token.'),
     form,
   );
   token.focus();
+  void authConfig().then((info) => {
+    if (ctx.signal.aborted || !info.oidc || !info.issuer) return;
+    // A plain link: the server redirects to the issuer, which redirects back to /auth/callback.
+    const login = `${info.login ?? '/auth/login'}?next=${encodeURIComponent(back)}`;
+    replace(
+      oidc,
+      info.caller ? notice('info', `Signed in as ${info.caller.owner}.`) : null,
+      h(
+        'div',
+        { class: 'card login' },
+        h('a', { class: 'button', href: login, id: 'oidc-login' }, `Sign in with ${new URL(info.issuer).host}`),
+        h('small', { class: 'muted' }, 'Or use an API token below.'),
+      ),
+    );
+    if (document.activeElement === token) document.getElementById('oidc-login')?.focus();
+  });
 }

@@ -45,7 +45,9 @@ export function verificationView(report) {
       ),
     );
   const failed = checks.filter((c) => !c.passed);
-  const passed = checks.filter((c) => c.passed);
+  // A passed check with a reason is an attachment that did not count (unsigned, another key or model).
+  const warned = checks.filter((c) => c.passed && c.reason);
+  const passed = checks.filter((c) => c.passed && !c.reason);
   // Failures are always in view; the passed checks (28 on a good model) fold away.
   return h(
     'div',
@@ -57,6 +59,18 @@ export function verificationView(report) {
       h('span', { class: 'muted' }, ` — ${passed.length} of ${checks.length} checks passed`),
     ),
     failed.length ? items(failed) : null,
+    warned.length
+      ? h(
+          'details',
+          { class: 'checks-warned' },
+          h(
+            'summary',
+            {},
+            `${warned.length} attached but not counted (they do not verify or are not about this version)`,
+          ),
+          items(warned),
+        )
+      : null,
     passed.length
       ? h(
           'details',
@@ -192,6 +206,43 @@ export function aliasForm(repo, v, ctx) {
   return form;
 }
 
+/**
+ * Referrers that did not verify: listed with the signer they name for themselves, marked unverified; their
+ * content is never shown.
+ * @param {any[]} list
+ */
+export function unverifiedTable(list) {
+  if (!list?.length) return null;
+  return h(
+    'div',
+    { class: 'table-wrap', 'data-testid': 'unverified-attachments' },
+    h(
+      'table',
+      {},
+      h('caption', {}, 'Unverified attachments (not signed by the platform, or not about this version: not shown)'),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Artifact type', 'Digest', 'Signer hint', 'Why not'].map((t) => h('th', { scope: 'col' }, t))),
+      ),
+      h(
+        'tbody',
+        {},
+        ...list.map((a) =>
+          h(
+            'tr',
+            { class: 'unverified' },
+            h('td', {}, h('code', {}, a.artifactType ?? '')),
+            h('td', {}, digestEl(a.digest)),
+            h('td', {}, a.signerHint ? h('span', {}, h('code', {}, a.signerHint.slice(0, 16)), ' (unverified)') : ''),
+            h('td', { class: 'wrap' }, `✘ ${a.reason}`),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 /** @param {any[]} atts */
 export function attestationsTable(atts) {
   if (!atts?.length) return null;
@@ -201,7 +252,7 @@ export function attestationsTable(atts) {
     h(
       'table',
       {},
-      h('caption', {}, 'Attestations attached in the registry'),
+      h('caption', {}, 'Attestations that verify with the platform key'),
       h(
         'thead',
         {},

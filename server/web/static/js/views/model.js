@@ -1,11 +1,33 @@
 // #/models/<repo>[@<digest>|:<tag>]: versions, aliases, metrics, the AIBoM, verification and pull commands.
-import { ApiError, fetchAibom, gql } from '../api.js';
+import { ApiError, gql } from '../api.js';
 import { commandLine, dl, h, notice, replace } from '../dom.js';
 import { stateBadge, timeEl } from '../format.js';
 import { aibomDocument, aibomSummary } from '../aibom.js';
 import { metricsSummary } from '../metrics.js';
 import { href } from '../router.js';
-import { aliasForm, aliasList, attestationsTable, verificationView, verify, versionsTable } from './model-parts.js';
+import {
+  aliasForm,
+  aliasList,
+  attestationsTable,
+  unverifiedTable,
+  verificationView,
+  verify,
+  versionsTable,
+} from './model-parts.js';
+
+// The AIBoM document the server verified (signature by the platform key, about this version): never the
+// newest or first referrer of the registry, which anyone allowed to push could have attached.
+const AIBOM_DOCUMENT = `query AibomDocument($ref: String!) { modelVersion(ref: $ref) { aibomDocument } }`;
+
+/**
+ * @param {string} repo
+ * @param {string} digest
+ */
+async function fetchVerifiedAibom(repo, digest) {
+  const doc = (await gql(AIBOM_DOCUMENT, { ref: `${repo}@${digest}` })).modelVersion?.aibomDocument;
+  if (!doc) throw new Error('no AIBoM attached to this version verifies with the platform key');
+  return doc;
+}
 
 const QUERY = `query Model($name: String!) {
   model(name: $name) {
@@ -16,6 +38,7 @@ const QUERY = `query Model($name: String!) {
       id ref repository tag digest created framework metrics
       aibom { serialNumber name version author license datasets baseModels trainerImage isolated components }
       attestations { kind mediaType artifactType digest signerKeyId }
+      unverifiedAttachments { digest artifactType signerHint verified reason }
       job { id state }
     }
   }
@@ -82,7 +105,7 @@ export async function renderModel(main, repo, version, ctx) {
         loadAibom.setAttribute('disabled', '');
         replace(aibomFull, h('p', { class: 'muted' }, 'Fetching the AIBoM from the registry…'));
         try {
-          replace(aibomFull, aibomDocument(await fetchAibom(repo, v.digest)));
+          replace(aibomFull, aibomDocument(await fetchVerifiedAibom(repo, v.digest)));
           loadAibom.remove();
         } catch (e) {
           loadAibom.removeAttribute('disabled');
@@ -127,8 +150,9 @@ export async function renderModel(main, repo, version, ctx) {
       h('h2', { id: 'bom-h' }, 'AI bill of materials'),
       aibomSummary(v.aibom),
       attestationsTable(v.attestations),
-      loadAibom,
+      v.aibom ? loadAibom : null,
       aibomFull,
+      unverifiedTable(v.unverifiedAttachments),
     ),
   );
 
