@@ -270,14 +270,27 @@ export class RegistryService {
       .where('repo', '=', repo)
       .where('digest', '=', digest)
       .executeTakeFirst();
-    await db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
-    await db.insertInto('registry_manifests').values(row).execute();
+    // One statement (no delete-then-insert window for a crash), and a re-PUT keeps the first date: the order of
+    // referrers cannot be changed by pushing one again.
+    const { created_at: _first, repo: _r, digest: _d, ...columns } = row;
+    await db
+      .insertInto('registry_manifests')
+      .values(row)
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet(columns))
+      .execute();
     try {
       await store.putManifest(repo, { digest, mediaType, bytes }, isDigest(ref) ? undefined : ref);
     } catch (e) {
       // The store refused it (an upstream registry validates too): the index must not list what is not stored.
-      await db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest).execute();
-      if (prior) await db.insertInto('registry_manifests').values(prior).execute();
+      const q = db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', digest);
+      if (prior)
+        await db
+          .updateTable('registry_manifests')
+          .set(prior)
+          .where('repo', '=', repo)
+          .where('digest', '=', digest)
+          .execute();
+      else await q.execute();
       throw e;
     }
     this.d.events.emit('manifest.put', { repo, digest, mediaType, bytes, ...(isDigest(ref) ? {} : { tag: ref }) });

@@ -52,8 +52,12 @@ export const EmbeddedStore = {
       async putManifest(repo, m, tag) {
         await files.putBytes(repo, m.digest, m.bytes);
         if (tag) {
-          await db.deleteFrom('registry_tags').where('repo', '=', repo).where('tag', '=', tag).execute();
-          await db.insertInto('registry_tags').values({ repo, tag, digest: m.digest }).execute();
+          // A tag moves in one statement: a crash leaves it on the old manifest or the new one, never on none.
+          await db
+            .insertInto('registry_tags')
+            .values({ repo, tag, digest: m.digest })
+            .onConflict((oc) => oc.columns(['repo', 'tag']).doUpdateSet({ digest: m.digest }))
+            .execute();
         }
       },
       async getManifest(repo, reference) {
