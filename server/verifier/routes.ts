@@ -1,4 +1,5 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { AppEnv } from '../context.ts';
 import type { Caller } from '../identity.ts';
@@ -24,10 +25,49 @@ function problem(issues: z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
+/**
+ * Largest JSON body of the evidence endpoints: a link and a layout are kilobytes, an AIBoM of thousands of
+ * components a few MiB. bodyLimit holds up to this much of a chunked body while it counts.
+ */
+const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+
+/** The request's JSON, or undefined when it is not JSON; a body over the cap is rethrown for bodyLimit's 413. */
+async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch (e) {
+    if (e instanceof Error && e.name === 'BodyLimitError') throw e;
+    return undefined;
+  }
+}
+
 /** The seed's verifier endpoints that work on evidence sent in the request. */
 export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void {
+  // The evidence endpoints read JSON documents whole: their bodies are capped (413 above, never read past it);
+  // verify_file_hash streams any size through the hash instead.
+  const jsonBodies = bodyLimit({
+    maxSize: MAX_JSON_BODY_BYTES,
+    onError: (c) =>
+      c.json(
+        {
+          error: 'payload_too_large',
+          detail: `a verifier request body is at most ${MAX_JSON_BODY_BYTES} bytes of JSON`,
+        },
+        413,
+        {
+          Connection: 'close',
+        },
+      ),
+  });
+  for (const path of [
+    'verify_in-toto_link',
+    'verify_bom_and_link',
+    'verify_minio_artifacts',
+    'verify_registry_artifacts',
+  ])
+    app.post(`/verifier/${path}`, jsonBodies);
   app.post('/verifier/verify_in-toto_link', async (c) => {
-    const body: unknown = await c.req.json().catch(() => undefined);
+    const body: unknown = await jsonBody(c);
     const parsed = VerifyLinkRequest.safeParse(body);
     if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
     const layout = (parsed.data.layout as Layout | undefined) ?? (await keys.layout());
@@ -38,7 +78,7 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
 
   // AIBoM (JSF signature by the platform key) and link (signature, layout rules), and that the AIBoM names this link.
   app.post('/verifier/verify_bom_and_link', async (c) => {
-    const body: unknown = await c.req.json().catch(() => undefined);
+    const body: unknown = await jsonBody(c);
     const parsed = VerifyBomAndLinkRequest.safeParse(body);
     if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
     const link = parsed.data.link as Link;
@@ -73,7 +113,7 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
   // Re-hashes the stored artifacts named by a model's link (the seed's MinIO check, now against the registry).
   for (const path of ['/verifier/verify_minio_artifacts', '/verifier/verify_registry_artifacts']) {
     app.post(path, async (c) => {
-      const body: unknown = await c.req.json().catch(() => undefined);
+      const body: unknown = await jsonBody(c);
       const parsed = VerifyArtifactsRequest.safeParse(body);
       if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
       const r = await keys.verifyRef(parsed.data.ref, c.get('caller'));

@@ -164,3 +164,49 @@ test('a model with a 1 GiB layer verifies with its blobs hashed as streams: serv
   t.diagnostic(`server peak RSS ${peak.toFixed(0)} MB`);
   assert.ok(peak < LIMIT_MB, `server peak RSS ${peak.toFixed(0)} MB after verifying a 1 GiB model`);
 });
+
+/**
+ * POSTs up to 1 GiB to `path` on a raw socket (chunked, no declared length: the server must count as it reads)
+ * until an answer arrives; returns the answer's status line and how much was sent. A raw socket, because the
+ * server closes the connection after its 413 and an http client's failed write would drop the answer.
+ */
+async function postUntilAnswered(path: string): Promise<{ status: number; sent: number }> {
+  const { connect } = await import('node:net');
+  const u = new URL(url);
+  const socket = connect(Number(u.port), u.hostname);
+  socket.on('error', () => undefined);
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await once(socket, 'connect');
+  socket.write(
+    `POST /verifier/${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  );
+  let sent = 0;
+  for (const c of gib()) {
+    if (answer || socket.destroyed) break;
+    sent += c.length;
+    // One write per chunk, framing included: a partial frame would be a malformed request (400), not a big one.
+    const ok = socket.write(Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from('\r\n')]));
+    if (!ok) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
+  }
+  if (!socket.destroyed) socket.end('0\r\n\r\n');
+  await closed;
+  return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]), sent };
+}
+
+test('a 1 GiB body to each JSON verifier endpoint is refused at its cap (413), never read whole: peak RSS < 250 MB', async (t) => {
+  for (const path of [
+    'verify_in-toto_link',
+    'verify_bom_and_link',
+    'verify_registry_artifacts',
+    'verify_minio_artifacts',
+  ]) {
+    const { status, sent } = await postUntilAnswered(path);
+    assert.equal(status, 413, path);
+    assert.ok(sent < GIB, `${path}: answered before the whole body was sent (${sent} bytes sent)`);
+  }
+  const peak = peakMb();
+  t.diagnostic(`server peak RSS ${peak.toFixed(0)} MB`);
+  assert.ok(peak < LIMIT_MB, `server peak RSS ${peak.toFixed(0)} MB while 1 GiB bodies were posted`);
+});
