@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { failingFields, modelMetadataFields, normalizeFramework, trainingParams } from '../../schema/api.ts';
 import { datasetDefinitionSchema, type DatasetDefinition } from '../../schema/trainer.ts';
-import { unsafeEntryName, unzipSafely } from '../../trainer/datasets/safe-unzip.ts';
+import { unsafeEntryName, unzipToDirectory } from '../../trainer/datasets/safe-unzip.ts';
 import { JobError } from './errors.ts';
 import type { JobInputFile, ModelMetadata } from '../contracts.ts';
 import type { Multipart, UploadedFile } from './uploads.ts';
@@ -107,27 +107,36 @@ async function checkCsvAgainstDefinition(path: string, def: DatasetDefinition): 
     throw mismatch(`input_shape [${def.input_shape}] needs ${want} input columns, the dataset has ${inputs}`);
 }
 
-/** A TF.js model zip (model.json + weight files, at the top or in one folder) is unpacked into model/. */
+/**
+ * A TF.js model zip (model.json + weight files, at the top or in one folder) is unpacked into model/: inflated as
+ * a stream into a scratch folder beside it (size, ratio and entry caps applied while inflating, never in memory),
+ * then the files next to model.json are moved in.
+ */
 async function unpackTfjsZip(zip: string, modelDir: string): Promise<void> {
-  let entries: Map<string, Uint8Array>;
+  const scratch = `${modelDir}.unzip`;
   try {
-    entries = await unzipSafely(zip, 'model');
-  } catch (e) {
-    throw new JobError('invalid_request', `model: ${(e as Error).message}`, [
-      { field: 'model', message: (e as Error).message },
-    ]);
-  }
-  const json = [...entries.keys()].filter((n) => n === 'model.json' || n.endsWith('/model.json'));
-  if (json.length !== 1)
-    throw new JobError('invalid_request', 'model: the zip must hold exactly one model.json', [
-      { field: 'model', message: 'no single model.json in the zip' },
-    ]);
-  const root = json[0]!.slice(0, -'model.json'.length);
-  for (const [name, bytes] of entries) {
-    if (!name.startsWith(root) || name.endsWith('/') || unsafeEntryName(name)) continue;
-    const rel = name.slice(root.length);
-    if (rel.includes('/')) continue; // TF.js weight paths are siblings of model.json
-    await writeFile(join(modelDir, rel), bytes, { mode: 0o644 });
+    let names: string[];
+    try {
+      names = await unzipToDirectory(zip, scratch, 'model');
+    } catch (e) {
+      throw new JobError('invalid_request', `model: ${(e as Error).message}`, [
+        { field: 'model', message: (e as Error).message },
+      ]);
+    }
+    const json = names.filter((n) => n === 'model.json' || n.endsWith('/model.json'));
+    if (json.length !== 1)
+      throw new JobError('invalid_request', 'model: the zip must hold exactly one model.json', [
+        { field: 'model', message: 'no single model.json in the zip' },
+      ]);
+    const root = json[0]!.slice(0, -'model.json'.length);
+    for (const name of names) {
+      const rel = name.slice(root.length);
+      // TF.js weight paths are siblings of model.json.
+      if (!name.startsWith(root) || rel.includes('/') || unsafeEntryName(name)) continue;
+      await rename(join(scratch, name), join(modelDir, rel));
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 

@@ -210,3 +210,27 @@ test('a 1 GiB body to each JSON verifier endpoint is refused at its cap (413), n
   t.diagnostic(`server peak RSS ${peak.toFixed(0)} MB`);
   assert.ok(peak < LIMIT_MB, `server peak RSS ${peak.toFixed(0)} MB while 1 GiB bodies were posted`);
 });
+
+test('a model zip inflating ~229× to 4 GiB is refused while it inflates, streamed to disk: peak RSS < 250 MB', async (t) => {
+  const { writeZipBomb } = await import('../helpers/zip-bomb.ts');
+  const { openAsBlob } = await import('node:fs');
+  const { writeTabularInputs } = await import('../helpers/jobs.ts');
+  const zip = join(work, 'model.zip');
+  const zipBytes = await writeZipBomb(zip, 'model/weights.bin', 4 * GIB - 1);
+  t.diagnostic(`bomb: ${zipBytes} bytes inflating to 4 GiB (${((4 * GIB) / zipBytes).toFixed(0)}×)`);
+  const files = await writeTabularInputs(work, 50);
+  const form = new FormData();
+  form.set('model', await openAsBlob(zip), 'model.zip');
+  form.set('dataset', await openAsBlob(files.csv), 'dataset.csv');
+  form.set('dataset_definition', await openAsBlob(files.definition), 'dataset_definition.json');
+  form.set('framework', 'tfjs');
+  const res = await fetch(`${url}/developer/submit_job_by_model_and_data`, { method: 'POST', body: form });
+  const body = (await res.json()) as { error: string; detail: string };
+  assert.equal(res.status, 400, JSON.stringify(body));
+  assert.match(body.detail, /model: model inflates to more than \d+ bytes|zip bomb/);
+  const jobs = (await (await fetch(`${url}/developer/jobs`)).json()) as { items: unknown[] };
+  assert.deepEqual(jobs.items, [], 'no job was queued');
+  const peak = peakMb();
+  t.diagnostic(`server peak RSS ${peak.toFixed(0)} MB`);
+  assert.ok(peak < LIMIT_MB, `server peak RSS ${peak.toFixed(0)} MB while a 4 GiB zip bomb was refused`);
+});
