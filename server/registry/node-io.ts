@@ -9,8 +9,8 @@ import type { FileSpan } from './store/port.ts';
 /**
  * Blob bodies go straight between the socket and the store when the app runs under @hono/node-server: the
  * Web-stream round trip (node stream → ReadableStream → node stream, a promise per 64 KiB chunk) was most of
- * the front's CPU per GiB moved (bench/registry prints it). Requests made in process (selfFetch,
- * app.request) have no node bindings and take the Web path, which stays the reference.
+ * the front's CPU per GiB moved (bench/registry prints it). Requests without a socket (tests calling
+ * app.fetch or app.request) have no node bindings and take the Web path, which stays the reference.
  */
 
 type C = Context<AppEnv>;
