@@ -43,7 +43,7 @@ async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
 
 /** The seed's verifier endpoints that work on evidence sent in the request. */
 export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void {
-  // The evidence endpoints read JSON documents whole: their bodies are capped (413 above, never read past it);
+  // The evidence endpoints read JSON documents whole: their bodies are capped (413 above, never kept past it);
   // verify_file_hash streams any size through the hash instead.
   const jsonBodies = bodyLimit({
     maxSize: MAX_JSON_BODY_BYTES,
@@ -53,10 +53,9 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
           error: 'payload_too_large',
           detail: `a verifier request body is at most ${MAX_JSON_BODY_BYTES} bytes of JSON`,
         },
+        // No `Connection: close`: closing with the body still arriving resets the connection, and a client can
+        // lose the answer; Node discards the rest of the body instead, without keeping it.
         413,
-        {
-          Connection: 'close',
-        },
       ),
   });
   for (const path of [
