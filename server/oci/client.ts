@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { MediaType, manifestMediaTypes } from '../../schema/media-types.ts';
-import { algorithmOf, digestFile, digestOf, digestVerifier, fallbackTag } from './digest.ts';
+import { readAll, verifiedStream, writeToFile } from './content.ts';
+import { algorithmOf, digestFile, digestOf, fallbackTag } from './digest.ts';
 import { errorFrom, OciError } from './errors.ts';
 import { addToFallbackIndex } from './fallback.ts';
 import type { FetchedManifest, OciDescriptor, OciTarget, ReadOptions } from './target.ts';
@@ -200,34 +200,17 @@ export class OciClient implements OciTarget {
     if (!res.ok || !res.body) throw await errorFrom(res, `blob GET ${repo}@${digest}`);
     const body = Readable.fromWeb(res.body as unknown as NodeWebStream<Uint8Array>, { highWaterMark: 1 << 20 });
     const size = Number(res.headers.get('content-length') ?? -1);
-    if (opts.verify === false) return { size, stream: body };
-    const check = digestVerifier(digest);
-    body.on('error', (e) => check.destroy(e));
-    return { size, stream: body.pipe(check) };
+    return { size, stream: verifiedStream(body, digest, opts.verify !== false) };
   }
 
   /** A small blob's bytes (configs, signatures, evidence), verified. */
   async fetchBlob(repo: string, digest: string, opts: ReadOptions = {}): Promise<Uint8Array> {
-    const { stream } = await this.openBlob(repo, digest, opts);
-    const chunks: Buffer[] = [];
-    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-    return new Uint8Array(Buffer.concat(chunks));
+    return readAll((await this.openBlob(repo, digest, opts)).stream);
   }
 
   /** Streams a blob to `path` (written beside it first, renamed only once the digest matched). */
   async pullBlobToFile(repo: string, digest: string, path: string): Promise<number> {
-    const { stream } = await this.openBlob(repo, digest);
-    const tmp = `${path}.partial`;
-    let n = 0;
-    stream.on('data', (c: Buffer) => (n += c.length));
-    try {
-      await pipeline(stream, createWriteStream(tmp));
-      await rename(tmp, path);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    return n;
+    return writeToFile((await this.openBlob(repo, digest)).stream, path);
   }
 
   // ---- manifests ----

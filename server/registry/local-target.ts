@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { MediaType } from '../../schema/media-types.ts';
 import type { Caller } from '../identity.ts';
-import { algorithmOf, digestFile, digestOf, digestVerifier } from '../oci/digest.ts';
+import { readAll, verifiedStream, writeToFile } from '../oci/content.ts';
+import { algorithmOf, digestFile, digestOf } from '../oci/digest.ts';
 import { addToFallbackIndex } from '../oci/fallback.ts';
 import type { FetchedManifest, OciDescriptor, OciTarget, ReadOptions } from '../oci/target.ts';
 import { RegistryError } from './errors.ts';
@@ -83,32 +82,15 @@ export class LocalTarget implements OciTarget {
   async openBlob(repo: string, digest: string, opts: ReadOptions = {}): Promise<{ size: number; stream: Readable }> {
     const r = await this.registry.readBlob(this.caller, repo, digest);
     if (!r) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);
-    if (opts.verify === false) return { size: r.size, stream: r.body };
-    const check = digestVerifier(digest);
-    r.body.on('error', (e) => check.destroy(e));
-    return { size: r.size, stream: r.body.pipe(check) };
+    return { size: r.size, stream: verifiedStream(r.body, digest, opts.verify !== false) };
   }
 
   async fetchBlob(repo: string, digest: string, opts: ReadOptions = {}): Promise<Uint8Array> {
-    const { stream } = await this.openBlob(repo, digest, opts);
-    const chunks: Buffer[] = [];
-    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-    return new Uint8Array(Buffer.concat(chunks));
+    return readAll((await this.openBlob(repo, digest, opts)).stream);
   }
 
   async pullBlobToFile(repo: string, digest: string, path: string): Promise<number> {
-    const { stream } = await this.openBlob(repo, digest);
-    const tmp = `${path}.partial`;
-    let n = 0;
-    stream.on('data', (c: Buffer) => (n += c.length));
-    try {
-      await pipeline(stream, createWriteStream(tmp));
-      await rename(tmp, path);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    return n;
+    return writeToFile((await this.openBlob(repo, digest)).stream, path);
   }
 
   async pushManifest(
