@@ -32,12 +32,27 @@ export function unsafeEntryName(name: string): boolean {
   );
 }
 
-export async function unzipSafely(
+/** Where inflated entries go: `open` is called per file entry, `write` per inflated piece, `end` when it is whole. */
+interface EntrySink {
+  open(name: string): { write(data: Uint8Array): void; end(): void };
+  /** Releases whatever is still open after a failure. */
+  abort(): void;
+}
+
+/**
+ * The one inflater both unzips use: the archive streamed through fflate's Unzip, each entry's pieces handed to
+ * `sink`, refusing path traversal and zip bombs (entry count, total inflated bytes, inflated/compressed ratio,
+ * counted on the bytes actually inflated: headers can lie). `sliceBytes` bounds the inflation done per read;
+ * with `yieldBetween` the event loop gets a turn after each slice.
+ */
+async function inflateEntries(
   file: string,
   label: string,
-  limits = defaultUnzipLimits,
-): Promise<Map<string, Uint8Array>> {
-  // The archive is streamed through the inflater; only the entries' contents are kept.
+  limits: UnzipLimits,
+  sink: EntrySink,
+  sliceBytes: number,
+  yieldBetween: boolean,
+): Promise<void> {
   const size = (await stat(file)).size;
   const head = Buffer.alloc(4);
   const fh = await open(file, 'r');
@@ -46,10 +61,8 @@ export async function unzipSafely(
   } finally {
     await fh.close();
   }
-  if (size < 22 || head.readUInt32LE(0) !== 0x04034b50) {
+  if (size < 22 || head.readUInt32LE(0) !== 0x04034b50)
     throw new TrainerError('corrupt_archive', `${label} is not a zip archive`, 'dataset');
-  }
-  const out = new Map<string, Uint8Array>();
   let total = 0;
   let entries = 0;
   let failure: TrainerError | undefined;
@@ -64,106 +77,13 @@ export async function unzipSafely(
     if (unsafeEntryName(f.name))
       return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
     if (f.name.endsWith('/')) return;
-    const parts: Uint8Array[] = [];
-    pending.add(f.name);
-    f.ondata = (err, data, final) => {
-      if (failure) return;
-      if (err)
-        return fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${err.message}`, 'dataset'));
-      total += data.length;
-      if (total > limits.maxTotalBytes)
-        return fail(
-          new TrainerError('unsafe_archive', `${label} inflates to more than ${limits.maxTotalBytes} bytes`, 'dataset'),
-        );
-      if (total > limits.maxRatio * size) {
-        return fail(
-          new TrainerError(
-            'unsafe_archive',
-            `${label} inflates more than ${limits.maxRatio}× its size (zip bomb?)`,
-            'dataset',
-          ),
-        );
-      }
-      parts.push(data);
-      if (final) {
-        pending.delete(f.name);
-        out.set(f.name, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-      }
-    };
+    let out: ReturnType<EntrySink['open']>;
     try {
-      f.start();
-    } catch (e) {
-      fail(new TrainerError('corrupt_archive', `${label} entry '${f.name}': ${(e as Error).message}`, 'dataset'));
-    }
-  });
-  uz.register(UnzipInflate);
-  try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-      uz.push(chunk as Buffer);
-      if (failure) break;
-    }
-    if (!failure) uz.push(new Uint8Array(0), true);
-  } catch (e) {
-    fail(new TrainerError('corrupt_archive', `${label} is corrupt: ${(e as Error).message}`, 'dataset'));
-  }
-  if (failure) throw failure;
-  if (pending.size)
-    throw new TrainerError(
-      'corrupt_archive',
-      `${label} is truncated: entry '${[...pending][0]}' is incomplete`,
-      'dataset',
-    );
-  return out;
-}
-
-/**
- * Unzips an untrusted archive into `dir` as it streams: each entry's inflated bytes go to its file as they come
- * (memory stays a few buffers, whatever the archive holds), under the same caps as `unzipSafely`, counted on
- * the bytes actually inflated. The archive is read in 16 KiB slices (a few MiB inflated each at most) and the
- * event loop gets a turn between them, so a bomb cannot block the server for long before a cap stops it. Returns
- * the entry names written (directories left out). On any failure the caller removes `dir`.
- */
-export async function unzipToDirectory(
-  file: string,
-  dir: string,
-  label: string,
-  limits = defaultUnzipLimits,
-): Promise<string[]> {
-  const size = (await stat(file)).size;
-  const head = Buffer.alloc(4);
-  const fh = await open(file, 'r');
-  try {
-    await fh.read(head, 0, 4, 0);
-  } finally {
-    await fh.close();
-  }
-  if (size < 22 || head.readUInt32LE(0) !== 0x04034b50)
-    throw new TrainerError('corrupt_archive', `${label} is not a zip archive`, 'dataset');
-  const written: string[] = [];
-  const open_ = new Map<string, number>();
-  let total = 0;
-  let entries = 0;
-  let failure: TrainerError | undefined;
-  const fail = (e: TrainerError) => {
-    failure ??= e;
-  };
-  const uz = new Unzip((f) => {
-    if (failure) return;
-    if (++entries > limits.maxEntries)
-      return fail(new TrainerError('unsafe_archive', `${label} has more than ${limits.maxEntries} entries`, 'dataset'));
-    if (unsafeEntryName(f.name))
-      return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}' escapes the archive root`, 'dataset'));
-    if (f.name.endsWith('/')) return;
-    const path = join(dir, f.name);
-    mkdirSync(dirname(path), { recursive: true });
-    // 'wx': an entry named twice is refused rather than written over.
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o644);
+      out = sink.open(f.name);
     } catch (e) {
       return fail(new TrainerError('unsafe_archive', `${label} entry '${f.name}': ${(e as Error).message}`, 'dataset'));
     }
-    open_.set(f.name, fd);
+    pending.add(f.name);
     f.ondata = (err, data, final) => {
       if (failure) return;
       if (err)
@@ -181,11 +101,10 @@ export async function unzipToDirectory(
             'dataset',
           ),
         );
-      writeSync(fd, data);
+      out.write(data);
       if (final) {
-        closeSync(fd);
-        open_.delete(f.name);
-        written.push(f.name);
+        pending.delete(f.name);
+        out.end();
       }
     };
     try {
@@ -196,23 +115,94 @@ export async function unzipToDirectory(
   });
   uz.register(UnzipInflate);
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 16 * 1024 })) {
+    for await (const chunk of createReadStream(file, { highWaterMark: sliceBytes })) {
       uz.push(chunk as Buffer);
       if (failure) break;
-      await new Promise((r) => setImmediate(r));
+      if (yieldBetween) await new Promise((r) => setImmediate(r));
     }
     if (!failure) uz.push(new Uint8Array(0), true);
   } catch (e) {
     fail(new TrainerError('corrupt_archive', `${label} is corrupt: ${(e as Error).message}`, 'dataset'));
-  } finally {
-    for (const fd of open_.values()) closeSync(fd);
   }
+  if (failure || pending.size) sink.abort();
   if (failure) throw failure;
-  if (open_.size)
+  if (pending.size)
     throw new TrainerError(
       'corrupt_archive',
-      `${label} is truncated: entry '${[...open_.keys()][0]}' is incomplete`,
+      `${label} is truncated: entry '${[...pending][0]}' is incomplete`,
       'dataset',
     );
+}
+
+/** Unzips an untrusted archive into memory (the trainer's image datasets, inside the job). */
+export async function unzipSafely(
+  file: string,
+  label: string,
+  limits = defaultUnzipLimits,
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  await inflateEntries(
+    file,
+    label,
+    limits,
+    {
+      open(name) {
+        const parts: Uint8Array[] = [];
+        return {
+          write: (d) => parts.push(d),
+          end: () => out.set(name, parts.length === 1 ? parts[0]! : Buffer.concat(parts)),
+        };
+      },
+      abort: () => undefined,
+    },
+    1 << 20,
+    false,
+  );
+  return out;
+}
+
+/**
+ * Unzips an untrusted archive into `dir` as it streams: each entry's inflated bytes go to its file as they come
+ * (memory stays a few buffers, whatever the archive holds), under the same caps. The archive is read in 16 KiB
+ * slices (a few MiB inflated each at most) and the event loop gets a turn between them, so a bomb cannot block
+ * the server for long before a cap stops it. Returns the entry names written (directories left out). On any
+ * failure the caller removes `dir`.
+ */
+export async function unzipToDirectory(
+  file: string,
+  dir: string,
+  label: string,
+  limits = defaultUnzipLimits,
+): Promise<string[]> {
+  const written: string[] = [];
+  const open_ = new Set<number>();
+  await inflateEntries(
+    file,
+    label,
+    limits,
+    {
+      open(name) {
+        const path = join(dir, name);
+        mkdirSync(dirname(path), { recursive: true });
+        // 'wx': an entry named twice is refused rather than written over.
+        const fd = openSync(path, 'wx', 0o644);
+        open_.add(fd);
+        return {
+          write: (d) => writeSync(fd, d),
+          end: () => {
+            closeSync(fd);
+            open_.delete(fd);
+            written.push(name);
+          },
+        };
+      },
+      abort: () => {
+        for (const fd of open_) closeSync(fd);
+        open_.clear();
+      },
+    },
+    16 * 1024,
+    true,
+  );
   return written;
 }
