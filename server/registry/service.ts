@@ -351,9 +351,17 @@ export class RegistryService {
     return this.d.store.listTags(repo);
   }
 
+  /** The repositories `caller` may pull (the catalog names no internal or otherwise closed repository). */
   async listRepositories(caller: Caller): Promise<string[]> {
     this.authorize(caller, '', 'pull');
-    return this.d.store.listRepositories();
+    return (await this.d.store.listRepositories()).filter((repo) => {
+      try {
+        this.authorize(caller, repo, 'pull');
+        return true;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Every manifest stored, oldest first (what the lineage index rebuilds itself from). */

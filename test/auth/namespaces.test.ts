@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,33 @@ test("oras with B's token: B/… and a granted namespace work; models/, datasets
     headers: { authorization: 'Bearer token-of-bob' },
   });
   assert.equal(internal.status, 403);
+  // Nor does the catalog name it to a user; an administrator sees it.
+  const catalog = async (token: string) =>
+    (
+      (await (await fetch(`${srv.url}/v2/_catalog`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        repositories: string[];
+      }
+    ).repositories;
+  await srv.services.registry.as(PLATFORM).pushBlob('aibomgen/probe', Buffer.from('x'), 'application/octet-stream');
+  await srv.services.registry.putManifest(
+    PLATFORM,
+    'aibomgen/probe',
+    'v1',
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: {
+          mediaType: 'application/octet-stream',
+          digest: `sha256:${createHash('sha256').update('x').digest('hex')}`,
+          size: 1,
+        },
+        layers: [],
+      }),
+    ),
+  );
+  assert.ok(!(await catalog('token-of-bob')).some((r) => r.startsWith('aibomgen/')), 'the catalog hides aibomgen/');
+  assert.ok((await catalog('token-of-root')).includes('aibomgen/probe'));
   // An administrator may write anywhere.
   const admin = await oras([
     'push',
