@@ -119,6 +119,8 @@ export const ConfigSchema = z.object({
   rateSubmitsPerMinute: z.coerce.number().int().min(1).default(30),
   rateVerificationsPerMinute: z.coerce.number().int().min(1).default(120),
   rateTokensPerMinute: z.coerce.number().int().min(1).default(60),
+  /** Per client and minute: dashboard sign-ins started (`GET /auth/login`, each writes a pending-login row). */
+  rateLoginsPerMinute: z.coerce.number().int().min(1).default(20),
   /** Queued jobs one owner may have at once (more: 429). */
   maxQueuedPerOwner: z.coerce.number().int().min(1).default(1000),
 
@@ -188,6 +190,7 @@ export function loadConfig(
     rateSubmitsPerMinute: env.AIBOMGEN_RATE_SUBMITS_PER_MINUTE,
     rateVerificationsPerMinute: env.AIBOMGEN_RATE_VERIFICATIONS_PER_MINUTE,
     rateTokensPerMinute: env.AIBOMGEN_RATE_TOKENS_PER_MINUTE,
+    rateLoginsPerMinute: env.AIBOMGEN_RATE_LOGINS_PER_MINUTE,
     maxQueuedPerOwner: env.AIBOMGEN_MAX_QUEUED_PER_OWNER,
     maxBlobBytes: env.AIBOMGEN_MAX_BLOB_BYTES,
     uploadSessionTtlSeconds: env.AIBOMGEN_UPLOAD_TTL_SECONDS,

@@ -2,7 +2,8 @@
  * Fair use at the HTTP edge, per identity (the caller's owner; the client address for anonymous callers):
  * - rate limits (hono-rate-limiter, one fixed one-minute window per identity) on job submissions (REST
  *   `POST /developer/submit_job_*`, GraphQL `submitTrainingJob`), verifications (`/verifier/*`, GraphQL
- *   `verify`) and registry token issuance (`/token`);
+ *   `verify`), registry token issuance (`/token`) and dashboard sign-ins (`GET /auth/login`, which stores a
+ *   pending login per request);
  * - a cap on the jobs one owner may have queued (AIBOMGEN_MAX_QUEUED_PER_OWNER), checked before the upload is
  *   read, so a refused submission stores nothing.
  * Over a limit: 429 with Retry-After, the ApiError body (`rate_limited`, `too_many_queued_jobs`) on REST and
@@ -26,6 +27,7 @@ type Limits = Pick<
   | 'rateSubmitsPerMinute'
   | 'rateVerificationsPerMinute'
   | 'rateTokensPerMinute'
+  | 'rateLoginsPerMinute'
   | 'maxQueuedPerOwner'
   | 'maxGraphqlBytes'
 >;
@@ -79,7 +81,19 @@ export class FairUse {
       variable: 'AIBOMGEN_RATE_TOKENS_PER_MINUTE',
       units: async (c) => (c.req.path === '/token' || c.req.path.startsWith('/token/') ? 1 : 0),
     };
-    return [this.limiter(submissions), this.limiter(verifications), this.limiter(tokens), this.queueCap(submissions)];
+    const logins: Kind = {
+      name: 'sign-ins',
+      perMinute: config.rateLoginsPerMinute,
+      variable: 'AIBOMGEN_RATE_LOGINS_PER_MINUTE',
+      units: async (c) => (c.req.path === '/auth/login' ? 1 : 0),
+    };
+    return [
+      this.limiter(submissions),
+      this.limiter(verifications),
+      this.limiter(tokens),
+      this.limiter(logins),
+      this.queueCap(submissions),
+    ];
   }
 
   /** Stops the stores' timers and forgets every count. */

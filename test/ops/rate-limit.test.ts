@@ -3,8 +3,8 @@
  * - a burst of 100 job submissions from one owner: the first `rateSubmitsPerMinute` are queued, every later one
  *   is a 429 with Retry-After and the ApiError body naming the limit, and stores nothing; another owner is
  *   unaffected; GraphQL `submitTrainingJob` shares the same count and answers the GraphQL shape (RATE_LIMITED);
- * - verifications (REST /verifier/* and GraphQL verify, each aliased field counting) and /token have their own
- *   limits; anonymous callers are counted by address;
+ * - verifications (REST /verifier/* and GraphQL verify, each aliased field counting), /token and /auth/login have
+ *   their own limits; anonymous callers are counted by address;
  * - the per-owner cap on queued jobs: a submission beyond it is a 429 naming the cap before its upload is read
  *   (no job, no job directory), also when submissions arrive together.
  */
@@ -33,6 +33,7 @@ before(async () => {
     rateSubmitsPerMinute: 5,
     rateVerificationsPerMinute: 3,
     rateTokensPerMinute: 2,
+    rateLoginsPerMinute: 2,
     maxQueuedPerOwner: 8,
   });
   work = await mkdtemp(join(tmpdir(), 'aibomgen-rate-'));
@@ -161,6 +162,18 @@ test('registry tokens: limited per identity, anonymous callers by address', asyn
   const basic = { authorization: `Basic ${Buffer.from('alice:alice-token').toString('base64')}` };
   const alice = await token(basic);
   assert.equal(alice.status, 200, await alice.clone().text());
+});
+
+test('dashboard sign-ins: GET /auth/login is limited per client address (each stores a pending login)', async () => {
+  const login = () => fetch(`${srv.url}/auth/login`, { redirect: 'manual' });
+  for (let i = 0; i < 2; i++) assert.notEqual((await login()).status, 429);
+  const over = await login();
+  assert.equal(over.status, 429);
+  assert.ok(over.headers.get('retry-after'));
+  assert.match(
+    ((await over.json()) as { detail: string }).detail,
+    /more than 2 sign-ins .*AIBOMGEN_RATE_LOGINS_PER_MINUTE/,
+  );
 });
 
 test('queued-jobs cap: beyond it a 429 naming the cap before the upload is read; concurrent submissions cannot overshoot', async () => {
