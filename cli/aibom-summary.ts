@@ -1,6 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import { verifyAibomSignature, type BomJson, type ModelCard } from '../server/attest/aibom.ts';
 import { keyIds } from '../server/attest/keys.ts';
+import { scoreAibom, storedScore } from '../server/attest/score.ts';
+import type { AibomScore } from '../schema/aibom-score.ts';
 
 /** The readable parts of a CycloneDX AIBoM, as `aibomgen bom show` prints them (and `--json` returns). */
 export interface AibomSummary {
@@ -34,6 +36,8 @@ export interface AibomSummary {
   };
   metrics: Record<string, string>;
   libraries: { name: string; version?: string }[];
+  /** Completeness with this CLI's rubric (server/attest/score.ts), and the score the AIBoM stores, if any. */
+  completeness: AibomScore & { stored?: number };
   signer: {
     algorithm?: string;
     /** in-toto style key id (sha256 of the canonical key) of the key embedded in the JSF signature. */
@@ -67,6 +71,7 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
   const components = arr(doc.components);
   const workflow = arr(arr(doc.formulation)[0]?.workflows)[0] ?? {};
   const wfProps = arr(workflow.properties);
+  const stored = storedScore(doc);
   const env = (k: string): string | undefined => str(wfProps.find((p) => p.name === `aibomgen:env:${k}`)?.value);
   const params: Record<string, unknown> = {};
   for (const p of wfProps) {
@@ -150,6 +155,7 @@ export function summarizeAibom(doc: BomJson, trustedPem?: string): AibomSummary 
     libraries: components
       .filter((c) => c.type === 'library')
       .map((c) => ({ name: str(c.name) ?? '', version: str(c.version) })),
+    completeness: { ...scoreAibom(doc), ...(stored !== undefined ? { stored } : {}) },
     signer: {
       algorithm: sig?.algorithm,
       keyId,

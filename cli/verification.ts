@@ -57,6 +57,28 @@ export async function verifyRef(client: PlatformClient, ref: ModelRef, trust: Tr
   return (await res.json()) as VerificationReport;
 }
 
+/** `--min-score N`: an integer 0–100. */
+export function parseMinScore(v: string): number {
+  if (!/^\d{1,3}$/.test(v) || Number(v) > 100)
+    throw usageError(`--min-score must be an integer from 0 to 100, got ${v}`);
+  return Number(v);
+}
+
+/**
+ * `--min-score N` on a report: one more check, failed when the counted AIBoM scores below N (the missing fields
+ * listed) or when there is no AIBoM to score. The score is the verifier's own (server/attest/score.ts).
+ */
+export function applyMinScore(report: VerificationReport, min: number): VerificationReport {
+  const c = report.completeness;
+  const passed = !!c && c.score >= min;
+  const missing = c?.missing.map((m) => `${m.field} (${m.tier})`).join(', ');
+  const reason = !c
+    ? 'no verified AIBoM to score'
+    : `score ${c.score} (${c.rubric})${passed ? '' : ` is below ${min}`}${missing ? `; missing: ${missing}` : ''}`;
+  const check = { name: `AIBoM completeness score >= ${min}`, passed, ...(passed ? {} : { reason }) };
+  return { ...report, verified: report.verified && passed, checks: [...report.checks, check] };
+}
+
 /** 3 when the model is not there at all, else 4. */
 export function failedVerificationExit(
   report: VerificationReport,

@@ -29,6 +29,52 @@ export const JobInputFile = z.object({
 });
 export type JobInputFile = z.infer<typeof JobInputFile>;
 
+/**
+ * The platform's trainers. A model job's `framework` field picks one: `keras` runs the Keras trainer
+ * (trainer/keras_trainer, Keras 3 on JAX); anything else the seed sends (`tensorflow`, `tfjs`) the default TF.js one.
+ */
+export const trainerFrameworks = ['tfjs', 'keras'] as const;
+export type TrainerFramework = (typeof trainerFrameworks)[number];
+export const trainerFramework = (framework: string): TrainerFramework => (framework === 'keras' ? 'keras' : 'tfjs');
+
+/** A GPU device id as nvidia-smi names it: an index (`0`), a UUID (`GPU-…`) or a MIG id (`MIG-…`). */
+const gpuDeviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/, 'expected a GPU index or UUID');
+
+/**
+ * What a job asks of the GPUs (the docker runner's DeviceRequests): `true` every GPU of the worker, a count,
+ * or device ids. `false` / `0`: none.
+ */
+export const GpuRequest = z.union([z.boolean(), z.number().int().min(0).max(64), z.array(gpuDeviceId).min(1).max(64)]);
+export type GpuRequest = z.infer<typeof GpuRequest>;
+
+/** GPUs a worker needs to serve the request (`true` needs at least one). */
+export const gpusWanted = (g: GpuRequest | undefined): number =>
+  g === true ? 1 : typeof g === 'number' ? g : Array.isArray(g) ? g.length : 0;
+
+/**
+ * The text form of a GPU request (a form field, a CLI flag): `true`/`false`/`all`/`none`, a count (`2`), a
+ * comma-separated id list (`0,1` or `GPU-…`) or a JSON array of ids.
+ */
+export const gpuField = z
+  .string()
+  .trim()
+  .max(4096)
+  .transform((s): unknown => {
+    const l = s.toLowerCase();
+    if (l === '' || l === 'false' || l === 'none') return false;
+    if (l === 'true' || l === 'all') return true;
+    if (/^\d+$/.test(s)) return Number(s);
+    if (s.startsWith('[')) {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        return s;
+      }
+    }
+    return s.split(',').map((p) => p.trim());
+  })
+  .pipe(GpuRequest);
+
 const optText = z.string().trim().min(1).max(4096).optional();
 
 /**
@@ -56,14 +102,28 @@ export const RunnerInfo = z.object({
   isolated: z.boolean(),
   image: z.string().optional(),
   imageDigest: z.string().optional(),
+  /** The engine's image id (the config digest) of the image that ran. */
+  imageId: z.string().optional(),
   /** e.g. "podman 4.3.1 (Docker API 1.41)" */
   runtime: z.string().optional(),
   command: z.array(z.string()),
+  /** Job kind: the platform's own trainer or a user-supplied trainer image (the link's step says which). */
+  trainer: z.enum(['platform', 'image']).optional(),
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
 
 export const AttestationRef = z.object({
-  kind: z.enum(['aibom', 'in-toto-link', 'slsa-provenance', 'cosign-signature', 'aibom-signature', 'other']),
+  kind: z.enum([
+    'aibom',
+    'in-toto-link',
+    'slsa-provenance',
+    'cosign-signature',
+    'aibom-signature',
+    'model-signature',
+    'test-result',
+    'spdx',
+    'other',
+  ]),
   mediaType: z.string(),
   artifactType: z.string().optional(),
   digest,
@@ -105,6 +165,10 @@ export const JobView = z.object({
   state: JobState,
   owner: z.string(),
   framework: z.string(),
+  /** The trainer that runs (or ran) a model job (from `framework`); absent for image jobs. */
+  trainer: z.enum(trainerFrameworks).optional(),
+  /** The GPU request, when the job made one. */
+  gpu: GpuRequest.optional(),
   reason: z.string().optional(),
   params: z.record(z.string(), z.unknown()),
   metadata: ModelMetadata,

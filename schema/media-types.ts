@@ -42,6 +42,8 @@ export const Annotation = {
   title: 'org.opencontainers.image.title',
   created: 'org.opencontainers.image.created',
   modelFilepath: 'org.cncf.model.filepath',
+  /** The same under its CNAI-era name (model-spec ≤ 0.0.6), the one modctl ≤ 0.0.5 — the newest built here — reads. */
+  modelFilepathCnai: 'org.cnai.model.filepath',
   /** Standard base-image annotations; a plain `oras push --annotation` with these joins the lineage graph. */
   baseName: 'org.opencontainers.image.base.name',
   baseDigest: 'org.opencontainers.image.base.digest',

@@ -3,6 +3,7 @@
  * evidence documents the seed's verifier endpoints accept in a request body (in-toto link and layout).
  */
 import { z } from 'zod';
+import { AibomScore } from './aibom-score.ts';
 
 export const VerificationCheck = z.object({
   name: z.string(),
@@ -16,6 +17,20 @@ export const VerificationReport = z.object({
   digest: z.string().optional(),
   verified: z.boolean(),
   checks: z.array(VerificationCheck),
+  /**
+   * What the verified evidence states, for policies a verifier adds on top (aibomgen verify
+   * --platform-trainer-only, --require-eval): present only when the evidence stating it verified.
+   */
+  facts: z
+    .object({
+      /** From the in-toto link's signed step name: the platform's own trainer or a user-supplied image. */
+      job_kind: z.enum(['platform', 'image']).optional(),
+      /** The signed test-result attestation's metrics (held-out evaluation), by name. */
+      evaluation: z.record(z.string(), z.number()).optional(),
+    })
+    .optional(),
+  /** The counted AIBoM's completeness, computed by the verifier with its rubric (never read from the document). */
+  completeness: AibomScore.optional(),
 });
 export type VerificationReport = z.infer<typeof VerificationReport>;
 
@@ -33,7 +48,13 @@ export const InTotoLinkDocument = z.object({
     command: z.array(z.string()),
     materials: ArtifactMap,
     products: ArtifactMap,
-    byproducts: z.object({ 'return-value': z.number().int(), stdout: z.string(), stderr: z.string() }),
+    byproducts: z.object({
+      'return-value': z.number().int(),
+      stdout: z.string(),
+      stderr: z.string(),
+      /** The data-access record: the job's input files it read (server/attest/data-access.ts). */
+      'inputs-read': z.array(z.string()).optional(),
+    }),
     environment: z.record(z.string(), z.string()),
   }),
 });

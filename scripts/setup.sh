@@ -10,7 +10,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # ---- Debian packages ----
-APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium busybox-static postgresql-15)
+# mmdebstrap: the Keras trainer's offline image (trainer/image/build-keras.sh).
+APT_PKGS=(podman runc uidmap docker-registry skopeo in-toto python3-venv chromium busybox-static postgresql-15 libgit2-dev mmdebstrap)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -63,6 +64,21 @@ go_tool() { # name module@version
 go_tool oras oras.land/oras/cmd/oras@v1.3.6
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 
+# ---- attest area: ModelPack interop (test/attest/kit-modctl.test.ts) ----
+# modctl: the proxy here serves github.com/CloudNativeAI/modctl up to v0.0.5 (not modelpack/modctl); `go install`
+# refuses it (its version list is 403), so it is built from a writable copy; cgo with libgit2-dev (apt above).
+# KitOps' kit cannot be built: every github.com/kitops-ml/kitops and jozu-ai/kitops version is 403 on the proxy.
+MODCTL_MOD=github.com/CloudNativeAI/modctl@v0.0.5
+if [ ! -x "$TOOLS/bin/modctl" ] || [ "$(cat "$TOOLS/bin/.modctl.version" 2>/dev/null)" != "$MODCTL_MOD" ]; then
+  log "go build $MODCTL_MOD"
+  modctl_src=$(go mod download -json "$MODCTL_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  modctl_tmp=$(mktemp -d)
+  cp -r "$modctl_src/." "$modctl_tmp" && chmod -R u+w "$modctl_tmp"
+  (cd "$modctl_tmp" && go build -o "$TOOLS/bin/modctl" .)
+  rm -rf "$modctl_tmp"
+  echo "$MODCTL_MOD" > "$TOOLS/bin/.modctl.version"
+fi
+
 # ---- registry area: OCI conformance suite (owned by server/registry) ----
 # Only this (non-Ginkgo) version is served by the module proxy here; built from a writable copy.
 OCI_CONF_MOD=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
@@ -74,6 +90,25 @@ if [ ! -x "$TOOLS/bin/oci-conformance" ] || [ "$(cat "$TOOLS/bin/.oci-conformanc
   (cd "$conf_tmp" && go build -o "$TOOLS/bin/oci-conformance" .)
   rm -rf "$conf_tmp"
   echo "$OCI_CONF_MOD" > "$TOOLS/bin/.oci-conformance.version"
+fi
+
+# ---- registry area: SeaweedFS, whose S3 gateway is the object store of the S3-mode tests ----
+# `go install` refuses it (its go.mod has replace directives): built from a writable copy at a fixed path under
+# the user's cache, binary kept there too, so another clone on this machine reuses it (a first build: minutes).
+WEED_MOD=github.com/seaweedfs/seaweedfs@v0.0.0-20261109003541-7506e5f91cd6
+if [ ! -x "$TOOLS/bin/weed" ] || [ "$(cat "$TOOLS/bin/.weed.version" 2>/dev/null)" != "$WEED_MOD" ]; then
+  weed_cache=${XDG_CACHE_HOME:-$HOME/.cache}/aibomgen
+  weed_bin=$weed_cache/weed-${WEED_MOD##*@}
+  if [ ! -x "$weed_bin" ]; then
+    log "go build $WEED_MOD"
+    weed_src=$(go mod download -json "$WEED_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    rm -rf "$weed_cache/seaweedfs-src" && mkdir -p "$weed_cache"
+    cp -r "$weed_src/." "$weed_cache/seaweedfs-src" && chmod -R u+w "$weed_cache/seaweedfs-src"
+    (cd "$weed_cache/seaweedfs-src" && go build -o "$weed_bin.tmp" ./weed && mv "$weed_bin.tmp" "$weed_bin")
+    rm -rf "$weed_cache/seaweedfs-src"
+  fi
+  cp "$weed_bin" "$TOOLS/bin/weed"
+  echo "$WEED_MOD" > "$TOOLS/bin/.weed.version"
 fi
 }
 
@@ -92,7 +127,8 @@ fi
 # Keras 3 writes the real `.keras` fixtures (trainer/samples/make_keras.py). Its numpy backend imports jax,
 # so jax is the backend used. Pinned; skipped when the venv already holds these pins.
 KERAS_VENV=$TOOLS/venv-keras
-KERAS_PKGS=(keras==3.15.1 h5py==3.16.0 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2)
+# pyyaml and pillow: the Keras trainer (trainer/keras_trainer) reads definitions and PNGs with them.
+KERAS_PKGS=(keras==3.15.1 h5py==3.16.0 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2 pyyaml==6.0.3 pillow==12.0.0)
 if [ "$(cat "$KERAS_VENV/.pins" 2>/dev/null)" != "${KERAS_PKGS[*]}" ]; then
   log "pip install ${KERAS_PKGS[*]} into .tools/venv-keras"
   python3 -m venv "$KERAS_VENV"
@@ -101,6 +137,21 @@ if [ "$(cat "$KERAS_VENV/.pins" 2>/dev/null)" != "${KERAS_PKGS[*]}" ]; then
   else
     log "keras install failed: the .keras round-trip test will skip; committed fixtures still work"
   fi
+fi
+
+# Wheels scripts/gpu-check.sh installs offline (--no-index) on a GPU machine that has JAX (with CUDA) but no
+# Keras: keras, its small dependencies, pyyaml, pillow; binary ones for CPython 3.11-3.13 (31 MB to carry).
+KERAS_WHEELS=$TOOLS/wheels
+WHEEL_PINS=(keras==3.15.1 absl-py==2.5.1 rich==15.0.0 markdown-it-py==4.3.0 mdurl==0.1.2 pygments==2.21.0
+  namex==0.1.0 packaging==26.4 optree==0.20.0 typing-extensions==4.16.0 pyyaml==6.0.3 pillow==12.0.0)
+if [ "$(cat "$KERAS_WHEELS/.pins" 2>/dev/null)" != "${WHEEL_PINS[*]}" ]; then
+  log "pip download ${WHEEL_PINS[*]} into .tools/wheels"
+  wheels_ok=1
+  for v in 311 312 313; do
+    "$KERAS_VENV/bin/pip" download -q --no-deps --only-binary=:all: --python-version "$v" \
+      --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d "$KERAS_WHEELS" "${WHEEL_PINS[@]}" || wheels_ok=0
+  done
+  [ $wheels_ok = 1 ] && echo "${WHEEL_PINS[*]}" > "$KERAS_WHEELS/.pins"
 fi
 
 }
@@ -116,5 +167,45 @@ cat "$TOOLS/npm.log" "$TOOLS/go.log" "$TOOLS/py.log" >&2
 [ $ok = 1 ] || exit 1
 
 # ---- jobs area: podman API service prerequisites, offline trainer image (owned by server/jobs) ----
+# Real package metadata of packages NOT installed on this host, for the image-packages test: a PyPI wheel
+# (its dist-info) and a Debian .deb (its control fields become a dpkg status entry). Pinned; fetched once.
+JOB_FIXTURES=$TOOLS/fixtures
+mkdir -p "$JOB_FIXTURES"
+if [ ! -f "$JOB_FIXTURES/tomli_w-1.2.0-py3-none-any.whl" ]; then
+  log "pip download tomli_w==1.2.0 into .tools/fixtures"
+  "$TOOLS/venv/bin/pip" download -q --no-deps --only-binary=:all: tomli_w==1.2.0 -d "$JOB_FIXTURES"
+fi
+if [ ! -f "$JOB_FIXTURES/cowsay_3.03+dfsg2-8_all.deb" ]; then
+  log "apt-get download cowsay=3.03+dfsg2-8 into .tools/fixtures"
+  (cd "$JOB_FIXTURES" && apt-get download -qq cowsay=3.03+dfsg2-8 2>/dev/null) ||
+    { $SUDO apt-get update -qq && (cd "$JOB_FIXTURES" && apt-get download -qq cowsay=3.03+dfsg2-8 2>/dev/null); }
+fi
 
 # ---- attest area: extra verifiers (owned by server/attest) ----
+# Peer verifiers for the evidence, in their own venv (model-signing pins a sigstore stack of its own): OpenSSF
+# model-signing (its CLI imports OpenSSL, which 1.1.1 does not declare), check-jsonschema (SPDX 3.0.1,
+# SLSA provenance v1), spdx-python-model (bindings generated from the SPDX 3.0.1 SHACL model).
+ATTEST_VENV=$TOOLS/venv-attest
+ATTEST_PKGS=(model-signing==1.1.1 pyopenssl==26.4.0 check-jsonschema==0.39.0 spdx-python-model==0.0.6)
+if [ "$(cat "$ATTEST_VENV/.pins" 2>/dev/null)" != "${ATTEST_PKGS[*]}" ]; then
+  log "pip install ${ATTEST_PKGS[*]} into .tools/venv-attest"
+  python3 -m venv "$ATTEST_VENV"
+  "$ATTEST_VENV/bin/pip" install -q "${ATTEST_PKGS[@]}"
+  echo "${ATTEST_PKGS[*]}" > "$ATTEST_VENV/.pins"
+fi
+# On PATH with the other peers (.tools/bin): the README's verification commands call it by name.
+ln -sf ../venv-attest/bin/model_signing "$TOOLS/bin/model_signing"
+# The SPDX 3.0.1 JSON schema (generated by shacl2code from the SPDX model) as npm ships it: in
+# @cyclonedx/cdxgen's data/ (spdx.org itself is not reachable here). Pinned by version and by the file's hash.
+SPDX_PKG=@cyclonedx/cdxgen@12.8.4
+SPDX_SCHEMA_SHA=873ff9d3177a0c12495fe585c5012f7bec0aa70aabed1f2f1e79f25bd95eb107
+SPDX_DIR=$TOOLS/spdx-3.0.1
+if [ "$(sha256sum "$SPDX_DIR/spdx-json-schema.json" 2>/dev/null | cut -d' ' -f1)" != "$SPDX_SCHEMA_SHA" ]; then
+  log "npm pack $SPDX_PKG (SPDX 3.0.1 JSON schema)"
+  spdx_tmp=$(mktemp -d)
+  (cd "$spdx_tmp" && npm pack --silent "$SPDX_PKG" >/dev/null && tar xzf ./*.tgz package/data/spdx-export.schema.json)
+  mkdir -p "$SPDX_DIR"
+  echo "$SPDX_SCHEMA_SHA  $spdx_tmp/package/data/spdx-export.schema.json" | sha256sum -c --quiet
+  cp "$spdx_tmp/package/data/spdx-export.schema.json" "$SPDX_DIR/spdx-json-schema.json"
+  rm -rf "$spdx_tmp"
+fi

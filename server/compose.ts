@@ -18,8 +18,10 @@ import type { ModelVerifier, Publisher } from './contracts.ts';
 import { type Db, openDatabase } from './db/connect.ts';
 import { createEventBus, type EventBus } from './events.ts';
 import { createGraphqlArea } from './graphql/area.ts';
-import { PLATFORM } from './identity.ts';
-import { createJobsArea } from './jobs/area.ts';
+import { type Caller, PLATFORM } from './identity.ts';
+import { fencedTarget } from './jobs/queue/fence.ts';
+import { createJobsArea, type JobsArea } from './jobs/area.ts';
+import { registerQueueMetrics } from './jobs/queue/metrics.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { Jobs } from './jobs/service.ts';
 import { createLineageIndex, type LineageIndex } from './lineage/area.ts';
@@ -28,6 +30,7 @@ import { opsRoutes } from './ops/area.ts';
 import { createMetrics, type PlatformMetrics } from './ops/metrics.ts';
 import { FairUse } from './ops/rate-limit.ts';
 import { parseGrants } from './registry/access.ts';
+import { reconcileRegistry } from './registry/reconcile.ts';
 import { registryRoutes, registrySafeServing } from './registry/routes.ts';
 import { RegistryService } from './registry/service.ts';
 import { createStore } from './registry/store/index.ts';
@@ -62,6 +65,8 @@ export interface Platform {
   /** Who owns which model name. */
   readonly modelNames: ModelNames;
   readonly jobs: Jobs;
+  /** The queue's depth and its workers' heartbeats (the operators' view: GraphQL, /metrics, dashboard). */
+  readonly queue: JobsArea['queue'];
   readonly metrics: PlatformMetrics;
   /** Every mutating call and refusal (server/audit); createApp mounts its middleware. */
   readonly audit: AuditLog;
@@ -130,8 +135,24 @@ export async function compose(
         grants: parseGrants(config.namespaceGrants),
       },
     });
+    // Before anything reads the index: what a kill -9 left half-done in it is made to agree with the store.
+    await reconcileRegistry({
+      db,
+      store,
+      registry,
+      log,
+      platformNamespaces: [config.trustedNamespace, ...INPUT_NAMESPACES],
+      // SQLite: this process alone writes the index. Postgres: other nodes may be mid-PUT while this one starts.
+      graceMs: /^postgres(ql)?:/.test(config.databaseUrl) ? 10 * 60_000 : 0,
+    });
     const modelNames = new ModelNames(db, config.trustedNamespace);
-    const attest: AttestArea = await createAttestArea({ config, log, registry, modelNames });
+    // The publisher writes through the fenced registry: a job's run pushes manifests only while it still holds
+    // the job's lease, and removes what a dead run of the job pushed (jobs/queue/fence.ts).
+    const fencedRegistry = {
+      as: (caller: Caller) => fencedTarget(registry.as(caller)),
+      authorize: (caller: Caller, repo: string, action: 'pull') => registry.authorize(caller, repo, action),
+    };
+    const attest: AttestArea = await createAttestArea({ config, log, registry: fencedRegistry, modelNames });
     const verifier = metrics.countVerifications(attest.verifier);
     const lineage = await createLineageIndex({
       db,
@@ -151,8 +172,10 @@ export async function compose(
       publisher: attest.publisher,
       registry: registry.as(PLATFORM),
       modelNames,
+      verifier: attest.verifier,
     });
     closers.push(() => jobsArea.close());
+    registerQueueMetrics(metrics.registry, jobsArea.queue);
     const graphql = createGraphqlArea({
       config,
       db,
@@ -163,12 +186,14 @@ export async function compose(
       registry,
       lineage,
       modelNames,
+      queue: jobsArea.queue,
     });
     const web = await createWebArea({ config, log });
     const routeDeps = {
       registry,
       log,
       maxManifestBytes: config.maxManifestBytes,
+      blobRedirect: config.registryBlobRedirect,
       ...(config.pullPolicy === 'verified' ? { pullGate: createPullGate(verifier, config.trustedNamespace) } : {}),
     };
 
@@ -185,6 +210,7 @@ export async function compose(
       lineage,
       modelNames,
       jobs: jobsArea.jobs,
+      queue: jobsArea.queue,
       metrics,
       audit,
       fairUse,

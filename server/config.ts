@@ -77,6 +77,15 @@ export const ConfigSchema = z.object({
   /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
   workerId: z.string().min(1).max(255).optional(),
   /**
+   * The queue engine (server/jobs/queue/): `embedded` claims from the jobs table (SQLite, one host), `pg-boss` is
+   * the Postgres job queue for several hosts; `auto` picks pg-boss on a postgres:// database.
+   */
+  queueEngine: z.enum(['auto', 'embedded', 'pg-boss']).default('auto'),
+  /** A running job's lease: a worker that has not heartbeated for this long loses the job to another worker. */
+  leaseSeconds: z.coerce.number().int().min(2).max(3600).default(30),
+  /** Re-runs of a job whose worker died (backoff doubles each time); past them the job is dead-lettered. */
+  jobRetries: z.coerce.number().int().min(0).max(20).default(3),
+  /**
    * `shared`: workers read a job's inputs from the data directory the API node wrote them to (one host, or a
    * shared volume). `registry`: the API node pushes them to the registry and a worker without them pulls them.
    */
@@ -96,6 +105,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/)
     .default('models'),
+  /**
+   * The publication gate: a job whose AIBoM's completeness score (server/attest/score.ts) is below this is not
+   * published into the trusted namespace; the job fails with the missing fields listed. Unset: no gate.
+   */
+  minAibomScore: z.coerce.number().int().min(0).max(100).optional(),
   /** Extra namespaces granted to owners: `ns=alice|bob;team=carol` (everyone owns `<owner>/…`). */
   namespaceGrants: z.string().optional(),
   /** Host names (host[:port]) requests may address; the public URL's and the listen address's are always allowed. */
@@ -126,6 +140,12 @@ export const ConfigSchema = z.object({
 
   // ---- registry limits ----
   /** Largest blob accepted (a push over it is refused, nothing kept). */
+  /**
+   * Upstream mode: a blob GET that distribution answers with a redirect to its object store (S3 driver,
+   * pre-signed URL) is passed to the client, so blob bytes never pass through the front. `false`: the front
+   * follows it and relays the bytes itself (clients that cannot reach the object store).
+   */
+  registryBlobRedirect: z.stringbool().default(true),
   maxBlobBytes: z.coerce
     .number()
     .int()
@@ -173,9 +193,13 @@ export function loadConfig(
     anonymousPull: env.AIBOMGEN_ANONYMOUS_PULL,
     role: env.AIBOMGEN_ROLE,
     workerId: env.AIBOMGEN_WORKER_ID,
+    queueEngine: env.AIBOMGEN_QUEUE_ENGINE,
+    leaseSeconds: env.AIBOMGEN_LEASE_SECONDS,
+    jobRetries: env.AIBOMGEN_JOB_RETRIES,
     auth: env.AIBOMGEN_AUTH,
     admins: env.AIBOMGEN_ADMINS,
     trustedNamespace: env.AIBOMGEN_TRUSTED_NAMESPACE,
+    minAibomScore: env.AIBOMGEN_MIN_AIBOM_SCORE,
     namespaceGrants: env.AIBOMGEN_NAMESPACE_GRANTS,
     allowedHosts: env.AIBOMGEN_ALLOWED_HOSTS,
     oidcIssuer: env.AIBOMGEN_OIDC_ISSUER,
@@ -192,6 +216,7 @@ export function loadConfig(
     rateTokensPerMinute: env.AIBOMGEN_RATE_TOKENS_PER_MINUTE,
     rateLoginsPerMinute: env.AIBOMGEN_RATE_LOGINS_PER_MINUTE,
     maxQueuedPerOwner: env.AIBOMGEN_MAX_QUEUED_PER_OWNER,
+    registryBlobRedirect: env.AIBOMGEN_REGISTRY_BLOB_REDIRECT,
     maxBlobBytes: env.AIBOMGEN_MAX_BLOB_BYTES,
     uploadSessionTtlSeconds: env.AIBOMGEN_UPLOAD_TTL_SECONDS,
     maxUploadSessionsPerIdentity: env.AIBOMGEN_MAX_UPLOAD_SESSIONS,

@@ -6,6 +6,7 @@
  */
 import type { Caller } from './identity.ts';
 import type {
+  GpuRequest,
   JobEvent,
   JobInputFile,
   JobState,
@@ -44,9 +45,42 @@ export interface JobOutcome {
   stderrPath: string;
   exitCode: number;
   runner: RunnerInfo;
+  /** What the job's image holds, read from its package databases after the run (docker runner only). */
+  imageInventory?: ImageInventory;
+  /** The data-access record: which inputs the job read (docker runner only; server/attest/data-access.ts). */
+  inputAccess?: InputAccess;
   queuedAt: string; // ISO 8601
   startedAt: string;
   finishedAt: string;
+}
+
+/** Input files (relative to /input) the job read during its run, and those it did not. */
+export interface InputAccess {
+  read: string[];
+  unread: string[];
+}
+
+/** A package found in a job's image by reading its package database (no code of the image is run). */
+export interface ImagePackage {
+  ecosystem: 'deb' | 'pypi' | 'npm';
+  name: string;
+  version: string;
+  /** Package URL, e.g. pkg:pypi/tomli-w@1.0.0 */
+  purl: string;
+  license?: string;
+  /** The file inside the image it was read from. */
+  source: string;
+}
+
+/** The job image's own environment, measured by the runner from the container's filesystem. */
+export interface ImageInventory {
+  /** From /etc/os-release (absent in a FROM-scratch image). */
+  os?: { id: string; versionId?: string; prettyName?: string };
+  packages: ImagePackage[];
+  /** Package databases read (paths inside the image). */
+  read: string[];
+  /** True when a size budget stopped the reading before every database was read. */
+  truncated: boolean;
 }
 
 /** Implemented by the attest area. Throws on any failure; must leave no tag pointing at a half-attested model. */
@@ -76,8 +110,8 @@ export interface SubmitJobInput {
   /** The PoC flow: a trainer image from our registry and its command. */
   image?: string;
   command?: string[];
-  /** Ask for a GPU (DeviceRequests on the docker runner). */
-  gpu?: boolean;
+  /** Ask for GPUs (DeviceRequests on the docker runner): true = all, a count, or device ids. */
+  gpu?: GpuRequest;
 }
 
 /** Implemented by the jobs area. */

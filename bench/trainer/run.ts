@@ -10,8 +10,13 @@
  * The native backend is measured where @tensorflow/tfjs-node resolves; from source it does not here, so bundle
  * the bench beside a node_modules that has it (see the trainer report): esbuild bench/trainer/run.ts → x.mjs.
  * Targets on the 2-core build machine: MLP ≥ 15k samples/s, CNN ≥ 500 samples/s (best backend).
+ *
+ * Then, in the same run, the Keras side (keras_bench.py): the platform's Keras trainer (`python -m
+ * keras_trainer`, CPU) and a plain Keras `model.fit` baseline (Keras 3 on JAX, the trainer's own venv: no
+ * TensorFlow needed) on the same two models, and every trainer's samples/s as a ratio of that baseline.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '../../trainer/tf.ts';
@@ -202,10 +207,64 @@ async function parent(): Promise<void> {
     `targets: MLP ≥ ${fmt(TARGET.mlp)} → best ${fmt(best.mlp)} ${best.mlp >= TARGET.mlp ? 'MET' : 'MISSED'}; ` +
       `CNN ≥ ${fmt(TARGET.cnn)} → best ${fmt(best.cnn, 1)} ${best.cnn >= TARGET.cnn ? 'MET' : 'MISSED'}`,
   );
+  const keras = kerasBench(seconds, crashed);
+  if (keras) compareWithPlain(results, keras);
   if (crashed.length || results.length === 0 || results.some((r) => !(r.mlp > 0 && r.cnn > 0))) {
     console.error(`trainer bench failed: ${crashed.join('; ') || 'no backend measured a positive rate'}`);
     process.exitCode = 1;
   }
+}
+
+interface KerasResult {
+  plain: { mlp: number; cnn: number };
+  trainer: { mlp: number; cnn: number };
+  versions: Record<string, string>;
+}
+
+/** The Keras side (keras_bench.py in the trainer's venv): a plain Keras `fit` baseline and the Keras trainer. */
+function kerasBench(seconds: number, crashed: string[]): KerasResult | undefined {
+  const py = fileURLToPath(new URL('../../.tools/venv-keras/bin/python', import.meta.url));
+  if (!existsSync(py)) {
+    console.log('keras: not measured (.tools/venv-keras is missing: scripts/setup.sh installs it)');
+    return undefined;
+  }
+  const script = fileURLToPath(new URL('keras_bench.py', import.meta.url));
+  const args = [script, '--seconds', String(Math.max(seconds, SMOKE ? 0 : 1)), ...(SMOKE ? ['--smoke'] : [])];
+  const r = spawnSync(py, args, { encoding: 'utf8', timeout: 20 * 60_000 });
+  const line = r.stdout?.trim().split('\n').at(-1) ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    crashed.push(`keras: exit ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-5).join('\n')}`);
+    return undefined;
+  }
+  return JSON.parse(line) as KerasResult;
+}
+
+/**
+ * Every trainer against the plain Keras baseline (Keras 3 on JAX, CPU, `model.fit` with nothing around it), on
+ * the same two models, with the goals: the best platform trainer ≥ 0.9× per model, the default (TF.js) ≥ 0.5×.
+ */
+function compareWithPlain(tfjs: ChildResult[], k: KerasResult): void {
+  const rows: [string, number, number][] = [
+    ...tfjs.map((r): [string, number, number] => [`tfjs ${r.backend}`, r.mlp, r.cnn]),
+    ['keras trainer (jax cpu)', k.trainer.mlp, k.trainer.cnn],
+    ['plain keras fit (jax cpu)', k.plain.mlp, k.plain.cnn],
+  ];
+  const table = [['trainer', 'MLP samples/s', 'MLP vs plain', 'CNN samples/s', 'CNN vs plain']];
+  for (const [name, m, c] of rows)
+    table.push([name, fmt(m), `${fmt(m / k.plain.mlp, 2)}×`, fmt(c, 1), `${fmt(c / k.plain.cnn, 2)}×`]);
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => (row[i] as string).length)));
+  console.log(`against a plain Keras ${k.versions.keras} (${k.versions.backend}) model.fit on the same models:`);
+  for (const row of table) console.log(row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
+  const platform = rows.slice(0, -1);
+  const best = (i: 1 | 2) => Math.max(...platform.map((r) => r[i]));
+  const wasm = tfjs.find((r) => r.backend === 'wasm');
+  const verdict = (v: number, goal: number) => `${fmt(v, 2)}× ${v >= goal ? 'MET' : 'MISSED'}`;
+  console.log(
+    `goal best platform trainer ≥ 0.9× plain: MLP ${verdict(best(1) / k.plain.mlp, 0.9)}, CNN ${verdict(best(2) / k.plain.cnn, 0.9)}` +
+      (wasm
+        ? `; default TF.js (wasm) ≥ 0.5×: MLP ${verdict(wasm.mlp / k.plain.mlp, 0.5)}, CNN ${verdict(wasm.cnn / k.plain.cnn, 0.5)}`
+        : ''),
+  );
 }
 
 const childIdx = process.argv.indexOf('--child');

@@ -6,8 +6,9 @@ import type { AibomSummary } from '../aibom-summary.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { colors, formatLogs, out, printJson, shortDigest, type Colors } from '../output.ts';
 import { apiError, PlatformClient, resolvePlatform } from '../platform.ts';
-import { OciClient } from '../../server/oci/client.ts';
-import { parseModelRef, RegistryReader } from '../registry.ts';
+import { parseModelRef } from '../registry.ts';
+import { bomSpdxCommand } from './bom-spdx.ts';
+import { judgedReferrers } from '../evidence-read.ts';
 
 /** `pkg:oci/x@sha256%3A…?repository_url=datasets%2Fx` → `datasets/x@sha256:0123456789ab` (where it lives in the registry). */
 function ociLocation(purl: string | undefined): string | undefined {
@@ -39,6 +40,14 @@ function render(
     kv('AIBoM digest', bomDigest),
     kv('serial', s.serialNumber),
     kv('CycloneDX', s.specVersion),
+    kv(
+      'completeness',
+      `${s.completeness.score}/100 (${s.completeness.rubric})${
+        s.completeness.missing.length
+          ? `; missing: ${s.completeness.missing.map((x) => `${x.field} (${x.tier})`).join(', ')}`
+          : ''
+      }`,
+    ),
     h('Model card'),
     kv('name', m.name),
     kv('version', m.version),
@@ -177,26 +186,11 @@ Examples:
         const client = new PlatformClient(resolvePlatform(cmd));
         const mref = parseModelRef(ref, client.baseUrl, opts.plainHttp);
         const { pem: trustedPem, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
-        const reader = new RegistryReader(mref, client);
-        const { digest, bytes } = await reader.manifest();
-        const boms = await reader.referrers(digest, MediaType.cyclonedxJson);
-        if (boms.length === 0)
+        // Each AIBoM referrer is judged on its own: shown only when it verifies with the trusted key and is about
+        // this manifest.
+        const { digest, verdicts } = await judgedReferrers(client, mref, trustedPem, MediaType.cyclonedxJson);
+        if (verdicts.length === 0)
           throw new CliError(`${mref.short} (${shortDigest(digest)}) has no AIBoM referrer`, ExitCode.notFound);
-        // Loaded on demand: the checks pull in the attest modules. Each AIBoM referrer is judged on its own: it is
-        // shown only when its signature verifies with the trusted key and it is about this manifest.
-        const { checkEvidence } = await import('../../server/attest/evidence-check.ts');
-        const { outputFiles, parseImageManifest } = await import('../../server/attest/oci-read.ts');
-        const pm = parseImageManifest(bytes);
-        const subject = {
-          digest,
-          mediaType: (pm.ok ? pm.manifest.mediaType : undefined) ?? MediaType.ociManifest,
-          size: bytes.byteLength,
-          files: pm.ok ? outputFiles(pm.manifest.layers) : {},
-        };
-        const oci = new OciClient(mref.registry, { headers: mref.onPlatform ? client.headers() : {} });
-        const verdicts = await Promise.all(
-          boms.map((b) => checkEvidence(oci, mref.repo, subject, b.digest, trustedPem)),
-        );
         // Not by date or position: the one that verifies (several can only be the same signed document).
         const good = verdicts.filter((v) => v.verified).sort((a, b) => a.digest.localeCompare(b.digest))[0];
         const unverifiedAttachments = verdicts
@@ -232,5 +226,6 @@ Examples:
         else out(render(mref.short, digest, good.content.layerDigest, summary, colors(), unverifiedAttachments));
       },
     );
+  bom.addCommand(bomSpdxCommand(trustedKey));
   return bom;
 }

@@ -74,7 +74,11 @@ export function submitCommand(): Command {
     )
     .option(
       '--framework <name>',
-      'framework of the model (tensorflow, tfjs, keras; with --image any name, default "any")',
+      'framework of the model (tensorflow, tfjs, keras; keras runs the Keras trainer; with --image any name, default "any")',
+    )
+    .option(
+      '--gpu [request]',
+      'ask for GPUs: alone or "all" every GPU of the worker, a count (2), or device ids (0,1 or GPU-<uuid>)',
     );
   for (const [flag, , help] of metadataFlags) cmd.option(`--${flag} <value>`, help);
   for (const [flag, , help] of paramFlags) cmd.option(`--${flag} <n>`, help);
@@ -94,6 +98,7 @@ Examples:
   aibomgen submit --model model.keras --dataset data.csv --definition definition.json --epochs 2 --name iris --model-version 1.0.0
   ref=$(aibomgen submit --model m.keras --dataset d.csv --definition def.json --epochs 1)
   aibomgen submit --model m.keras --dataset d.csv --definition def.json --detach --json | jq -r .job_id
+  aibomgen submit --model m.keras --dataset d.csv --definition def.json --framework keras --gpu 1
   aibomgen submit --image 127.0.0.1:8080/trainers/mine:1 --command '["python","train.py"]' --dataset d.csv --input cfg.yaml --name mine
 `,
     )
@@ -117,6 +122,13 @@ Examples:
         if (str('command') || extra.length) throw usageError('--command and --input go with --image');
       }
       const framework = str('framework') ?? (image ? 'any' : 'tensorflow');
+      // --gpu alone is `true` for commander; a value is checked with the server's own parser before any upload.
+      const gpu = opts.gpu === true ? 'true' : str('gpu');
+      if (gpu !== undefined) {
+        const { gpuField } = await import('../../schema/jobs.ts');
+        if (!gpuField.safeParse(gpu).success)
+          throw usageError(`--gpu ${gpu}: expected nothing (all GPUs), a count, or device ids like 0,1`);
+      }
       if (!image && !normalizeFramework(framework))
         throw usageError(`--framework ${framework} is not supported (use tensorflow, tfjs or keras)`);
       const metadata: Record<string, string> = keyValues(opts.meta as string[], '--meta');
@@ -159,6 +171,7 @@ Examples:
       const fields: Record<string, string> = image
         ? { image, framework, ...(str('command') ? { command: str('command')! } : {}), ...metadata }
         : { framework, ...metadata, ...params };
+      if (gpu !== undefined) fields.gpu = gpu;
       let bar: ProgressBar | undefined;
       const path = image ? '/developer/submit_job_by_image' : '/developer/submit_job_by_model_and_data';
       const res = await postMultipart(client, path, fields, files, (sent, total) => {

@@ -3,6 +3,7 @@ import type { AuditTables } from './audit.ts';
 import type { AuthTables } from './auth.ts';
 import type { JobTables } from './jobs.ts';
 import type { LineageTables } from './lineage.ts';
+import type { QueueTables } from './queue.ts';
 import type { RegistryTables } from './registry.ts';
 import type { SessionTables } from './sessions.ts';
 
@@ -14,4 +15,5 @@ export interface Database
     LineageTables,
     SessionTables,
     AuthTables,
-    AuditTables {}
+    AuditTables,
+    QueueTables {}

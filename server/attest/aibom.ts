@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import type { JobOutcome } from '../contracts.ts';
 import type { JobEvidence } from './evidence.ts';
+import { inputsRead } from './data-access.ts';
+import { imageComponents } from './image-packages.ts';
 
 /** CycloneDX 1.6 parts the library's object model lacks (modelCard, data, formulation), typed here. */
 export interface ModelCard {
@@ -43,6 +45,22 @@ export interface AibomInput {
   linkSha256: string;
   /** Input repositories by input name (`datasets/x`), with their manifest digests, when pushed. */
   inputRefs?: Record<string, { repository: string; digest: string }>;
+  /** Root digest (hex) of the OpenSSF model signature over the model's files (model-signature.ts). */
+  modelSignatureRoot?: string;
+}
+
+/** The model component's property naming the OpenSSF model signature's root digest (`sha256:<hex>`). */
+export const MODEL_SIGNATURE_ROOT_PROPERTY = 'aibomgen:model-signature:root-digest';
+
+/** The root digest the AIBoM's model component names (`sha256:<hex>`), if any. Total: any shape → undefined. */
+export function aibomModelSignatureRoot(doc: unknown): string | undefined {
+  const props = (doc as { metadata?: { component?: { properties?: unknown } } } | null)?.metadata?.component
+    ?.properties;
+  if (!Array.isArray(props)) return undefined;
+  const p = props.find((x) => (x as { name?: unknown } | null)?.name === MODEL_SIGNATURE_ROOT_PROPERTY) as
+    | { value?: unknown }
+    | undefined;
+  return typeof p?.value === 'string' ? p.value : undefined;
 }
 
 const require = createRequire(import.meta.url);
@@ -71,6 +89,17 @@ function performanceMetrics(metrics: Record<string, unknown>): { type: string; v
 }
 
 /** Builds the AIBoM (library object model + typed ML parts), unsigned. */
+/** The data-access record (data-access.ts) as workflow properties, by input name; none without a record. */
+function dataAccessProperties(o: JobOutcome): { name: string; value: string }[] {
+  const access = inputsRead(o);
+  return access
+    ? [
+        { name: 'aibomgen:data-access:read', value: JSON.stringify(access.read) },
+        { name: 'aibomgen:data-access:unread', value: JSON.stringify(access.unread) },
+      ]
+    : [];
+}
+
 export function buildAibom(a: AibomInput): BomJson {
   const { outcome: o, evidence: ev } = a;
   const md = o.metadata;
@@ -97,6 +126,8 @@ export function buildAibom(a: AibomInput): BomJson {
       { comment: 'in-toto link for step train', hashes: sha(a.linkSha256) },
     ),
   );
+  if (a.modelSignatureRoot)
+    model.properties.add(new CDX.Models.Property(MODEL_SIGNATURE_ROOT_PROPERTY, `sha256:${a.modelSignatureRoot}`));
   if (md.license_name) model.licenses.add(new CDX.Models.NamedLicense(md.license_name));
   bom.metadata.component = model;
 
@@ -125,19 +156,22 @@ export function buildAibom(a: AibomInput): BomJson {
       img.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], o.runner.imageDigest.replace(/^sha256:/, ''));
     bom.components.add(img);
   }
-  for (const lib of [
-    '@tensorflow/tfjs-core',
-    '@tensorflow/tfjs-layers',
-    '@tensorflow/tfjs-backend-wasm',
-    '@tensorflow/tfjs-backend-cpu',
-  ]) {
-    bom.components.add(
-      new CDX.Models.Component(CDX.Enums.ComponentType.Library, lib, {
-        bomRef: `lib:${lib}`,
-        version: pkgVersion(lib),
-      }),
-    );
-  }
+  // A container job lists what its image really held (read by the runner); a process job ran this host's TF.js.
+  if (o.imageInventory) for (const c of imageComponents(o.imageInventory)) bom.components.add(c);
+  else
+    for (const lib of [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-layers',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-cpu',
+    ]) {
+      bom.components.add(
+        new CDX.Models.Component(CDX.Enums.ComponentType.Library, lib, {
+          bomRef: `lib:${lib}`,
+          version: pkgVersion(lib),
+        }),
+      );
+    }
 
   const ser = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
   const doc = JSON.parse(ser.serialize(bom, { sortLists: false })) as BomJson & {
@@ -181,6 +215,8 @@ export function buildAibom(a: AibomInput): BomJson {
             { name: 'aibomgen:exit_code', value: String(o.exitCode) },
             { name: 'aibomgen:stdout_sha256', value: ev.byproductHashes.stdout },
             { name: 'aibomgen:stderr_sha256', value: ev.byproductHashes.stderr },
+            // The data-access record (data-access.ts), only when the runner kept one.
+            ...dataAccessProperties(o),
           ],
         },
       ],

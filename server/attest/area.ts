@@ -54,6 +54,7 @@ export async function createAttestArea(d: AttestDeps): Promise<AttestArea> {
     claimName: (repo, owner) => d.modelNames.claim(repo, owner),
     registryHost: publicHost,
     loadKey: () => loadPrivateKey(dir, KEY_FILES.platformKey),
+    minScore: config.minAibomScore,
   });
   const trust = async () => ({ platformPem: await platformPem(), rootPem: await rootPem(), layout: await layout() });
   const verifier: ModelVerifier = {

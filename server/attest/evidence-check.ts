@@ -14,6 +14,8 @@ import { COSIGN_SIG_ANNOTATION, SIMPLE_SIGNING } from './cosign-sig.ts';
 import { keyHint, PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, type Statement, verifyStatementBundle } from './dsse.ts';
 import { keyIds } from './keys.ts';
 import { type Link, verifyLinkSignature } from './link.ts';
+import { modelSignatureProblem, modelSigningHint, PREDICATE_MODEL_SIGNING } from './model-signature.ts';
+import { PREDICATE_SPDX_3 } from './spdx.ts';
 import {
   canonicalBase64,
   parseCanonicalJson,
@@ -29,6 +31,8 @@ export type EvidenceKind =
   | 'aibom'
   | 'aibom-signature'
   | 'slsa-provenance'
+  | 'model-signature'
+  | 'spdx'
   | 'sigstore-bundle'
   | 'cosign-signature'
   | 'other';
@@ -173,7 +177,9 @@ function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judge
   const named = [vm?.publicKey?.hint, ...(Array.isArray(env?.signatures) ? env.signatures.map((x) => x?.keyid) : [])];
   if (!Array.isArray(env?.signatures) || env.signatures.length !== 1)
     return { ...base, hint, reason: 'the DSSE envelope must carry exactly one signature' };
-  if (named.some((k) => k !== undefined && k !== '' && k !== keyHint(pem)))
+  // model-signing names the key by the SHA-256 of its PEM text, cosign by that of its DER: both are the trusted key.
+  const ours: unknown[] = ['', keyHint(pem), modelSigningHint(pem)];
+  if (named.some((k) => k !== undefined && !ours.includes(k)))
     return { ...base, hint, reason: 'the bundle names another signer key' };
   let st: Statement;
   try {
@@ -189,7 +195,23 @@ function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judge
       ? 'aibom-signature'
       : st.predicateType === PREDICATE_SLSA_V1
         ? 'slsa-provenance'
-        : 'sigstore-bundle';
+        : st.predicateType === PREDICATE_MODEL_SIGNING
+          ? 'model-signature'
+          : st.predicateType === PREDICATE_SPDX_3
+            ? 'spdx'
+            : 'sigstore-bundle';
+  // A model signature's subject is the model's root digest over its files, not the manifest: judged by the files.
+  // One byte form per kind: a model signature names the key by model-signing's hint (bundle and DSSE signature),
+  // every other bundle never does (else re-wrapping the same signed content would count twice).
+  const msHint = modelSigningHint(pem);
+  const withMsHint = named.filter((k) => k === msHint).length;
+  if (kind === 'model-signature' ? withMsHint !== 2 : withMsHint !== 0)
+    return { kind, hint, reason: 'the bundle does not name the signer key as the platform writes it' };
+  if (kind === 'model-signature') {
+    const pulled = Object.fromEntries(Object.entries(subject.files).map(([k, v]) => [k.replace(/^outputs\//, ''), v]));
+    const problem = modelSignatureProblem(st, pulled);
+    return problem ? { kind, hint, reason: problem } : { kind, hint, statement: st };
+  }
   const subjects = Array.isArray(st.subject) ? st.subject : [];
   const about = subjects.some(
     (s) => isObj(s) && `sha256:${(s.digest as { sha256?: unknown })?.sha256}` === subject.digest,

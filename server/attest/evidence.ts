@@ -70,6 +70,10 @@ export async function collectEvidence(o: JobOutcome): Promise<JobEvidence> {
     isolated: String(o.runner.isolated),
     ...(o.runner.image ? { image: o.runner.image } : {}),
     ...(o.runner.imageDigest ? { image_digest: o.runner.imageDigest } : {}),
+    ...(o.runner.imageId ? { image_id: o.runner.imageId } : {}),
+    // Read from the image that ran (its os-release and package databases), not from this host.
+    ...(o.imageInventory?.os ? { image_os: o.imageInventory.os.prettyName ?? o.imageInventory.os.id } : {}),
+    ...(o.imageInventory ? { image_packages: String(o.imageInventory.packages.length) } : {}),
     ...(o.runner.runtime ? { runtime: o.runner.runtime } : {}),
     ...(backend ? { tfjs_backend: backend } : {}),
     started_at: o.startedAt,

@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inTotoKey, keyIds, publicPem } from './ecdsa.ts';
-import { createLayout } from './layout.ts';
+import { createLayout, JOB_STEPS, layoutIsCurrent, type JobKind, type Layout } from './layout.ts';
 
 // The key formats and signatures live in ecdsa.ts (layout.ts needs them too); re-exported for existing importers.
 export { inTotoKey, keyIds, publicPem, signHex, verifyHex } from './ecdsa.ts';
@@ -18,6 +18,9 @@ export const KEY_FILES = {
   rootInToto: 'root.intoto.json',
   layout: 'root.layout',
 } as const;
+
+/** The one-step layout of each job kind, for in-toto-verify (which wants a link for every step of a layout). */
+export const stepLayoutFile = (kind: JobKind): string => `${JOB_STEPS[kind]}.layout`;
 
 /** Where keys live when AIBOMGEN_KEYS_DIR does not say (config.keysDir is the setting to use). */
 export function keysDir(dataDir: string): string {
@@ -52,6 +55,18 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** True when root.layout names every job-kind step and each step's own layout is there. */
+async function layoutsCurrent(dir: string): Promise<boolean> {
+  const root = await readFile(join(dir, KEY_FILES.layout), 'utf8').then(
+    (t) => layoutIsCurrent(JSON.parse(t) as Layout),
+    () => false,
+  );
+  const steps = await Promise.all(
+    (Object.keys(JOB_STEPS) as JobKind[]).map((k) => exists(join(dir, stepLayoutFile(k)))),
+  );
+  return root && steps.every(Boolean);
+}
+
 /**
  * Creates the platform key, the layout root key and the signed layout in the keys directory `dir` when absent;
  * returns what was created. Existing keys are never overwritten (unless `force`).
@@ -70,14 +85,23 @@ export async function initKeys(
     await writeKeyPair(dir, KEY_FILES.rootKey, KEY_FILES.rootPub, KEY_FILES.rootInToto);
     created.push(KEY_FILES.rootKey, KEY_FILES.rootPub, KEY_FILES.rootInToto);
   }
-  if (created.length > 0 || !(await exists(join(dir, KEY_FILES.layout)))) {
-    const layout = createLayout({
+  // A layout written before the job-kind steps existed is rewritten (same keys, new steps).
+  const current = await layoutsCurrent(dir);
+  if (created.length > 0 || !current) {
+    const o = {
       rootKey: await loadPrivateKey(dir, KEY_FILES.rootKey),
       functionaryPem: await readPublicPem(dir, KEY_FILES.platformPub),
       expires: new Date(Date.now() + (opts.layoutExpiresDays ?? 365) * 86_400_000),
-    });
-    await writeFile(join(dir, KEY_FILES.layout), `${JSON.stringify(layout, null, 2)}\n`);
-    created.push(KEY_FILES.layout);
+    };
+    for (const [file, layout] of [
+      [KEY_FILES.layout, createLayout(o)],
+      ...(Object.keys(JOB_STEPS) as JobKind[]).map(
+        (k) => [stepLayoutFile(k), createLayout({ ...o, only: k })] as const,
+      ),
+    ] as const) {
+      await writeFile(join(dir, file), `${JSON.stringify(layout, null, 2)}\n`);
+      created.push(file);
+    }
   }
   return created;
 }

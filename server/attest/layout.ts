@@ -27,10 +27,40 @@ export interface Layout {
 }
 
 /**
- * Artifact rules of step `train`. Materials are the job's inputs (under `inputs/`), products the trainer's
- * outputs (under `outputs/`); anything else is refused, so a link that reports another file fails.
+ * The two job kinds, each its own step (the step name is inside the signed link, so a link of one kind cannot
+ * be renamed into the other without breaking its signature):
+ * - `train-platform`: the platform's own TF.js trainer (trainer/), code the platform ships and vouches for;
+ * - `train-image`: a trainer image a user supplied; the platform vouches only for what it measured around it
+ *   (inputs, outputs, logs, the image digest), not for what the image's code did.
+ */
+export const JOB_STEPS = { platform: 'train-platform', image: 'train-image' } as const;
+export type JobKind = keyof typeof JOB_STEPS;
+
+/** Material naming the container image a job ran in; its sha256 is the image digest the engine reported. */
+export const IMAGE_MATERIAL = 'trainer-image';
+
+/**
+ * Artifact rules of both steps. Materials are the job's inputs (under `inputs/`) and the image (the platform
+ * trainer's image when it ran in a container; always for a user image), products the job's outputs (under
+ * `outputs/`); anything else is refused, so a link that reports another file fails.
  */
 export const TRAIN_MATERIAL_RULES: ArtifactRule[] = [
+  ['ALLOW', 'inputs/*'],
+  ['ALLOW', IMAGE_MATERIAL],
+  ['DISALLOW', '*'],
+];
+export const IMAGE_MATERIAL_RULES: ArtifactRule[] = [
+  ['REQUIRE', IMAGE_MATERIAL],
+  ['ALLOW', 'inputs/*'],
+  ['ALLOW', IMAGE_MATERIAL],
+  ['DISALLOW', '*'],
+];
+/**
+ * The step every link had before the job kinds (either kind, unsaid). Kept in root.layout only, so models
+ * published then still verify; such a link states no job kind, so --platform-trainer-only refuses it.
+ */
+export const LEGACY_STEP = 'train';
+const LEGACY_MATERIAL_RULES: ArtifactRule[] = [
   ['ALLOW', 'inputs/*'],
   ['DISALLOW', '*'],
 ];
@@ -40,41 +70,66 @@ export const TRAIN_PRODUCT_RULES: ArtifactRule[] = [
   ['DISALLOW', '*'],
 ];
 
+const README =
+  'AIBoMGen: the platform runs a training job and signs its link with its platform key. Step train-platform: ' +
+  "the platform's own trainer (code the platform ships). Step train-image: a trainer image a user supplied " +
+  '(the link records its digest as material trainer-image; the platform vouches for the inputs, outputs and ' +
+  "logs it measured around the run, not for the image's code). A job has exactly one of the two links: " +
+  'in-toto-verify takes the layout of that step (<step>.layout); root.layout states both. Step train: links ' +
+  'made before the job kinds existed (either kind; the link does not say which).';
+
 /** in-toto timestamps: UTC, seconds precision, `Z`. */
 export function inTotoTime(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
-/** Layout with step `train` whose functionary is the platform key, signed by the root key. */
-export function createLayout(o: { rootKey: KeyObject; functionaryPem: string; expires: Date }): Layout {
+function step(name: string, fid: string, materials: ArtifactRule[]): LayoutStep {
+  return {
+    _type: 'step',
+    name,
+    threshold: 1,
+    pubkeys: [fid],
+    expected_command: [],
+    expected_materials: materials,
+    expected_products: TRAIN_PRODUCT_RULES,
+  };
+}
+
+/**
+ * A layout signed by the root key, the platform key the functionary of every step. `only` gives the layout of
+ * one step: in-toto-verify requires a link for every step of a layout, and a job makes exactly one.
+ */
+export function createLayout(o: { rootKey: KeyObject; functionaryPem: string; expires: Date; only?: JobKind }): Layout {
   const fid = keyIds(o.functionaryPem).legacy;
+  const steps = o.only
+    ? [step(JOB_STEPS[o.only], fid, o.only === 'image' ? IMAGE_MATERIAL_RULES : TRAIN_MATERIAL_RULES)]
+    : [
+        step(JOB_STEPS.platform, fid, TRAIN_MATERIAL_RULES),
+        step(JOB_STEPS.image, fid, IMAGE_MATERIAL_RULES),
+        step(LEGACY_STEP, fid, LEGACY_MATERIAL_RULES),
+      ];
   const signed: Layout['signed'] = {
     _type: 'layout',
     expires: inTotoTime(o.expires),
-    readme: 'AIBoMGen: the platform trains the model (step train) and signs the link with its platform key.',
+    readme: README,
     keys: { [fid]: { keyid: fid, ...inTotoKey(o.functionaryPem) } },
-    steps: [
-      {
-        _type: 'step',
-        name: 'train',
-        threshold: 1,
-        pubkeys: [fid],
-        expected_command: [],
-        expected_materials: TRAIN_MATERIAL_RULES,
-        expected_products: TRAIN_PRODUCT_RULES,
-      },
-    ],
+    steps,
     inspect: [],
   };
   const bytes = canonicalJson(signed as unknown as CanonicalValue);
   const ids = keyIds(publicPem(o.rootKey));
   // One signature per key-id convention, so old and new in-toto both find the root key's signature.
-  const sig = signHex(o.rootKey, bytes);
   return {
     signatures: [
-      { keyid: ids.legacy, sig },
+      { keyid: ids.legacy, sig: signHex(o.rootKey, bytes) },
       { keyid: ids.modern, sig: signHex(o.rootKey, bytes) },
     ],
     signed,
   };
+}
+
+/** True when `layout` names every step this code writes links for (an older layout is rewritten at start). */
+export function layoutIsCurrent(layout: Layout): boolean {
+  const names = new Set(layout.signed.steps.map((s) => s.name));
+  return Object.values(JOB_STEPS).every((n) => names.has(n));
 }

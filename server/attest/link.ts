@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson, type CanonicalValue } from './canonical-json.ts';
 import { keyIds, publicPem, signHex, verifyHex, type InTotoSignature } from './keys.ts';
+import { IMAGE_MATERIAL, JOB_STEPS, type JobKind } from './layout.ts';
 
 export type ArtifactMap = Record<string, { sha256: string }>;
 
@@ -13,13 +14,26 @@ export interface Link {
     command: string[];
     materials: ArtifactMap;
     products: ArtifactMap;
-    byproducts: { 'return-value': number; stdout: string; stderr: string };
+    /** `inputs-read`: the data-access record (data-access.ts), when the job kind allows one. */
+    byproducts: { 'return-value': number; stdout: string; stderr: string; 'inputs-read'?: string[] };
     environment: Record<string, string>;
   };
 }
 
+/** The job kind a link is for, from its (signed) step name; undefined for any other name (an older `train`). */
+export function jobKindOf(link: Link): JobKind | undefined {
+  return (Object.keys(JOB_STEPS) as JobKind[]).find((k) => JOB_STEPS[k] === link.signed.name);
+}
+
+/** The image material of a job that ran in a container: name `trainer-image`, the engine's image digest. */
+export function imageMaterial(imageDigest: string | undefined): ArtifactMap {
+  const hex = /^(?:sha256:)?([0-9a-f]{64})$/.exec(imageDigest ?? '')?.[1];
+  return hex ? { [IMAGE_MATERIAL]: { sha256: hex } } : {};
+}
+
 export function createLink(o: {
   key: KeyObject;
+  /** The step (layout.ts JOB_STEPS); default: the platform trainer's. */
   name?: string;
   command: string[];
   materials: ArtifactMap;
@@ -29,7 +43,7 @@ export function createLink(o: {
 }): Link {
   const signed: Link['signed'] = {
     _type: 'link',
-    name: o.name ?? 'train',
+    name: o.name ?? JOB_STEPS.platform,
     command: o.command,
     materials: o.materials,
     products: o.products,

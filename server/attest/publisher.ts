@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import pMap from 'p-map';
 import { Annotation, MediaType } from '../../schema/media-types.ts';
 import type { AttestationRef, JobOutcome, Publication, Publisher } from '../contracts.ts';
-import { buildAibom, signAibom, validateAibom, warmAibomValidator } from './aibom.ts';
-import { PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, signStatement, statement } from './dsse.ts';
+import { warmAibomValidator } from './aibom.ts';
+import { buildEvidenceDocs } from './evidence-docs.ts';
 import { collectEvidence } from './evidence.ts';
 import { listFiles } from './hash.ts';
 import { pushCosignSignature } from './cosign-sig.ts';
-import { createLink, linkFileName } from './link.ts';
 import { digestOf } from '../oci/digest.ts';
+import { crashPoint } from '../ops/crash-point.ts';
 import { repoName } from './model-names.ts';
 import type { OciDescriptor as Descriptor, OciTarget } from '../oci/target.ts';
-import { slsaProvenance } from './provenance.ts';
 
 const EMPTY_JSON = Buffer.from('{}');
 /** Blob uploads in flight at once: the registry round trips, not the bytes, dominate a typical job's push. */
@@ -28,6 +27,8 @@ export interface PublisherOptions {
   namespace?: string;
   /** Claims the model name for the job's owner (model-names.ts); false: another owner holds it, nothing is published. */
   claimName?: (repo: string, owner: string) => Promise<boolean>;
+  /** AIBOMGEN_MIN_AIBOM_SCORE: an AIBoM scoring below it is refused (evidence-docs.ts), nothing is published. */
+  minScore?: number;
 }
 
 /** OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. */
@@ -162,6 +163,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
           layerOf(join(outcome.outputDir, rel), ev.products[`outputs/${rel}`]?.sha256, layerType(rel), {
             [Annotation.title]: rel,
             [Annotation.modelFilepath]: rel,
+            [Annotation.modelFilepathCnai]: rel,
           }),
         ),
       );
@@ -207,70 +209,20 @@ export function createPublisher(o: PublisherOptions): Publisher {
         },
       });
 
-      // Evidence bound to this manifest digest.
-      const link = createLink({ key, command: outcome.runner.command, ...ev });
-      const linkBytes = Buffer.from(JSON.stringify(link));
-      const linkSha = digestOf(linkBytes).slice('sha256:'.length);
-      const aibom = signAibom(
-        buildAibom({
-          outcome,
-          evidence: ev,
-          repository: repo,
-          manifestDigest: model.desc.digest,
-          linkSha256: linkSha,
-          inputRefs,
-        }),
-        key,
-      );
-      await validateAibom(aibom);
+      // Evidence bound to this manifest digest (evidence-docs.ts: the list of documents, each one referrer).
       const subjectName = `${registryHost}/${repo}`;
-      const provenanceInputs = Object.fromEntries(
-        Object.entries(inputRefs).map(([k, v]) => [
-          k,
-          { uri: `oci://${registryHost}/${v.repository}@${v.digest}`, sha256: v.digest.slice(7) },
-        ]),
-      );
-      const [bomBundle, slsaBundle] = await Promise.all([
-        signStatement(statement(subjectName, model.desc.digest, PREDICATE_CYCLONEDX, aibom), key),
-        signStatement(
-          statement(subjectName, model.desc.digest, PREDICATE_SLSA_V1, slsaProvenance(outcome, provenanceInputs)),
-          key,
-        ),
-      ]);
-      const sigstore = (predicateType: string) => ({
-        'dev.sigstore.bundle.content': 'dsse-envelope',
-        'dev.sigstore.bundle.predicateType': predicateType,
+      const docs = await buildEvidenceDocs({
+        outcome,
+        evidence: ev,
+        key,
+        repository: repo,
+        subjectName,
+        registryHost,
+        modelDigest: model.desc.digest,
+        inputRefs,
+        ...(o.minScore !== undefined ? { minScore: o.minScore } : {}),
       });
-      const evidence = [
-        {
-          kind: 'in-toto-link' as const,
-          type: MediaType.inTotoLink,
-          bytes: linkBytes,
-          title: linkFileName(link),
-          annotations: {},
-        },
-        {
-          kind: 'aibom' as const,
-          type: MediaType.cyclonedxJson,
-          bytes: Buffer.from(JSON.stringify(aibom)),
-          title: 'aibom.cdx.json',
-          annotations: {},
-        },
-        {
-          kind: 'aibom-signature' as const,
-          type: MediaType.sigstoreBundle,
-          bytes: Buffer.from(JSON.stringify(bomBundle)),
-          title: 'aibom.sigstore.json',
-          annotations: sigstore(PREDICATE_CYCLONEDX),
-        },
-        {
-          kind: 'slsa-provenance' as const,
-          type: MediaType.sigstoreBundle,
-          bytes: Buffer.from(JSON.stringify(slsaBundle)),
-          title: 'provenance.sigstore.json',
-          annotations: sigstore(PREDICATE_SLSA_V1),
-        },
-      ].map((e) => {
+      const evidence = docs.map((e) => {
         const layer: Descriptor = {
           mediaType: e.type,
           digest: digestOf(e.bytes),
@@ -297,6 +249,7 @@ export function createPublisher(o: PublisherOptions): Publisher {
 
       // ---- publishing: blobs, manifests, referrers, the tag last ----
       onStep?.('publishing');
+      crashPoint('publish:attested');
       await Promise.all([
         pMap(
           inputPlans,
@@ -306,16 +259,23 @@ export function createPublisher(o: PublisherOptions): Publisher {
               pushFile(i.manifest.repo, i.file.path, i.layer),
             ]);
             await p.pushManifest(i.manifest.repo, i.manifest.ref, i.manifest.bytes);
+            crashPoint('publish:input-manifest');
           },
           { concurrency: PUSH_CONCURRENCY },
         ),
-        pMap(files, (rel, n) => pushFile(repo, join(outcome.outputDir, rel), layers[n]!), {
-          concurrency: PUSH_CONCURRENCY,
-        }),
+        pMap(
+          files,
+          (rel, n) => pushFile(repo, join(outcome.outputDir, rel), layers[n]!).then(() => crashPoint('publish:blob')),
+          {
+            concurrency: PUSH_CONCURRENCY,
+          },
+        ),
         p.pushBlob(repo, configBytes, MediaType.modelConfig),
         p.pushBlob(repo, EMPTY_JSON, MediaType.ociEmpty),
       ]);
+      crashPoint('publish:blobs-pushed');
       await p.pushManifest(repo, model.ref, model.bytes);
+      crashPoint('publish:manifest');
       // Every push settles before a failure is handled: a rollback must not race a push still in flight.
       const cosignSig = await withRollback(
         p,
@@ -328,14 +288,17 @@ export function createPublisher(o: PublisherOptions): Publisher {
             ...evidence.map(async (e) => {
               await p.pushBlob(repo, e.bytes, e.type, e.layer.annotations);
               await p.pushManifest(repo, e.manifest.ref, e.manifest.bytes);
+              crashPoint('publish:referrer');
             }),
           ]);
           for (const r of pushed) if (r.status === 'rejected') throw r.reason;
+          crashPoint('publish:referrers-pushed');
           await p.addToFallbackIndex(
             repo,
             model.desc.digest,
             evidence.map((e) => e.manifest.desc),
           );
+          crashPoint('publish:fallback-index');
           return (pushed[0] as PromiseFulfilledResult<Descriptor>).value;
         },
       );
@@ -345,7 +308,9 @@ export function createPublisher(o: PublisherOptions): Publisher {
       ].map(({ kind, d }) => ({ kind, mediaType: d.mediaType, artifactType: d.artifactType, digest: d.digest }));
 
       // Only now the tag: a failure above leaves the model reachable by digest alone, never by name.
+      crashPoint('publish:before-tag');
       await p.pushManifest(repo, version, model.bytes);
+      crashPoint('publish:after-tag');
       return {
         ref: `${registryHost}/${repo}:${version}`,
         repository: repo,

@@ -4,7 +4,7 @@ import { Annotation, MediaType } from '../../schema/media-types.ts';
 import { parseReference } from '../../schema/reference.ts';
 import type { ModelVerifier, VerificationCheck, VerificationReport } from '../contracts.ts';
 import type { OciDescriptor, OciTarget } from '../oci/target.ts';
-import { jcs } from './aibom.ts';
+import { aibomModelSignatureRoot, jcs } from './aibom.ts';
 import {
   checkCosignSignature,
   checkEvidence,
@@ -14,8 +14,11 @@ import {
 } from './evidence-check.ts';
 import { verifyLayoutAndLink } from './intoto-verify.ts';
 import type { Layout } from './layout.ts';
-import type { Link } from './link.ts';
+import { jobKindOf, type Link } from './link.ts';
+import { judgeEvaluation } from './evaluation.ts';
 import { hashBlob, outputFiles, parseImageManifest, readManifest } from './oci-read.ts';
+import { scoreAibom } from './score.ts';
+import { cdxDatasetDigests, spdxDatasetDigests } from './spdx.ts';
 
 export interface TrustKeys {
   platformPem: string;
@@ -120,6 +123,8 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
   const bomSig =
     bomSigs.find((s) => bom && jcs(s.content!.statement!.predicate) === jcs(bom.content!.doc)) ?? bomSigs[0];
   const slsa = counted('slsa-provenance')[0];
+  const modelSig = counted('model-signature')[0];
+  const spdx = counted('spdx')[0];
 
   // in-toto link.
   if (
@@ -160,7 +165,7 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
       jcs(bomSig.content!.statement!.predicate) === jcs(bom.content!.doc),
       'the signed AIBoM statement differs from the attached AIBoM',
     );
-  const bundleKinds: EvidenceKind[] = ['aibom-signature', 'slsa-provenance', 'sigstore-bundle'];
+  const bundleKinds: EvidenceKind[] = ['aibom-signature', 'slsa-provenance', 'model-signature', 'sigstore-bundle'];
   check(
     'CycloneDX attestation present',
     !!bomSig,
@@ -172,12 +177,54 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     `no valid SLSA provenance DSSE attestation${whyNot(verdicts, bundleKinds, MediaType.sigstoreBundle)}`,
   );
 
+  // OpenSSF model signature (model.sig) over the pulled files, and the AIBoM naming its root digest.
+  if (
+    check(
+      'model signature present',
+      !!modelSig,
+      `no valid OpenSSF model signature${whyNot(verdicts, ['model-signature'], MediaType.sigstoreBundle)}`,
+    ) &&
+    bom
+  ) {
+    const root = `sha256:${modelSig!.content!.statement!.subject[0]?.digest?.sha256}`;
+    const named = aibomModelSignatureRoot(bom.content!.doc);
+    check(
+      'AIBoM names the model signature',
+      named === root,
+      `the AIBoM names ${named ?? 'no root digest'}, the model signature ${root}`,
+    );
+  }
+
+  // SPDX 3.0.1 export (a signed statement about this digest), stating the same datasets as the AIBoM.
+  if (
+    check(
+      'SPDX 3.0.1 export present',
+      !!spdx,
+      `no valid SPDX 3.0.1 DSSE attestation${whyNot(verdicts, ['spdx'], MediaType.sigstoreBundle)}`,
+    ) &&
+    bom
+  ) {
+    const [a, b] = [cdxDatasetDigests(bom.content!.doc), spdxDatasetDigests(spdx!.content!.statement!.predicate)];
+    check('SPDX datasets = AIBoM datasets', jcs(a) === jcs(b), `AIBoM ${a.join(',')}; SPDX ${b.join(',')}`);
+  }
+
+  // Facts for a verifier's policies (eval-policy.ts), from verified evidence only: the job kind (the link's signed
+  // step) and the evaluation whose data are the link's materials.
+  const linkDoc = link?.content?.doc as Link | undefined;
+  const evaluation = judgeEvaluation(verdicts, linkDoc?.signed.materials);
+  if (evaluation.check) checks.push(evaluation.check);
+  const jobKind = linkDoc ? jobKindOf(linkDoc) : undefined;
+  const facts = {
+    ...(jobKind ? { job_kind: jobKind } : {}),
+    ...(evaluation.metrics ? { evaluation: evaluation.metrics } : {}),
+  };
+
   // cosign's manifest signature (legacy `.sig` tag): payload names this digest, signature by the platform key.
   const sig = await checkCosignSignature(p, repo, digest, keys.platformPem);
   if (check('cosign signature present', !!sig.digest, sig.reason)) check('cosign signature', sig.verified, sig.reason);
 
   // Whatever else is attached counts for nothing and fails nothing: listed, so a reader sees it is there.
-  const used = new Set([link, bom, bomSig, slsa].filter(Boolean));
+  const used = new Set([link, bom, bomSig, slsa, modelSig, spdx, evaluation.used].filter(Boolean));
   for (const v of verdicts) {
     if (used.has(v)) continue;
     const why = v.verified
@@ -187,7 +234,16 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
       : v.reason;
     warn(`attachment ${v.digest}`, `not counted: ${v.artifactType ?? 'unknown type'}: ${why}`);
   }
-  return { ref, digest, verified: checks.every((c) => c.passed), checks };
+  // Completeness of the counted AIBoM, recomputed here with this verifier's rubric (score.ts).
+  const completeness = bom ? scoreAibom(bom.content!.doc) : undefined;
+  return {
+    ref,
+    digest,
+    verified: checks.every((c) => c.passed),
+    checks,
+    facts,
+    ...(completeness ? { completeness } : {}),
+  };
 }
 
 export function createVerifier(p: OciTarget, keys: () => Promise<TrustKeys>): ModelVerifier {

@@ -14,6 +14,7 @@ import {
   type VersionRow,
 } from '../lineage/queries.ts';
 import { verifiedAibom } from '../lineage/trust.ts';
+import { verifiedSpdx } from './spdx-document.ts';
 import { queryLimits } from './limits.ts';
 
 /** Per-request batching: every field that reads the index goes through one of these (no N+1). */
@@ -28,6 +29,8 @@ export interface Loaders {
   verification: DataLoader<string, VerificationReport>;
   /** A version's verified AIBoM document (null when none verifies), costed like verifications. */
   aibomDocument: DataLoader<{ id: string; repo: string; digest: string }, unknown, string>;
+  /** The verified SPDX 3.0.1 export of a version (spdx-document.ts). */
+  spdxDocument: DataLoader<{ id: string; repo: string; digest: string }, unknown, string>;
 }
 
 /** Verifications of one batch run at once: each hashes every blob of its model. */
@@ -103,6 +106,17 @@ export function createLoaders(s: GqlDeps, caller: Caller): Loaders {
         const target = s.registry.as(caller);
         const read = (v: { repo: string; digest: string }): Promise<unknown> =>
           verifiedAibom(s.db, target, v.repo, v.digest).then((r) => r?.doc ?? null, asError);
+        return pMap(versions, read, { concurrency: VERIFY_CONCURRENCY });
+      },
+      { cacheKeyFn: (v) => v.id },
+    ),
+    spdxDocument: new DataLoader(
+      async (versions) => {
+        const refused = charge('SPDX documents', versions.length, queryLimits.documentCost);
+        if (refused) return versions.map(() => refused);
+        const target = s.registry.as(caller);
+        const read = (v: { repo: string; digest: string }) =>
+          verifiedSpdx(s.db, target, v.repo, v.digest).catch(asError);
         return pMap(versions, read, { concurrency: VERIFY_CONCURRENCY });
       },
       { cacheKeyFn: (v) => v.id },

@@ -9,6 +9,7 @@ import { Query } from './resolvers/query.ts';
 import { Subscription } from './resolvers/subscription.ts';
 import { TokenMutation, TokenQuery } from './resolvers/tokens.ts';
 import { Model, ModelVersion, TrainingJob } from './resolvers/types.ts';
+import { WorkersQuery } from './resolvers/workers.ts';
 
 /** The SDL lives with the other contracts, in schema/graphql. */
 export const typeDefs = readFileSync(
@@ -50,7 +51,7 @@ export function buildSchema() {
     typeDefs,
     resolvers: {
       JSON: JSONScalar,
-      Query: { ...Query, ...TokenQuery, ...AuditQuery },
+      Query: { ...Query, ...TokenQuery, ...AuditQuery, ...WorkersQuery },
       Mutation: { ...Mutation, ...TokenMutation },
       Subscription,
       Model,

@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { ensureTrainerBundle } from '../../trainer/build.ts';
-import { ensureTrainerImage, trainerImageSpec } from '../../trainer/image/spec.ts';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth.ts';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../context.ts';
-import type { Publisher } from '../contracts.ts';
+import type { ModelVerifier, Publisher } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
-import type { EventBus } from '../events.ts';
+import { bridgeJobEvents, type EventBus } from '../events.ts';
 import type { OciTarget } from '../oci/target.ts';
 import { mountOpenApi } from './openapi.ts';
 import type { ModelNames } from '../attest/model-names.ts';
@@ -20,6 +17,11 @@ import { mountJobRoutes } from './routes.ts';
 import { DockerRunner } from './runners/docker.ts';
 import type { Runner } from './runners/port.ts';
 import { ProcessRunner } from './runners/process.ts';
+import { JobEventLog } from './event-log.ts';
+import { createQueueEngine, isPostgresUrl } from './queue/index.ts';
+import type { QueueStats } from './queue/port.ts';
+import { type WorkerView, WorkerRegistry } from './queue/workers.ts';
+import { localGpuCount } from './gpus.ts';
 import { Jobs } from './service.ts';
 
 /** Docker API sockets looked for when AIBOMGEN_RUNNER=auto and none is configured. */
@@ -32,17 +34,12 @@ function trainerBundle(): Promise<string> {
   return bundle;
 }
 
-/** Number of NVIDIA GPUs (0 when nvidia-smi is absent): the default concurrency is one job per GPU. */
-async function gpuCount(): Promise<number> {
-  try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['-L'], { timeout: 5000 });
-    return stdout.split('\n').filter((l) => l.startsWith('GPU ')).length;
-  } catch {
-    return 0;
-  }
-}
-
-async function pickRunner(config: Config, log: Logger): Promise<Runner> {
+async function pickRunner(
+  config: Config,
+  log: Logger,
+  registry: OciTarget,
+  registryHost: () => string,
+): Promise<Runner> {
   const want = config.runner;
   const socket = config.dockerSocket ?? KNOWN_SOCKETS.find((p) => existsSync(p));
   if (want === 'docker' || (want === 'auto' && socket)) {
@@ -50,14 +47,7 @@ async function pickRunner(config: Config, log: Logger): Promise<Runner> {
       throw new Error(
         'AIBOMGEN_RUNNER=docker but no Docker API socket: set AIBOMGEN_DOCKER_SOCKET or DOCKER_HOST=unix://…',
       );
-    const runner = new DockerRunner({
-      socketPath: socket,
-      trainer: async () => {
-        const spec = trainerImageSpec({ distDir: dirname(await trainerBundle()) });
-        await ensureTrainerImage(spec.image);
-        return spec;
-      },
-    });
+    const runner = new DockerRunner({ socketPath: socket, registry, registryHost });
     try {
       log.info({ socket, runtime: await runner.describeRuntime() }, 'jobs: docker runner');
       return runner;
@@ -85,6 +75,8 @@ export interface JobsDeps {
   registry: OciTarget;
   /** Who owns which model name (checked at submission). */
   modelNames: ModelNames;
+  /** Recovery keeps an interrupted job's publication only when it is complete and this verifies it. */
+  verifier: ModelVerifier;
 }
 
 export interface JobsArea {
@@ -96,12 +88,30 @@ export interface JobsArea {
   start(): Promise<void>;
   /** Stops scheduling, aborts the jobs running here and waits for them, closes the runner. */
   close(): Promise<void>;
+  /** The operators' view: the queue's depth and age, and every worker's heartbeat (server/jobs/queue/). */
+  readonly queue: { stats(): Promise<QueueStats>; workers(): Promise<WorkerView[]> };
 }
 
 /** Job queue, scheduler, runners and the developer REST API (owner: server/jobs). Runs nothing until `start()`. */
 export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
   const { config } = deps;
-  const runner = await pickRunner(config, deps.log);
+  const registryHost = (): string =>
+    config.publicUrl ? new URL(config.publicUrl).host : `${config.host}:${config.port}`;
+  const runner = await pickRunner(config, deps.log, deps.registry, registryHost);
+  const engine = createQueueEngine(config, deps.db, deps.log);
+  const leaseMs = config.leaseSeconds * 1000;
+  const workers = new WorkerRegistry(deps.db, leaseMs);
+  const gpus = await localGpuCount(); // AIBOMGEN_WORKER_GPUS, else nvidia-smi: what the GPU check at submission counts
+  // Several nodes on one Postgres: job events travel between them by LISTEN/NOTIFY.
+  const eventLog = new JobEventLog(deps.db, deps.events);
+  const bridge = isPostgresUrl(config.databaseUrl)
+    ? await bridgeJobEvents(
+        deps.events,
+        config.databaseUrl,
+        async (jobId, seq) => (await eventLog.replay(jobId, seq - 1)).find((e) => e.seq === seq),
+        (err) => deps.log.warn({ err }, 'events: cross-node bridge'),
+      )
+    : undefined;
   const jobs = new Jobs({
     dataDir: config.dataDir,
     db: deps.db,
@@ -110,7 +120,7 @@ export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
     runner,
     publisher: deps.publisher,
     registry: deps.registry,
-    concurrency: config.jobConcurrency ?? Math.max(1, await gpuCount()),
+    concurrency: config.jobConcurrency ?? Math.max(1, gpus),
     limits: {
       timeoutMs: config.jobTimeoutSeconds * 1000,
       memoryBytes: config.jobMemoryBytes,
@@ -119,11 +129,25 @@ export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
       cpus: config.jobCpus,
       pids: config.jobPids,
     },
-    requeueInterrupted: config.requeueInterrupted,
+    // Across hosts a dead worker's job is re-run (at least once), as pg-boss retries it.
+    requeueInterrupted: config.requeueInterrupted || engine.kind === 'pg-boss',
+    engine,
+    leaseMs,
+    workers,
+    workerInfo: { host: hostname(), gpus, keyId: null },
+    crossNodeEvents: bridge !== undefined,
     role: config.role,
     workerId: config.workerId ?? hostname(),
     pushInputs: config.jobInputs === 'registry',
     authEnabled: deps.auth.enabled,
+    publications: {
+      db: deps.db,
+      registry: deps.registry,
+      verifier: deps.verifier,
+      namespace: config.trustedNamespace,
+      // As the publisher prints references (attest/area.ts): read when used, the port is known only after listen.
+      registryHost,
+    },
   });
   return {
     jobs,
@@ -132,6 +156,10 @@ export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
       mountOpenApi(app);
     },
     start: () => jobs.start(),
-    close: () => jobs.close(),
+    close: async () => {
+      await jobs.close();
+      await bridge?.close();
+    },
+    queue: { stats: () => engine.stats(), workers: () => workers.list() },
   };
 }

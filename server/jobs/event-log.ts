@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { terminalJobStates, type JobEvent } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
 import type { EventBus } from '../events.ts';
+import { assertLeaseHeld } from './queue/fence.ts';
 
 type Body<E> = E extends JobEvent ? Omit<E, 'jobId' | 'seq' | 'at'> : never;
 export type JobEventBody = Body<JobEvent>;
@@ -24,6 +25,7 @@ export class JobEventLog {
   async append(jobId: string, body: JobEventBody): Promise<JobEvent> {
     const at = new Date().toISOString();
     const event = await this.db.transaction().execute(async (tx) => {
+      await assertLeaseHeld(tx, jobId); // a run that lost the job (queue/fence.ts) adds no events
       const last = await tx
         .selectFrom('job_events')
         .select((eb) => eb.fn.max('seq').as('m'))
@@ -58,6 +60,8 @@ export interface JobJournalDeps {
   log: Logger;
   /** True while this process runs the job: its events come on the bus, the table need not be polled. */
   runsHere(jobId: string): boolean;
+  /** Events of other processes reach this bus (Postgres LISTEN/NOTIFY, server/events.ts): never poll the table. */
+  crossNode?: boolean;
 }
 
 /**
@@ -119,7 +123,7 @@ export class JobJournal {
     // except while this process runs the job (its events come on the bus).
     let polling = false;
     poll = setInterval(() => {
-      if (replaying || polling || this.d.runsHere(id)) return;
+      if (replaying || polling || this.d.crossNode || this.d.runsHere(id)) return;
       polling = true;
       void this.store
         .replay(id, last)

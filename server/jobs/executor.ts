@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { trainerFramework } from '../../schema/jobs.ts';
 import { progressLineSchema } from '../../schema/trainer.ts';
 import { specialEntries } from '../attest/hash.ts';
 import { readJsonObject, readTail } from '../bounded-read.ts';
@@ -132,6 +133,8 @@ export class Executor {
         cpus: limits.cpus,
         pids: limits.pids,
         gpu: spec.gpu ?? false,
+        outputBytes: limits.outputBytes,
+        framework: trainerFramework(spec.framework),
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.command ? { command: spec.command } : {}),
         onStdoutLine: this.progress(id),
@@ -144,6 +147,8 @@ export class Executor {
     } finally {
       guard.stop();
     }
+    // The docker runner watches and copies /output itself (the output lives in the engine until the job ends).
+    if (result.outputOver) outputOver = result.outputOver;
     // Between two checks a job can still write past the limit: measured once more after it ended.
     if (!result.cancelled && !result.timedOut) {
       const n = await outputBytes(outputDir, limits.outputBytes);
@@ -152,7 +157,8 @@ export class Executor {
     const discard = () => rm(outputDir, { recursive: true, force: true });
     // /output may hold only regular files and directories: a symbolic link (to a host file, say), a FIFO or a
     // device is never followed or read, and the job fails naming it instead of publishing around it.
-    const special = result.cancelled || result.timedOut ? [] : await specialEntries(outputDir);
+    const special =
+      result.cancelled || result.timedOut ? [] : [...(result.special ?? []), ...(await specialEntries(outputDir))];
     if (outputOver > 0 && !signal.aborted) {
       await discard();
       await fail(
@@ -185,7 +191,9 @@ export class Executor {
           stdoutPath,
           stderrPath,
           exitCode: result.exitCode,
-          runner: result.runner,
+          runner: { ...result.runner, trainer: spec.image ? 'image' : 'platform' },
+          ...(result.inventory ? { imageInventory: result.inventory } : {}),
+          ...(result.inputAccess ? { inputAccess: result.inputAccess } : {}),
           queuedAt: job.createdAt,
           startedAt,
           finishedAt: new Date().toISOString(),

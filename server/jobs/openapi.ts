@@ -20,7 +20,7 @@ import {
   modelMetadataFields,
   trainingParams,
 } from '../../schema/api.ts';
-import { JobEvent, JobState, ModelMetadata, Publication, RunnerInfo } from '../../schema/jobs.ts';
+import { GpuRequest, JobEvent, JobState, ModelMetadata, Publication, RunnerInfo } from '../../schema/jobs.ts';
 import {
   InTotoVerification,
   VerificationReport,
@@ -113,6 +113,15 @@ function verdict(name: keyof typeof components): Json {
   };
 }
 
+/** The `gpu` form field of both flows: its text form (schema/jobs.ts gpuField) and the request it stands for. */
+const gpuProperty = {
+  type: 'string',
+  examples: ['true', '2', '0,1', '["GPU-3f2a…"]'],
+  description:
+    'GPUs for the job (docker runner DeviceRequests): true/all, a count, or device ids (comma-separated or a JSON array). ' +
+    `Parsed as ${JSON.stringify(z.toJSONSchema(GpuRequest))}. Refused (422) when no worker has that many GPUs.`,
+};
+
 export function openApiDocument(): Json {
   const metadata = toSchema(modelMetadataFields);
   const params = toSchema(trainingParams);
@@ -139,9 +148,10 @@ export function openApiDocument(): Json {
       framework: {
         type: 'string',
         example: 'tensorflow',
-        description: 'tensorflow | tfjs | keras (e.g. "TensorFlow 2.16.1")',
+        description:
+          'tensorflow | tfjs | keras (e.g. "TensorFlow 2.16.1"). `keras` runs the Keras trainer (Keras 3 on JAX); the others the TF.js trainer',
       },
-      gpu: { type: 'string', enum: ['true', 'false'], description: 'ask for a GPU (docker runner)' },
+      gpu: gpuProperty,
       ...(metadata.properties as object),
       ...(params.properties as object),
     },
@@ -153,6 +163,7 @@ export function openApiDocument(): Json {
       image: { type: 'string', description: 'trainer image reference (from this registry, or present in the engine)' },
       command: { type: 'string', description: 'JSON array of strings, or a whitespace-separated command line' },
       framework: { type: 'string', default: 'any' },
+      gpu: gpuProperty,
       inputs: {
         type: 'array',
         items: { type: 'string', format: 'binary' },

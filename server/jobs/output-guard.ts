@@ -35,18 +35,32 @@ export function guardOutput(
   over: (bytes: number) => void,
   everyMs = 2000,
 ): { stop(): void } {
+  return pollSize(() => outputBytes(dir, maxBytes), maxBytes, over, everyMs);
+}
+
+/**
+ * Calls `measure` every `everyMs` (never two at once) and `over` once, the first time it answers more than
+ * `maxBytes`. A failed measurement counts as nothing (the next one decides).
+ */
+export function pollSize(
+  measure: () => Promise<number>,
+  maxBytes: number,
+  over: (bytes: number) => void,
+  everyMs: number,
+): { stop(): void } {
   let busy = false;
   let fired = false;
   const timer = setInterval(() => {
     if (busy || fired) return;
     busy = true;
-    void outputBytes(dir, maxBytes)
+    void measure()
       .then((n) => {
         if (n > maxBytes && !fired) {
           fired = true;
           over(n);
         }
       })
+      .catch(() => undefined)
       .finally(() => (busy = false));
   }, everyMs);
   timer.unref();

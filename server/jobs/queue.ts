@@ -4,11 +4,14 @@
  * one database never both start it; state changes, the runner, metrics and the publication are written here.
  * The rows are also what every view of a job (REST, GraphQL, CLI) is read from.
  */
-import { type Selectable, sql } from 'kysely';
+import { type Selectable, sql, type Updateable } from 'kysely';
 import type { JobsTable } from '../../schema/db/jobs.ts';
 import type { JobInputFile, JobState, JobView, Publication, RunnerInfo, SubmitJobInput } from '../contracts.ts';
 import type { Db } from '../db/connect.ts';
+import { type GpuRequest, gpusWanted, trainerFramework } from '../../schema/jobs.ts';
+import { assertGpuCapacity } from './gpus.ts';
 import { isJobId } from './paths.ts';
+import { currentLease, LeaseLostError, leaseHeld } from './queue/fence.ts';
 import { interruptedStates } from './state-machine.ts';
 
 /** What a job asks for, kept as `spec_json`. */
@@ -18,7 +21,8 @@ export interface JobSpec {
   metadata: JobView['metadata'];
   image?: string;
   command?: string[];
-  gpu?: boolean;
+  /** The GPU request (absent: none). `framework` picks the trainer of a model job (schema/jobs.ts trainerFramework). */
+  gpu?: GpuRequest;
 }
 
 /** A claimed job as the executor needs it. */
@@ -42,8 +46,9 @@ export class JobQueue {
       metadata: input.metadata,
       ...(input.image ? { image: input.image } : {}),
       ...(input.command ? { command: input.command } : {}),
-      ...(input.gpu ? { gpu: true } : {}),
+      ...(gpusWanted(input.gpu) > 0 ? { gpu: input.gpu } : {}),
     };
+    await assertGpuCapacity(this.db, spec.gpu);
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('jobs')
@@ -225,7 +230,7 @@ export class JobQueue {
   }
 
   async setState(id: string, state: JobState): Promise<void> {
-    await this.db.updateTable('jobs').set({ state }).where('id', '=', id).execute();
+    await this.write(id, { state });
   }
 
   async setFinished(
@@ -234,35 +239,31 @@ export class JobQueue {
     reason: string | undefined,
     now: string,
   ): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ state, reason: reason ?? null, finished_at: now })
-      .where('id', '=', id)
-      .execute();
+    await this.write(id, { state, reason: reason ?? null, finished_at: now });
   }
 
   async setRunner(id: string, runner: RunnerInfo): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ runner_json: JSON.stringify(runner) })
-      .where('id', '=', id)
-      .execute();
+    await this.write(id, { runner_json: JSON.stringify(runner) });
   }
 
   async setMetrics(id: string, metrics: Record<string, unknown>): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ metrics_json: JSON.stringify(metrics) })
-      .where('id', '=', id)
-      .execute();
+    await this.write(id, { metrics_json: JSON.stringify(metrics) });
   }
 
   async setPublication(id: string, publication: Publication): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ publication_json: JSON.stringify(publication) })
-      .where('id', '=', id)
-      .execute();
+    await this.write(id, { publication_json: JSON.stringify(publication) });
+  }
+
+  /**
+   * A write of a running job's row. Inside a fenced run (queue/fence.ts) it carries "and this run still holds
+   * the lease" in the same statement: a run that lost the job records nothing (LeaseLostError).
+   */
+  private async write(id: string, set: Updateable<JobsTable>): Promise<void> {
+    const lease = currentLease();
+    let q = this.db.updateTable('jobs').set(set).where('id', '=', id);
+    if (lease?.jobId === id) q = q.where(leaseHeld(lease));
+    const r = await q.executeTakeFirst();
+    if (lease?.jobId === id && Number(r.numUpdatedRows) !== 1) throw new LeaseLostError(lease);
   }
 
   // ---- recovery ----
@@ -295,6 +296,8 @@ function toView(row: Selectable<JobsTable>, inputs: InputRow[]): JobView {
     state: row.state as JobState,
     owner: row.owner,
     framework: spec.framework,
+    ...(spec.image ? {} : { trainer: trainerFramework(spec.framework) }),
+    ...(spec.gpu !== undefined ? { gpu: spec.gpu } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
     params: spec.params,
     metadata: spec.metadata,

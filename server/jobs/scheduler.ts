@@ -1,32 +1,51 @@
 /**
- * The scheduler of a node that runs jobs: starts queued jobs while fewer than `concurrency` run here; claims
- * each with the queue's conditional update; polls the database for work queued by other processes and for
- * cancel requests sent to another node about the jobs running here.
+ * The scheduler of a node that runs jobs: starts queued jobs while fewer than `concurrency` run here, each
+ * claimed through the queue port (queue/port.ts) with a lease; heartbeats the leases of the jobs running here
+ * (a run whose lease was lost is stopped at once: another worker owns the job now); sweeps leases of dead
+ * workers (their jobs are re-queued with backoff, or dead-lettered); polls for work and for cancel requests
+ * sent to another node about the jobs running here. Each run executes inside `runFenced`, so every write it
+ * makes checks it still holds the lease (queue/fence.ts).
  *
- * Fair across owners, FIFO within an owner: it looks at the oldest queued job of every owner (not at the head
- * of the whole queue) and starts the one whose owner has the fewest jobs running here, then the owner this node
- * started a job for least recently (round-robin), then the oldest. So an owner with 300 queued jobs delays
- * another owner's job by at most the one slot that frees next.
+ * Fair across owners, FIFO within an owner. The embedded engine asks this scheduler's chooser: among the oldest
+ * queued job of every owner, the one whose owner has the fewest jobs running here, then the owner this node
+ * started a job for least recently (round-robin), then the oldest. The pg-boss engine orders by the fair
+ * priorities it gave at enqueue (queue/fair-clock.ts), the same policy across all nodes.
  */
 import type { Logger } from 'pino';
-import type { ClaimedJob, JobQueue } from './queue.ts';
+import type { Db } from '../db/connect.ts';
+import type { JobQueue } from './queue.ts';
+import { runFenced } from './queue/fence.ts';
+import type { LeasedJob, LostRun, QueueEngine, QueueHead } from './queue/port.ts';
+import type { WorkerRegistry } from './queue/workers.ts';
 
 /** How often a node looks for work queued by other processes and for cancel requests on its jobs. */
 const POLL_MS = 1000;
 
 export interface SchedulerDeps {
+  engine: QueueEngine;
+  /** The job rows: cancel requests sent to this node's jobs from another node. */
   queue: JobQueue;
+  /** The database the fenced writes of a run check the lease in. */
+  db: Db;
   log: Logger;
   concurrency: number;
   workerId: string;
+  /** How long a lease lasts; heartbeats go out three times per lease. */
+  leaseMs: number;
+  /** This worker's row for the operators' view (undefined: not recorded). */
+  registry?: WorkerRegistry;
+  /** What the operators' view shows of this worker besides its jobs. */
+  info?: { host: string; gpus: number; keyId: string | null };
   /** Records a claimed job's move to `running` (its state event), before it is executed. */
-  claimed(job: ClaimedJob): Promise<void>;
+  claimed(job: LeasedJob): Promise<void>;
   /** Runs a claimed job to its terminal state; never throws for job-level failures. */
-  execute(job: ClaimedJob, startedAt: string, signal: AbortSignal): Promise<void>;
+  execute(job: LeasedJob, startedAt: string, signal: AbortSignal): Promise<void>;
+  /** A run of a dead worker was swept (re-queued or dead-lettered): record its state event. */
+  lost(run: LostRun): Promise<void>;
 }
 
 interface Running {
-  owner: string;
+  job: LeasedJob;
   abort: AbortController;
   done: Promise<void>;
 }
@@ -38,6 +57,8 @@ export class Scheduler {
   private pumping = false;
   private repump = false;
   private poller?: NodeJS.Timeout;
+  private beater?: NodeJS.Timeout;
+  private readonly startedAt = new Date().toISOString();
   /** Owner → when this node last started one of its jobs (a counter): round-robin among equally loaded owners. */
   private readonly lastStart = new Map<string, number>();
   private starts = 0;
@@ -54,6 +75,8 @@ export class Scheduler {
       this.pump();
       void this.checkCancelRequests();
     }, POLL_MS);
+    this.beater = setInterval(() => void this.beat(), Math.max(200, Math.floor(this.d.leaseMs / 3)));
+    void this.beat();
   }
 
   /** True while this node runs the job. */
@@ -74,8 +97,10 @@ export class Scheduler {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.poller);
+    clearInterval(this.beater);
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    if (this.started) await this.d.registry?.stopped(this.d.workerId).catch(() => undefined);
   }
 
   /** One scheduling round (or another one right after the round in progress). */
@@ -95,33 +120,71 @@ export class Scheduler {
     do {
       this.repump = false;
       while (this.running.size < this.d.concurrency && !this.closed) {
-        const heads = await this.d.queue.queueHeads();
-        if (!heads.length) break;
-        const pick = heads.reduce((best, j) => (this.before(j.owner, best.owner) ? j : best), heads[0]!);
-        const startedAt = new Date().toISOString();
-        const job = await this.d.queue.claim(pick.id, this.d.workerId, startedAt);
-        if (!job) continue; // another worker sharing the database took it
+        const job = await this.d.engine.claim(this.d.workerId, (heads) => this.choose(heads));
+        if (!job) break;
         await this.d.claimed(job);
-        this.launch(job, startedAt);
+        this.launch(job, new Date().toISOString());
       }
     } while (this.repump && !this.closed);
   }
 
-  private launch(job: ClaimedJob, startedAt: string): void {
+  private choose(heads: QueueHead[]): QueueHead {
+    return heads.reduce((best, j) => (this.before(j.owner, best.owner) ? j : best), heads[0]!);
+  }
+
+  private launch(job: LeasedJob, startedAt: string): void {
     this.lastStart.set(job.owner, ++this.starts);
     const abort = new AbortController();
-    const entry: Running = { owner: job.owner, abort, done: Promise.resolve() };
+    const entry: Running = { job, abort, done: Promise.resolve() };
     this.running.set(job.id, entry);
-    entry.done = this.d
-      .execute(job, startedAt, abort.signal)
+    entry.done = runFenced(this.d.db, job.lease, () => this.d.execute(job, startedAt, abort.signal))
       .catch((err: unknown) => this.d.log.error({ err, job: job.id }, 'jobs: execution crashed'))
+      .then(() => this.d.engine.release(job.lease))
+      .catch((err: unknown) => this.d.log.error({ err, job: job.id }, 'jobs: lease release failed'))
       .finally(() => {
         this.running.delete(job.id);
         this.pump();
       });
   }
 
-  /** Whether `a`'s next job goes before `b`'s: fewer running here, else started least recently (ties: the older job). */
+  /**
+   * Heartbeats: this node's leases (one lost: that run is stopped, its writes are refused anyway), this node's
+   * row for the operators' view, and a sweep of leases whose workers stopped heartbeating.
+   */
+  private async beat(): Promise<void> {
+    if (this.closed) return;
+    for (const r of [...this.running.values()]) {
+      const held = await this.d.engine.heartbeat(r.job.lease).catch(() => true); // a db hiccup is not a loss
+      if (!held && !r.abort.signal.aborted) {
+        this.d.log.warn({ job: r.job.id, epoch: r.job.lease.epoch }, 'jobs: lease lost, stopping this run');
+        r.abort.abort();
+      }
+    }
+    await this.d.registry
+      ?.beat({
+        id: this.d.workerId,
+        host: this.d.info?.host ?? this.d.workerId,
+        startedAt: this.startedAt,
+        running: [...this.running.keys()],
+        gpus: this.d.info?.gpus ?? 0,
+        concurrency: this.d.concurrency,
+        keyId: this.d.info?.keyId ?? null,
+        engine: this.d.engine.kind,
+      })
+      .catch((err: unknown) => this.d.log.warn({ err }, 'jobs: worker heartbeat failed'));
+    try {
+      const lost = await this.d.engine.sweep();
+      for (const run of lost) {
+        this.d.log.warn(run, 'jobs: a worker stopped heartbeating; its run was swept');
+        await this.d.lost(run);
+      }
+      if (lost.length) this.pump();
+    } catch (err) {
+      this.d.log.warn({ err }, 'jobs: lease sweep failed');
+    }
+  }
+
+  /** Whether `a`'s next job goes first: fewer running here, else started least recently (ties: the older job). */
   private before(a: string, b: string): boolean {
     const la = this.load(a);
     const lb = this.load(b);
@@ -131,7 +194,7 @@ export class Scheduler {
 
   private load(owner: string): number {
     let n = 0;
-    for (const r of this.running.values()) if (r.owner === owner) n++;
+    for (const r of this.running.values()) if (r.job.owner === owner) n++;
     return n;
   }
 

@@ -28,7 +28,11 @@ import { jobDir } from './paths.ts';
 import { listScope, mayCancel, mayView } from './visibility.ts';
 import { JobQueue } from './queue.ts';
 import { recoverInterrupted, removeOrphanUploads } from './recovery.ts';
+import type { PublicationRecoveryDeps } from './recovery-publication.ts';
 import type { Runner } from './runners/port.ts';
+import { deadReason } from './queue/leases.ts';
+import type { LostRun, QueueEngine } from './queue/port.ts';
+import type { WorkerRegistry } from './queue/workers.ts';
 import { Scheduler } from './scheduler.ts';
 import { JobTransitions } from './transitions.ts';
 
@@ -52,6 +56,16 @@ export interface JobsOptions {
   pushInputs: boolean;
   /** Auth on: jobs are visible to their owners and administrators only (visibility.ts). */
   authEnabled: boolean;
+  /** What recovery checks and removes partial publications of interrupted jobs with (recovery-publication.ts). */
+  publications?: PublicationRecoveryDeps;
+  /** The queue port (queue/port.ts): claims, leases, retries, dead letters. */
+  engine: QueueEngine;
+  leaseMs: number;
+  /** The workers' rows (operators' view) and what this node shows there. */
+  workers?: WorkerRegistry;
+  workerInfo?: { host: string; gpus: number; keyId: string | null };
+  /** Job events of other nodes reach this node's bus (Postgres LISTEN/NOTIFY): no table polling. */
+  crossNodeEvents?: boolean;
 }
 
 /** How long a cancel waits for another node to stop the job it runs. */
@@ -70,6 +84,7 @@ export class Jobs implements JobService {
       events: o.events,
       log: o.log,
       runsHere: (id) => this.scheduler.runsHere(id),
+      crossNode: o.crossNodeEvents ?? false,
     });
     this.transitions = new JobTransitions(this.queue, this.journal);
     const executor = new Executor({
@@ -86,13 +101,19 @@ export class Jobs implements JobService {
       pushInputs: o.pushInputs,
     });
     this.scheduler = new Scheduler({
+      engine: o.engine,
       queue: this.queue,
+      db: o.db,
       log: o.log,
       concurrency: o.concurrency,
       workerId: o.workerId,
+      leaseMs: o.leaseMs,
+      ...(o.workers ? { registry: o.workers } : {}),
+      ...(o.workerInfo ? { info: o.workerInfo } : {}),
       claimed: async (job) => {
         await this.journal.emit(job.id, { type: 'state', state: 'running' });
       },
+      lost: (run) => this.lostRun(run),
       execute: (job, startedAt, signal) => executor.execute(job, startedAt, signal),
     });
   }
@@ -110,16 +131,30 @@ export class Jobs implements JobService {
   /** Recovery after a crash, then the first scheduling round (nodes that run jobs). */
   async start(): Promise<void> {
     await mkdir(join(this.o.dataDir, 'jobs'), { recursive: true, mode: 0o700 });
+    await this.o.engine.start();
     if (this.o.role === 'api') return; // workers recover and run jobs
     await recoverInterrupted({ ...this.o, queue: this.queue, journal: this.journal, transitions: this.transitions });
+    // Leases this worker held before its restart belong to dead runs: the engine lets go of them now.
+    for (const run of await this.o.engine.abandon(this.o.workerId)) await this.lostRun(run);
     await removeOrphanUploads({ dataDir: this.o.dataDir, queue: this.queue });
     this.scheduler.start();
+  }
+
+  /** The state event of a run whose worker died: re-queued, or failed for good (the row says the same). */
+  private async lostRun(run: LostRun): Promise<void> {
+    if (run.outcome === 'dead')
+      await this.journal.emit(run.jobId, { type: 'state', state: 'failed', reason: deadReason(run.attempts) });
+    else {
+      const reason = `worker ${run.worker} stopped heartbeating (run ${run.epoch})`;
+      await this.journal.emit(run.jobId, { type: 'state', state: 'queued', reason });
+    }
   }
 
   async close(): Promise<void> {
     await this.scheduler.close();
     await this.journal.settle();
     await this.o.runner.close();
+    await this.o.engine.close();
   }
 
   // ---- JobService ----
@@ -140,6 +175,13 @@ export class Jobs implements JobService {
     }
     await this.queue.insert(id, input, new Date().toISOString());
     await this.journal.emit(id, { type: 'state', state: 'queued' });
+    try {
+      await this.o.engine.enqueue({ id, owner: input.owner });
+    } catch (e) {
+      const reason = `the queue engine did not take the job: ${(e as Error).message}`;
+      await this.transitions.finish(id, 'queued', 'failed', reason);
+      throw new JobError('registry_unavailable', reason);
+    }
     this.scheduler.pump();
     return (await this.queue.view(id))!;
   }

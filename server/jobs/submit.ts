@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type GpuRequest, gpuField, gpusWanted, trainerFramework } from '../../schema/jobs.ts';
 import type { ModelNames } from '../attest/model-names.ts';
 import type { Config } from '../config.ts';
 import type { JobService, JobView, SubmitJobInput } from '../contracts.ts';
@@ -88,17 +89,43 @@ type Prepared = Omit<SubmitJobInput, 'id' | 'owner'>;
 
 async function modelJob(mp: Multipart, dir: string): Promise<Prepared> {
   const p = await prepareModelJob(mp, join(dir, 'input'));
+  const model = p.files.find((f) => f.role === 'model');
+  // The Keras trainer reads only Keras 3 `.keras` files: a TF.js model would fail in the job; refuse it now.
+  if (trainerFramework(p.framework) === 'keras' && model && !model.name.toLowerCase().endsWith('.keras'))
+    throw new JobError(
+      'unsupported_framework',
+      `framework keras runs the Keras trainer, which takes a .keras model; "${model.name}" is a TF.js model (use framework tfjs)`,
+      [{ field: 'framework', message: 'keras needs a .keras model' }],
+    );
   return {
     framework: p.framework,
     files: p.files,
     params: p.params,
     metadata: p.metadata,
-    ...(mp.fields.gpu === 'true' ? { gpu: true } : {}),
+    ...gpuOf(mp),
   };
+}
+
+/**
+ * The optional `gpu` field of both flows (schema/jobs.ts gpuField: true, a count, device ids). Whether a worker
+ * can serve it is checked when the job is queued (gpus.ts), for REST and GraphQL alike.
+ */
+function gpuOf(mp: Multipart): { gpu?: GpuRequest } {
+  const raw = mp.fields.gpu;
+  if (raw === undefined) return {};
+  const r = gpuField.safeParse(raw);
+  if (!r.success)
+    throw new JobError(
+      'invalid_request',
+      `gpu: expected true, false, a GPU count or device ids (e.g. 0,1), got ${JSON.stringify(raw.slice(0, 100))}`,
+      [{ field: 'gpu', message: r.error.issues[0]?.message ?? 'invalid' }],
+    );
+  return gpusWanted(r.data) > 0 ? { gpu: r.data } : {};
 }
 
 async function imageJob(deps: SubmitDeps, mp: Multipart, dir: string): Promise<Prepared> {
   const p = await prepareImageJob(mp, join(dir, 'input'));
+  const gpu = gpuOf(mp);
   if (deps.jobs.runnerKind !== 'docker')
     throw new JobError(
       'unsupported_runner',
@@ -111,6 +138,7 @@ async function imageJob(deps: SubmitDeps, mp: Multipart, dir: string): Promise<P
     metadata: p.metadata,
     image: p.image,
     ...(p.command ? { command: p.command } : {}),
+    ...gpu,
   };
 }
 

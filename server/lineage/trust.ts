@@ -141,24 +141,41 @@ export async function verifiedAibom(
   repo: string,
   digest: string,
 ): Promise<{ referrer: string; doc: unknown } | undefined> {
+  for await (const r of verifiedEvidenceLayers(db, store, repo, digest, 'aibom', MediaType.cyclonedxJson, MAX_AIBOM)) {
+    const doc = parseCanonicalJson(r.bytes);
+    if (doc.ok) return { referrer: r.referrer, doc: doc.value };
+  }
+  return undefined;
+}
+
+/**
+ * The layer bytes of a version's verified referrers of one evidence kind, in digest order: only layers of
+ * `mediaType`, read digest-checked (the bytes are the ones that verified), at most `max` bytes each.
+ */
+export async function* verifiedEvidenceLayers(
+  db: Db,
+  store: OciTarget,
+  repo: string,
+  digest: string,
+  kind: string,
+  mediaType: string,
+  max: number,
+): AsyncGenerator<{ referrer: string; bytes: Uint8Array }> {
   const rows = await db
     .selectFrom('lineage_manifests as m')
     .innerJoin('lineage_layers as l', (j) => j.onRef('l.repo', '=', 'm.repo').onRef('l.digest', '=', 'm.digest'))
     .select(['m.digest', 'l.layer_digest', 'l.media_type'])
     .where('m.repo', '=', repo)
     .where('m.subject_digest', '=', digest)
-    .where('m.evidence_kind', '=', 'aibom')
+    .where('m.evidence_kind', '=', kind)
     .where('m.verified', '=', 1)
     .orderBy('m.digest')
     .execute();
   for (const r of rows) {
-    if (r.media_type !== MediaType.cyclonedxJson) continue;
+    if (r.media_type !== mediaType) continue;
     const size = await store.blobSize(repo, r.layer_digest).catch(() => null);
     if (size === null) continue;
-    // Digest-checked read: the bytes are the ones that verified.
-    const b = await readSmallBlob(store, repo, { digest: r.layer_digest, size }, MAX_AIBOM);
-    const doc = b.ok ? parseCanonicalJson(b.bytes) : undefined;
-    if (doc?.ok) return { referrer: r.digest, doc: doc.value };
+    const b = await readSmallBlob(store, repo, { digest: r.layer_digest, size }, max);
+    if (b.ok) yield { referrer: r.digest, bytes: b.bytes };
   }
-  return undefined;
 }

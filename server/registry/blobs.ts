@@ -14,6 +14,8 @@ export interface RouteDeps {
   registry: RegistryService;
   log: Logger;
   maxManifestBytes: number;
+  /** Pass a store's redirect to its object store to the client (config `registryBlobRedirect`). */
+  blobRedirect?: boolean;
   /** The verified-pull policy (server/attest/pull-gate.ts), when on: throws to refuse a manifest GET on /v2/. */
   pullGate?: (repo: string, m: StoredManifest) => Promise<void>;
 }
@@ -45,8 +47,14 @@ export async function getBlob(d: RouteDeps, c: C, repo: string, digest: string, 
     // Suffix range: the last N bytes.
     range = { start: Math.max(st.size - Number(suffix![1]), 0), end: st.size - 1 };
   }
-  const r = await d.registry.readBlob(caller, repo, digest, range);
+  const r = await d.registry.readBlob(caller, repo, digest, range, { redirect: d.blobRedirect === true });
   if (!r) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown to ${repo}`);
+  // The client fetches the bytes from the object store itself (and checks them against the digest it asked for).
+  if (r.redirect)
+    return new Response(null, {
+      status: 307,
+      headers: { Location: r.redirect, 'Docker-Content-Digest': digest, ...SAFE_SERVING_HEADERS },
+    });
   const headers: Record<string, string> = {
     'Docker-Content-Digest': digest,
     'Content-Type': 'application/octet-stream',

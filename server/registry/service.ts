@@ -7,11 +7,20 @@ import type { EventBus } from '../events.ts';
 import { type Caller, ownerName } from '../identity.ts';
 import type { OciDescriptor, OciTarget } from '../oci/target.ts';
 import { type AccessPolicy, authorize, type RegistryAction } from './access.ts';
-import { cascadeOf } from './cascade.ts';
+import { crashPoint } from '../ops/crash-point.ts';
+import { deleteCascade } from './cascade.ts';
 import { RegistryError } from './errors.ts';
 import { LocalTarget } from './local-target.ts';
 import { manifestMediaType } from './safety.ts';
-import type { BlobRead, BlobStat, ByteRange, RegistryStore, StoredManifest, UploadState } from './store/port.ts';
+import type {
+  BlobRead,
+  BlobStat,
+  ByteRange,
+  ReadBlobOptions,
+  RegistryStore,
+  StoredManifest,
+  UploadState,
+} from './store/port.ts';
 import { blobTooLarge, DRAIN_BYTES } from './store/size-cap.ts';
 
 export interface RegistryServiceDeps {
@@ -79,10 +88,16 @@ export class RegistryService {
   }
 
   /** A blob's bytes (or a range of them); counted as bytes sent. */
-  async readBlob(caller: Caller, repo: string, digest: string, range?: ByteRange): Promise<BlobRead | null> {
+  async readBlob(
+    caller: Caller,
+    repo: string,
+    digest: string,
+    range?: ByteRange,
+    opts?: ReadBlobOptions,
+  ): Promise<BlobRead | null> {
     this.authorize(caller, checkRepo(repo), 'pull');
-    const r = await this.d.store.readBlob(repo, checkDigest(digest), range);
-    if (r)
+    const r = await this.d.store.readBlob(repo, checkDigest(digest), range, opts);
+    if (r && !r.redirect)
       this.d.events.emit('blob.bytes', { direction: 'out', bytes: r.range ? r.range.end - r.range.start + 1 : r.size });
     return r;
   }
@@ -278,6 +293,7 @@ export class RegistryService {
       .values(row)
       .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet(columns))
       .execute();
+    crashPoint('registry:index-row');
     try {
       await store.putManifest(repo, { digest, mediaType, bytes }, isDigest(ref) ? undefined : ref);
     } catch (e) {
@@ -293,6 +309,7 @@ export class RegistryService {
       else await q.execute();
       throw e;
     }
+    crashPoint('registry:manifest-stored');
     this.d.events.emit('manifest.put', { repo, digest, mediaType, bytes, ...(isDigest(ref) ? {} : { tag: ref }) });
     return { digest, mediaType, ...(m.subject?.digest ? { subject: m.subject.digest } : {}) };
   }
@@ -311,38 +328,25 @@ export class RegistryService {
     this.authorize(caller, checkRepo(repo), 'delete');
     if (!isDigest(ref)) {
       if (!(await this.d.store.deleteTag(repo, ref))) return false;
+      crashPoint('registry:tag-deleted');
       this.d.events.emit('tag.delete', { repo, tag: ref });
       return true;
     }
-    return (await this.deleteCascade(repo, checkDigest(ref))).includes(ref);
+    return (await deleteCascade(this.d, repo, checkDigest(ref))).includes(ref);
   }
 
   /**
    * Deletes a version (by tag or digest) with everything that describes it: its referrers, theirs in turn
    * (signatures of attestations), the `sha256-<hex>` fallback index and cosign `.sig`/`.att` tags of each, and
    * their index rows; a `manifest.delete` goes out for each. Blobs stay until `aibomgen gc`. Resolves to the
-   * digests deleted (the version's last), or null when `ref` names nothing.
+   * digests deleted (the version's first: cascade.ts), or null when `ref` names nothing.
    */
   async deleteVersion(caller: Caller, repo: string, ref: string): Promise<string[] | null> {
     this.authorize(caller, checkRepo(repo), 'delete');
     const digest = isDigest(ref) ? checkDigest(ref) : (await this.d.store.getManifest(repo, ref))?.digest;
     if (!digest) return null;
-    const deleted = await this.deleteCascade(repo, digest);
+    const deleted = await deleteCascade(this.d, repo, digest);
     return deleted.includes(digest) ? deleted : null;
-  }
-
-  private async deleteCascade(repo: string, digest: string): Promise<string[]> {
-    // Referrers may be pushed before their subject: deleting a subject that is not there touches nothing.
-    if (!(await this.d.store.getManifest(repo, digest))) return [];
-    const deleted: string[] = [];
-    for (const d of await cascadeOf(this.d, repo, digest)) {
-      const had = await this.d.store.deleteManifest(repo, d);
-      await this.d.db.deleteFrom('registry_manifests').where('repo', '=', repo).where('digest', '=', d).execute();
-      if (!had) continue;
-      deleted.push(d);
-      this.d.events.emit('manifest.delete', { repo, digest: d });
-    }
-    return deleted;
   }
 
   /** Every tag of `repo` in lexical order; null when the repository is unknown. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initKeys, keysDir, KEY_FILES, loadPrivateKey } from '../../server/attest/keys.ts';
+import { initKeys, keysDir, KEY_FILES, loadPrivateKey, stepLayoutFile } from '../../server/attest/keys.ts';
 import { hashTree, sha256File } from '../../server/attest/hash.ts';
 import { createLink, linkFileName, verifyLinkSignature, type Link } from '../../server/attest/link.ts';
 import { canonicalJson } from '../../server/attest/canonical-json.ts';
@@ -45,7 +45,7 @@ function runVerify(bin: string, dataDir: string, linkDir: string): { status: num
     bin === DEBIAN
       ? [
           '--layout',
-          join(k, KEY_FILES.layout),
+          join(k, stepLayoutFile('platform')),
           '--layout-keys',
           join(k, KEY_FILES.rootInToto),
           '--key-types',
@@ -55,7 +55,7 @@ function runVerify(bin: string, dataDir: string, linkDir: string): { status: num
         ]
       : [
           '--layout',
-          join(k, KEY_FILES.layout),
+          join(k, stepLayoutFile('platform')),
           '--verification-keys',
           join(k, KEY_FILES.rootPub),
           '--link-dir',

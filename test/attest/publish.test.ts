@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initKeys, KEY_FILES, keysDir, loadPrivateKey } from '../../server/attest/keys.ts';
+import { initKeys, KEY_FILES, keysDir, loadPrivateKey, stepLayoutFile } from '../../server/attest/keys.ts';
 import { OciClient } from '../../server/oci/client.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
@@ -85,7 +85,9 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
       'aibom-signature',
       'cosign-signature',
       'in-toto-link',
+      'model-signature',
       'slsa-provenance',
+      'spdx',
     ]);
 
     const pullDir = join(dir, 'pulled');
@@ -189,13 +191,13 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     const linkDir = join(dir, 'linkdir');
     mkdirSync(linkDir);
     const linkJson = JSON.parse(Buffer.from(linkBytes).toString('utf8')) as { signatures: { keyid: string }[] };
-    writeFileSync(join(linkDir, `train.${linkJson.signatures[0]!.keyid.slice(0, 8)}.link`), linkBytes);
+    writeFileSync(join(linkDir, `train-platform.${linkJson.signatures[0]!.keyid.slice(0, 8)}.link`), linkBytes);
     const k = keysDir(dir);
     const deb = spawnSync(
       '/usr/bin/in-toto-verify',
       [
         '--layout',
-        join(k, KEY_FILES.layout),
+        join(k, stepLayoutFile('platform')),
         '--layout-keys',
         join(k, KEY_FILES.rootInToto),
         '--key-types',
@@ -212,7 +214,7 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
         pypi,
         [
           '--layout',
-          join(k, KEY_FILES.layout),
+          join(k, stepLayoutFile('platform')),
           '--verification-keys',
           join(k, KEY_FILES.rootPub),
           '--link-dir',

@@ -14,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArtifactListResponse } from '../../schema/api.ts';
-import { KEY_FILES, keysDir } from '../../server/attest/keys.ts';
+import { KEY_FILES, keysDir, stepLayoutFile } from '../../server/attest/keys.ts';
+import type { Link } from '../../server/attest/link.ts';
+import { PLATFORM } from '../../server/identity.ts';
 import { startPodman } from '../helpers/podman.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
@@ -53,6 +55,27 @@ test('the job succeeded in a container and was published', () => {
   assert.equal(job.status, 'succeeded', job.reason);
   assert.equal(job.runner?.isolated, true);
   assert.match(ref, /\/models\/attested:1\.0\.0$/);
+});
+
+test('the real trainer job: step train-platform, its data-access record, a test-result with its held-out metrics', async () => {
+  const oci = server.services.registry.as(PLATFORM);
+  const layerOf = async (kind: string): Promise<Buffer> => {
+    const a = job.publication!.attestations.find((x) => x.kind === kind);
+    assert.ok(a, `a ${kind} referrer`);
+    const m = JSON.parse(Buffer.from((await oci.getManifest(job.publication!.repository, a.digest))!.bytes).toString());
+    return Buffer.from(await oci.fetchBlob(job.publication!.repository, m.layers[0].digest));
+  };
+  const link = JSON.parse((await layerOf('in-toto-link')).toString()) as Link;
+  assert.equal(link.signed.name, 'train-platform');
+  assert.ok(link.signed.materials['trainer-image'], 'the trainer image digest is a material');
+  // The platform trainer reads every input it was given.
+  const inputs = Object.keys(link.signed.materials).filter((k) => k.startsWith('inputs/'));
+  assert.deepEqual(link.signed.byproducts['inputs-read'], inputs.sort());
+  const bundle = JSON.parse((await layerOf('test-result')).toString());
+  const st = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+  const metrics = job.metrics as { final: Record<string, number>; seed: number };
+  assert.equal(st.predicate.metrics.loss, metrics.final.val_loss);
+  assert.equal(st.predicate.seed, metrics.seed);
 });
 
 test('oras pull gives the files byte-identical to the job artifacts; oras discover lists every referrer', async () => {
@@ -115,7 +138,7 @@ test('in-toto-verify (Debian 1.3.1 and PyPI) passes on the link pulled from the 
     '/usr/bin/in-toto-verify',
     [
       '--layout',
-      join(keys, KEY_FILES.layout),
+      join(keys, stepLayoutFile('platform')),
       '--layout-keys',
       join(keys, KEY_FILES.rootInToto),
       '--key-types',
@@ -128,7 +151,7 @@ test('in-toto-verify (Debian 1.3.1 and PyPI) passes on the link pulled from the 
   if (existsSync(pypi)) {
     const r = await sh(
       pypi,
-      ['--layout', join(keys, KEY_FILES.layout), '--verification-keys', join(keys, KEY_FILES.rootPub)],
+      ['--layout', join(keys, stepLayoutFile('platform')), '--verification-keys', join(keys, KEY_FILES.rootPub)],
       dir,
     );
     assert.equal(r.code, 0, r.out);

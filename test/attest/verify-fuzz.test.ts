@@ -33,7 +33,7 @@ import {
 } from './verify-mutations.ts';
 
 const SEED = 'aibomgen-verify-fuzz-1';
-const KINDS = ['in-toto-link', 'aibom', 'aibom-signature', 'slsa-provenance'] as const;
+const KINDS = ['in-toto-link', 'aibom', 'aibom-signature', 'slsa-provenance', 'model-signature', 'spdx'] as const;
 /** Per kind: blob mutants and manifest mutants attached at once. */
 const BLOB_MUTANTS = 240;
 const MANIFEST_MUTANTS = 100;

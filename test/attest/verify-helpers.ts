@@ -18,7 +18,7 @@ export interface Genuine {
   model: { digest: string; bytes: Buffer; json: Record<string, unknown> };
   /** Each genuine referrer by kind: its manifest (bytes and JSON) and its one layer's blob. */
   refs: Record<
-    'in-toto-link' | 'aibom' | 'aibom-signature' | 'slsa-provenance',
+    'in-toto-link' | 'aibom' | 'aibom-signature' | 'slsa-provenance' | 'model-signature' | 'spdx',
     { digest: string; manifest: Buffer; json: Record<string, unknown>; blob: Buffer; layer: OciDescriptor }
   >;
   /** The cosign `.sig` manifest and its payload and config blobs. */
@@ -36,7 +36,14 @@ export async function readGenuine(
 ): Promise<Genuine> {
   const m = (await t.getManifest(repo, digest))!;
   const refs = {} as Genuine['refs'];
-  for (const kind of ['in-toto-link', 'aibom', 'aibom-signature', 'slsa-provenance'] as const) {
+  for (const kind of [
+    'in-toto-link',
+    'aibom',
+    'aibom-signature',
+    'slsa-provenance',
+    'model-signature',
+    'spdx',
+  ] as const) {
     const d = attestations.find((a) => a.kind === kind)!.digest;
     const rm = (await t.getManifest(repo, d))!;
     const json = JSON.parse(text(rm.bytes)) as Record<string, unknown> & { layers: OciDescriptor[] };

@@ -44,6 +44,10 @@ const BENCHES: Bench[] = [
       new RegExp(`^ +cpu +${NUM} +1\\.0× +${NUM} +1\\.0× +${NUM}$`, 'm'),
       new RegExp(`^ +wasm +${NUM} +${NUM}× +${NUM} +${NUM}× +${NUM}$`, 'm'),
       /^targets: MLP/m,
+      // The Keras trainer and the plain Keras baseline, and every trainer as a ratio of that baseline.
+      new RegExp(`^ *keras trainer \\(jax cpu\\) +${NUM} +${NUM}× +${NUM} +${NUM}×$`, 'm'),
+      new RegExp(`^ *plain keras fit \\(jax cpu\\) +${NUM} +1\\.00× +${NUM} +1\\.00×$`, 'm'),
+      /^goal best platform trainer ≥ 0\.9× plain: MLP/m,
     ],
   },
   {
@@ -56,6 +60,15 @@ const BENCHES: Bench[] = [
         `sha256 of \\d+ MiB: sha256sum ${NUM} MiB/s, ours \\(1 MiB reads\\) ${NUM} MiB/s, ratio ours/sha256sum = ${NUM}x`,
         'm',
       ),
+    ],
+  },
+  {
+    // Claims on Postgres (pg-boss, three workers) and on SQLite (embedded); needs postgresql-15 (setup.sh).
+    name: 'queue',
+    figures: [
+      /^queue bench \(smoke/m,
+      new RegExp(`^pg-boss {2}: claim p50 ${NUM} ms, p95 ${NUM} ms, max ${NUM} ms`, 'm'),
+      new RegExp(`^embedded : claim p50 ${NUM} ms, p95 ${NUM} ms, max ${NUM} ms`, 'm'),
     ],
   },
 ];

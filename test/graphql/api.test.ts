@@ -62,7 +62,8 @@ async function restVerify(r: string): Promise<unknown> {
 }
 
 test('verify(ref) answers what GET /verifier/verify/<ref> answers, before and after tampering', async () => {
-  const q = 'query($r: String!) { verify(ref: $r) { ref digest verified checks { name passed reason } } }';
+  const q =
+    'query($r: String!) { verify(ref: $r) { ref digest verified checks { name passed reason } completeness { score rubric missing { field category tier } } facts { job_kind evaluation } } }';
   const good = await gqlOk<{ verify: { verified: boolean; digest: string } }>(srv.url, q, { r: ref });
   assert.equal(good.verify.verified, true, JSON.stringify(good));
   assert.equal(good.verify.digest, pub.digest);

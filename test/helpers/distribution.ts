@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort } from './net.ts';
+import type { S3Server } from './s3.ts';
 
 export interface Distribution {
   /** Base URL, e.g. http://127.0.0.1:41234 */
@@ -18,26 +19,43 @@ export interface Distribution {
 }
 
 const configFile = new URL('../../registry-config/config.yml', import.meta.url);
+const s3ConfigFile = new URL('../../registry-config/s3.yml', import.meta.url);
+
+export interface DistributionOptions {
+  bin?: string;
+  /** Store on this S3 server (registry-config/s3.yml) instead of the filesystem (registry-config/config.yml). */
+  s3?: S3Server;
+}
 
 /**
  * Starts a real CNCF distribution registry (Debian's `docker-registry` 2.8) on a free loopback port with a
- * fresh storage directory. The config is registry-config/config.yml with only the address and the storage
- * root replaced, so tests run what a deployment runs.
+ * fresh storage directory. The config is registry-config/config.yml (or s3.yml) with only the address and the
+ * storage location replaced, so tests run what a deployment runs.
  */
-export async function startDistribution(
-  bin = process.env.DOCKER_REGISTRY_BIN ?? 'docker-registry',
-): Promise<Distribution> {
+export async function startDistribution(opts: DistributionOptions = {}): Promise<Distribution> {
+  const bin = opts.bin ?? process.env.DOCKER_REGISTRY_BIN ?? 'docker-registry';
   const rootDir = await mkdtemp(join(tmpdir(), 'aibomgen-distribution-'));
   const port = await freePort();
-  const config = parse(await readFile(configFile, 'utf8')) as {
-    storage: { filesystem: { rootdirectory: string } };
-    http: { addr: string };
-  };
-  config.storage.filesystem.rootdirectory = join(rootDir, 'storage');
+  const env = { ...process.env };
+  let config: { http: { addr: string }; storage: Record<string, Record<string, unknown>> };
+  if (opts.s3) {
+    // registry-config/s3.yml with the endpoint and bucket replaced; keys from the environment, as deployed.
+    config = parse(await readFile(s3ConfigFile, 'utf8')) as typeof config;
+    Object.assign(config.storage.s3!, { regionendpoint: opts.s3.endpoint, bucket: opts.s3.bucket });
+    Object.assign(env, {
+      REGISTRY_STORAGE_S3_ACCESSKEY: 'aibomgen-test',
+      REGISTRY_STORAGE_S3_SECRETKEY: 'not-checked',
+    });
+    // distribution 2.8's AWS SDK refuses to start when AWS_CA_BUNDLE is set (LoadCustomCABundleError).
+    delete env.AWS_CA_BUNDLE;
+  } else {
+    config = parse(await readFile(configFile, 'utf8')) as typeof config;
+    config.storage.filesystem!.rootdirectory = join(rootDir, 'storage');
+  }
   config.http.addr = `127.0.0.1:${port}`;
   const cfgPath = join(rootDir, 'config.yml');
   await writeFile(cfgPath, stringify(config));
-  const child = spawn(bin, ['serve', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['serve', cfgPath], { stdio: ['ignore', 'ignore', 'pipe'], env });
   running.set(child, rootDir);
   child.once('exit', () => running.delete(child));
   let stderr = '';

@@ -145,7 +145,7 @@ for (const mode of storeModes) {
       // deleteVersion, in process and by tag: a third version with a referrer.
       const c = digestIn(await ok('oras', ['push', '--plain-http', `${ref()}:3.0`, 'c.bin'], work));
       const rc = await attach(c, 'application/vnd.test.aibom', 'aibom.json');
-      assert.deepEqual(await srv.services.registry.deleteVersion(PLATFORM, REPO, '3.0'), [rc, c]);
+      assert.deepEqual(await srv.services.registry.deleteVersion(PLATFORM, REPO, '3.0'), [c, rc], 'the version first');
       assert.equal(await srv.services.registry.deleteVersion(PLATFORM, REPO, '3.0'), null, 'unknown now');
 
       // 1.0 is whole.

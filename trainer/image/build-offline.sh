@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the offline trainer image for podman, with no network and no base image:
+# A development image (the platform's jobs run trainer/image/build-image.ts's self-contained image instead):
+# builds an offline skeleton image for podman, with no network and no base image:
 # an almost empty "skeleton" rootfs (bin/lib/lib64/sbin → usr/, /etc/passwd+group with nobody 65534, /tmp,
 # mount points) imported with `podman import`. At run time the host's /usr (node and its libraries) and the
 # built trainer (trainer/dist) are bound read-only — see trainer/image/spec.ts for the exact run spec.

@@ -1,8 +1,8 @@
 /**
- * How to run the built trainer in the offline podman image (trainer/image/build-offline.sh): the image is an
- * empty skeleton, so the host's node installation and trainer/dist are bound read-only. The jobs area adds
- * its own /input (ro) and /output (rw) binds and the isolation flags (network none, read-only rootfs, user
- * 65534, cap-drop ALL).
+ * A development image, no longer what jobs run: the skeleton of trainer/image/build-offline.sh with the host's
+ * node installation and trainer/dist bound read-only — quick for trying a bundle (or the opt-in native
+ * tfjs-node build) under podman without building an image. The platform's jobs run the self-contained image
+ * of trainer/image/build-image.ts instead (by digest, nothing bound from the host: server/jobs/runners/).
  */
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';

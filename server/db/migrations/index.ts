@@ -4,6 +4,7 @@ import { auditMigrations } from './audit.ts';
 import { authMigrations } from './auth.ts';
 import { jobMigrations } from './jobs.ts';
 import { lineageMigrations } from './lineage.ts';
+import { queueMigrations } from './queue.ts';
 import { registryMigrations } from './registry.ts';
 import { sessionMigrations } from './sessions.ts';
 
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   ...sessionMigrations,
   ...authMigrations,
   ...auditMigrations,
+  ...queueMigrations,
 };

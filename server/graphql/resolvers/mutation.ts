@@ -53,7 +53,15 @@ async function registryCall<T>(what: string, f: () => Promise<T>): Promise<T> {
 export const Mutation = {
   submitTrainingJob: async (
     _: unknown,
-    a: { model: File; dataset: File; datasetDefinition: File; framework: string; metadata?: unknown; params?: unknown },
+    a: {
+      model: File;
+      dataset: File;
+      datasetDefinition: File;
+      framework: string;
+      metadata?: unknown;
+      params?: unknown;
+      gpu?: unknown;
+    },
     ctx: Ctx,
   ) => {
     if (a.metadata != null && !isPlainObject(a.metadata))
@@ -62,6 +70,8 @@ export const Mutation = {
       throw badInput('params must be a JSON object (epochs, batch_size, ...)');
     // The form REST receives: framework, then the metadata and params as text fields.
     const fields: Record<string, string> = { framework: a.framework };
+    // gpu: JSON (true, a count, ids) → the form field's text form; submit.ts validates it as REST does.
+    if (a.gpu != null) fields.gpu = typeof a.gpu === 'string' ? a.gpu : JSON.stringify(a.gpu);
     for (const [k, v] of Object.entries({
       ...((a.metadata as Record<string, unknown> | null) ?? {}),
       ...((a.params as Record<string, unknown> | null) ?? {}),

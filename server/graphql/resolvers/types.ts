@@ -1,3 +1,4 @@
+import { scoreAibom } from '../../attest/score.ts';
 import type { AibomSummary } from '../../lineage/claims.ts';
 import type { VersionRow } from '../../lineage/queries.ts';
 import type { VersionSummary } from '../../lineage/traverse.ts';
@@ -35,6 +36,13 @@ export const ModelVersion = {
   unverifiedAttachments: async (v: Version, _: unknown, ctx: Ctx) => (await ctx.loaders.evidence.load(v)).unverified,
   /** The AIBoM document itself, when one verified (as the caller reads the registry). */
   aibomDocument: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.aibomDocument.load(v),
+  /** The SPDX 3.0.1 export, from the verified signed statement (as the caller reads the registry). */
+  spdxDocument: (v: Version, _: unknown, ctx: Ctx) => ctx.loaders.spdxDocument.load(v),
+  /** Scored from the verified AIBoM only (the same document aibomDocument answers). */
+  completeness: async (v: Version, _: unknown, ctx: Ctx) => {
+    const doc = await ctx.loaders.aibomDocument.load(v);
+    return doc ? scoreAibom(doc) : null;
+  },
   verification: async (v: Version, _: unknown, ctx: Ctx) => {
     const report = await ctx.loaders.verification.load(`${v.repo}@${v.digest}`);
     await ctx.index?.recordVerification(v.repo, v.digest, report.verified);

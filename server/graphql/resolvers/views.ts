@@ -19,6 +19,8 @@ export interface JobParent {
   state: string;
   owner: string;
   framework: string;
+  trainer: string | null;
+  gpu: JobView['gpu'] | null;
   reason: string | null;
   params: Record<string, unknown>;
   metadata: Record<string, unknown>;
@@ -37,6 +39,8 @@ export function jobParent(j: JobView): JobParent {
     state: toGqlState(j.state),
     owner: j.owner,
     framework: j.framework,
+    trainer: j.trainer ?? null,
+    gpu: j.gpu ?? null,
     reason: j.reason ?? null,
     params: j.params,
     metadata: { ...j.metadata },

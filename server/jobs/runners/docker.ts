@@ -1,41 +1,60 @@
 /**
  * The isolated runner: each job in its own container through the Docker Engine API (dockerode; podman's
- * compatible API works the same). No network, read-only root filesystem, inputs read-only at /input,
- * /output the only writable bind, no capabilities, no-new-privileges, a non-root user, memory/CPU/pids
- * limits, GPU through DeviceRequests when asked, a wall-clock timeout, kill on cancel, and the container is
- * always removed.
+ * compatible API works the same), with no path shared between this node and the engine. The platform's
+ * trainer runs from its self-contained image by digest (trainer-images.ts); a user's trainer image is pulled
+ * from our registry. Inputs go in with putArchive before start, /output comes out with getArchive after
+ * exit (job-files.ts), and the image's package databases are read the same way (image-inventory.ts). The
+ * isolation flags are in container-spec.ts: no network, read-only root filesystem, no capabilities,
+ * no-new-privileges, a non-root user, memory/CPU/pids limits, GPUs through DeviceRequests when asked. Also a
+ * wall-clock timeout, kill on cancel, an /output size watch, and the container (and its volumes) always removed.
  */
-import { chmod } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
-import type { RunnerInfo } from '../../contracts.ts';
+import type { InputAccess, RunnerInfo } from '../../contracts.ts';
+import { readInputAccess } from '../../attest/data-access.ts';
+import type { OciTarget } from '../../oci/target.ts';
+import { JOB_LABEL, jobContainerBody } from './container-spec.ts';
+import { ensureImage } from './engine-image.ts';
+import { readImageInventory } from './image-inventory.ts';
+import { extractDirectory, ownedDirectory, packDirectory } from './job-files.ts';
 import { lineTee } from './lines.ts';
 import type { RunResult, RunSpec, Runner } from './port.ts';
+import { TrainerImages, type TrainerImagesOptions } from './trainer-images.ts';
+import { guardVolume } from './volume-guard.ts';
 
-/** Label on every job container: recovery finds (and removes) containers a crashed server left behind. */
-export const JOB_LABEL = 'io.aibomgen.job';
-
-/** The platform's own trainer: image, read-only binds and argv (see trainer/image/spec.ts). */
-export interface TrainerLaunch {
-  image: string;
-  binds: string[];
-  command: string[];
-  user: string;
-}
+export { JOB_LABEL };
 
 export interface DockerRunnerOptions {
   socketPath: string;
-  /** Resolves (and builds on first use) the platform trainer's image and binds. */
-  trainer: () => Promise<TrainerLaunch>;
+  /** The registry in process, as the platform: where the trainer images are pushed and named from. */
+  registry: OciTarget;
+  /** Host[:port] of the registry, for the image references recorded in RunnerInfo and the AIBoM. */
+  registryHost?: () => string;
+  /** framework → image tarball builders (default: trainer-images.ts's map). */
+  builders?: TrainerImagesOptions['builders'];
+}
+
+/** The image a job runs: what to create the container from, and what RunnerInfo records. */
+interface JobImage {
+  /** Passed to createContainer: the image id for the platform trainer, the reference for a user image. */
+  create: string;
+  info: Pick<RunnerInfo, 'image' | 'imageDigest' | 'imageId' | 'command' | 'trainer'>;
 }
 
 export class DockerRunner implements Runner {
   readonly kind = 'docker' as const;
   readonly docker: Docker;
+  readonly trainers: TrainerImages;
   private runtime?: string;
 
-  constructor(private readonly o: DockerRunnerOptions) {
+  constructor(o: DockerRunnerOptions) {
     this.docker = new Docker({ socketPath: o.socketPath });
+    this.trainers = new TrainerImages({
+      docker: this.docker,
+      registry: o.registry,
+      ...(o.registryHost ? { registryHost: o.registryHost } : {}),
+      ...(o.builders ? { builders: o.builders } : {}),
+    });
   }
 
   /** "podman 4.3.1 (Docker API 1.41)" or "docker 27.1.0 (API 1.46)": recorded in the AIBoM. */
@@ -49,56 +68,53 @@ export class DockerRunner implements Runner {
     return this.runtime;
   }
 
+  private async jobImage(spec: RunSpec, runtime: string): Promise<JobImage> {
+    if (spec.image) {
+      const inspected = await ensureImage(this.docker, runtime, spec.image);
+      return {
+        create: spec.image,
+        info: {
+          image: spec.image,
+          imageDigest: inspected.RepoDigests?.[0]?.split('@')[1] ?? inspected.Id,
+          imageId: inspected.Id,
+          command: spec.command ?? [],
+          trainer: 'image',
+        },
+      };
+    }
+    const t = await this.trainers.resolve(spec.framework ?? 'tfjs');
+    return {
+      create: t.imageId,
+      info: {
+        image: t.ref,
+        imageDigest: t.manifestDigest,
+        imageId: t.imageId,
+        command: [...t.command, '--input', '/input', '--output', '/output'],
+        trainer: 'platform',
+      },
+    };
+  }
+
   async run(spec: RunSpec): Promise<RunResult> {
     const runtime = await this.describeRuntime();
-    const trainer = spec.image ? undefined : await this.o.trainer();
-    const image = spec.image ?? trainer!.image;
-    const command = spec.image
-      ? (spec.command ?? [])
-      : [...trainer!.command, '--input', '/input', '--output', '/output'];
-    const inspected = await this.ensureImage(image);
-    const runner: RunnerInfo = {
-      kind: 'docker',
-      isolated: true,
-      image,
-      imageDigest: inspected.RepoDigests?.[0]?.split('@')[1] ?? inspected.Id,
-      runtime,
-      command,
-    };
-    // The container runs as an unprivileged user: it must be able to write /output and nothing else.
-    await chmod(spec.outputDir, 0o777);
-
-    const container = await this.docker.createContainer({
-      name: `aibomgen-job-${spec.jobId}`,
-      Image: image,
-      ...(command.length ? { Cmd: command } : {}),
-      User: trainer?.user ?? '65534:65534',
-      WorkingDir: '/output',
-      Env: ['HOME=/output', 'NODE_ENV=production'],
-      Labels: { [JOB_LABEL]: spec.jobId },
-      NetworkDisabled: true,
-      HostConfig: {
-        NetworkMode: 'none',
-        ReadonlyRootfs: true,
-        Binds: [...(trainer?.binds ?? []), `${spec.inputDir}:/input:ro`, `${spec.outputDir}:/output:rw`],
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        Memory: spec.memoryBytes,
-        MemorySwap: spec.memoryBytes,
-        NanoCpus: Math.round(spec.cpus * 1e9),
-        PidsLimit: spec.pids,
-        // podman refuses nofile without nproc (FACTS.md); both at the engine's lowered defaults.
-        Ulimits: [
-          { Name: 'nofile', Soft: 1024, Hard: 1024 },
-          { Name: 'nproc', Soft: 1000, Hard: 1000 },
-        ],
-        ...(spec.gpu ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
-      },
-    });
+    const img = await this.jobImage(spec, runtime);
+    const runner: RunnerInfo = { kind: 'docker', isolated: true, runtime, ...img.info };
+    const container = await this.docker.createContainer(
+      jobContainerBody({
+        jobId: spec.jobId,
+        image: img.create,
+        command: img.info.command,
+        memoryBytes: spec.memoryBytes,
+        cpus: spec.cpus,
+        pids: spec.pids,
+        gpu: spec.gpu,
+      }),
+    );
     const out = lineTee(spec.stdoutPath, spec.logBytes, spec.onStdoutLine);
     const err = lineTee(spec.stderrPath, spec.logBytes);
     let timedOut = false;
     let cancelled = false;
+    let outputOver: number | undefined;
     const kill = (): void => {
       void container.kill().catch(() => undefined);
     };
@@ -107,7 +123,18 @@ export class DockerRunner implements Runner {
       kill();
     };
     let timer: NodeJS.Timeout | undefined;
+    let guard: { stop(): void } | undefined;
     try {
+      const inspected = await container.inspect();
+      // What runs is what was recorded: the container's image id must be the one named in RunnerInfo.
+      if (runner.imageId && inspected.Image !== runner.imageId)
+        throw new Error(`the engine created the job from image ${inspected.Image}, not ${runner.imageId}`);
+      await container.putArchive(packDirectory(spec.inputDir), { path: '/input' });
+      if (runtime.startsWith('podman ')) await container.putArchive(ownedDirectory(65534, 'output/'), { path: '/' });
+      else await container.putArchive(ownedDirectory(65534), { path: '/output' });
+      const volume = (inspected.Mounts as { Name?: string; Destination: string }[]).find(
+        (m) => m.Destination === '/output',
+      )?.Name;
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const o = new PassThrough();
       const e = new PassThrough();
@@ -126,71 +153,60 @@ export class DockerRunner implements Runner {
         timedOut = true;
         kill();
       }, spec.timeoutMs);
+      if (spec.outputBytes !== undefined && volume)
+        guard = guardVolume(this.docker, volume, spec.outputBytes, (n) => {
+          outputOver = n;
+          kill();
+        });
       const waited = (await container.wait()) as { StatusCode: number };
+      guard?.stop();
       // The attach stream may still hold the last lines: let it drain (bounded, the container is gone).
       await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2000))]);
       o.end();
       e.end();
       await Promise.all([out.done, err.done]);
-      return { exitCode: waited.StatusCode, timedOut, cancelled, runner };
+      const result: RunResult = { exitCode: waited.StatusCode, timedOut, cancelled, runner };
+      if (outputOver !== undefined) return { ...result, outputOver };
+      if (cancelled || timedOut) return result;
+      const copied = await extractDirectory(
+        (await container.getArchive({ path: '/output' })) as Readable,
+        spec.outputDir,
+        spec.outputBytes ?? Number.POSITIVE_INFINITY,
+      );
+      if (copied.over) return { ...result, outputOver: copied.bytes };
+      const inventory = await readImageInventory(container);
+      const inputAccess = await this.inputAccess(inspected.Mounts);
+      return {
+        ...result,
+        inventory,
+        ...(inputAccess ? { inputAccess } : {}),
+        ...(copied.special.length ? { special: copied.special } : {}),
+      };
     } finally {
       clearTimeout(timer);
+      guard?.stop();
       spec.signal.removeEventListener('abort', onAbort);
       if (!out.stream.writableEnded) out.stream.end();
       if (!err.stream.writableEnded) err.stream.end();
-      await container.remove({ force: true }).catch(() => undefined);
+      await container.remove({ force: true, v: true }).catch(() => undefined);
     }
   }
 
-  /** The image's inspect data, pulling it first when the engine lacks it (e.g. a trainer image in our registry). */
-  private async ensureImage(image: string): Promise<Docker.ImageInspectInfo> {
-    const have = await this.docker
-      .getImage(image)
-      .inspect()
-      .catch(() => undefined);
-    if (have) return have;
-    const registry = image.includes('/') ? image.split('/')[0]! : '';
-    // A loopback registry (this platform on 127.0.0.1) speaks plain HTTP; Docker allows that for 127.0.0.0/8
-    // by default, podman needs tlsVerify=false on its own pull endpoint.
-    const loopback = /^(localhost|127\.\d+\.\d+\.\d+)(:\d+)?$/.test(registry);
-    const podman = /^podman (\S+)/.exec(await this.describeRuntime())?.[1];
-    // libpod routes need the version prefix (an unversioned /libpod/… answers 404).
-    // docker-modem builds the query from `options` (a path ending in '?' marks where it goes).
-    const [path, options] = podman
-      ? [`/v${podman}/libpod/images/pull?`, { reference: image, tlsVerify: String(!loopback) }]
-      : ['/images/create?', { fromImage: image }];
-    const body = await new Promise<string>((resolve) => {
-      this.docker.modem.dial(
-        {
-          path,
-          options,
-          method: 'POST',
-          isStream: true,
-          statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
-        },
-        (err, stream) => {
-          if (err)
-            return resolve(
-              String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? err),
-            );
-          let text = '';
-          const s = stream as NodeJS.ReadableStream;
-          s.on('data', (d: Buffer) => (text += d.toString()));
-          s.on('end', () => resolve(text));
-          s.on('error', (e) => resolve(String(e)));
-        },
-      );
-    });
-    // Pull failures are reported inside the progress stream, not as an HTTP error (FACTS.md).
-    const pulled = await this.docker
-      .getImage(image)
-      .inspect()
-      .catch(() => undefined);
-    if (!pulled)
-      throw new Error(
-        `image ${image} could not be pulled: ${(/"error(?:Message)?"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? body.slice(0, 300)).trim()}`,
-      );
-    return pulled;
+  /**
+   * The data-access record of an exited job (server/attest/data-access.ts), read from its /input volume by a
+   * helper of the platform's own trainer image; undefined when it cannot be read (the job then has no record).
+   */
+  private async inputAccess(mounts: unknown): Promise<InputAccess | undefined> {
+    const inputVolume = (mounts as { Name?: string; Destination: string }[]).find(
+      (m) => m.Destination === '/input',
+    )?.Name;
+    if (!inputVolume) return undefined;
+    try {
+      const t = await this.trainers.resolve('tfjs');
+      return await readInputAccess(this.docker, { inputVolume, image: t.imageId, node: t.command[0]! });
+    } catch {
+      return undefined;
+    }
   }
 
   async cleanup(jobs: { jobId: string }[]): Promise<void> {
@@ -202,7 +218,7 @@ export class DockerRunner implements Runner {
       if (job && ids.has(job))
         await this.docker
           .getContainer(c.Id)
-          .remove({ force: true })
+          .remove({ force: true, v: true })
           .catch(() => undefined);
     }
   }

@@ -1,11 +1,13 @@
-import type { RunnerInfo } from '../../contracts.ts';
+import type { ImageInventory, InputAccess, RunnerInfo } from '../../contracts.ts';
+import type { GpuRequest } from './container-spec.ts';
+import type { TrainerFramework } from './trainer-images.ts';
 
 /** One training run to execute: the trainer's input/output contract plus limits. */
 export interface RunSpec {
   jobId: string;
-  /** Host directory bound read-only at /input (the process runner passes it as --input). */
+  /** The job's inputs on this node: copied into the container's /input (the process runner passes it as --input). */
   inputDir: string;
-  /** Host directory bound read-write at /output: the only writable path. */
+  /** Where the job's /output ends up on this node (the docker runner copies it out after the run). */
   outputDir: string;
   stdoutPath: string;
   stderrPath: string;
@@ -15,7 +17,12 @@ export interface RunSpec {
   memoryBytes: number;
   cpus: number;
   pids: number;
-  gpu: boolean;
+  /** No GPU, all GPUs (true), a count, or device ids. */
+  gpu: GpuRequest;
+  /** Most bytes of /output: the docker runner stops a job past it (`outputOver`) and copies no more. */
+  outputBytes?: number;
+  /** Which platform trainer image runs the job (default tfjs); ignored when `image` is set. */
+  framework?: TrainerFramework;
   /** PoC flow: a trainer image and its command. Absent: the platform's own trainer. */
   image?: string;
   command?: string[];
@@ -30,6 +37,14 @@ export interface RunResult {
   timedOut: boolean;
   cancelled: boolean;
   runner: RunnerInfo;
+  /** Bytes measured in /output when it went over `outputBytes` (the job was stopped, the output dropped). */
+  outputOver?: number;
+  /** Entries of /output that were not copied out (links, devices, ...), as `path (kind)`. */
+  special?: string[];
+  /** The image's packages, read from the container's filesystem after the run. */
+  inventory?: ImageInventory;
+  /** Which inputs the job read, measured after the run (server/attest/data-access.ts). */
+  inputAccess?: InputAccess;
 }
 
 /** Executes training runs in isolation (docker) or as a sandboxed child process (process). */

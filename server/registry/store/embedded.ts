@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/connect.ts';
+import { crashPoint } from '../../ops/crash-point.ts';
 import { BlobFiles } from './blob-files.ts';
 import { claimStore } from './in-use.ts';
 import type { RegistryStore, StoredManifest } from './port.ts';
@@ -51,6 +52,7 @@ export const EmbeddedStore = {
       maxBlobBytes: config.maxBlobBytes,
       async putManifest(repo, m, tag) {
         await files.putBytes(repo, m.digest, m.bytes);
+        crashPoint('embedded:manifest-bytes');
         if (tag) {
           // A tag moves in one statement: a crash leaves it on the old manifest or the new one, never on none.
           await db
@@ -80,6 +82,7 @@ export const EmbeddedStore = {
           .executeTakeFirst();
         if (!row) return false;
         const had = await files.unlink(repo, digest);
+        crashPoint('embedded:manifest-unlinked');
         await db.deleteFrom('registry_tags').where('repo', '=', repo).where('digest', '=', digest).execute();
         return had;
       },

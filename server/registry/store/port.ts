@@ -20,8 +20,12 @@ export interface RegistryStore {
   // ---- blobs ----
   /** Size of a blob linked into `repo`, or null when the repository has no such blob. */
   statBlob(repo: string, digest: string): Promise<BlobStat | null>;
-  /** A blob's bytes (the whole blob, or `range` inclusive), or null when unknown. */
-  readBlob(repo: string, digest: string, range?: ByteRange): Promise<BlobRead | null>;
+  /**
+   * A blob's bytes (the whole blob, or `range` inclusive), or null when unknown. With `redirect`, a store whose
+   * backend offers the bytes at a URL of its own (distribution on S3: a pre-signed URL) may answer with that
+   * URL in `redirect` instead of the bytes, for an HTTP client to fetch directly.
+   */
+  readBlob(repo: string, digest: string, range?: ByteRange, opts?: ReadBlobOptions): Promise<BlobRead | null>;
   /** Unlinks a blob from `repo`. False when it was not there. */
   deleteBlob(repo: string, digest: string): Promise<boolean>;
   /** Links a blob that `from` has into `repo` without moving bytes; null when `from` lacks it. */
@@ -84,7 +88,17 @@ export interface ByteRange {
   end: number;
 }
 
+export interface ReadBlobOptions {
+  /** The caller can follow a redirect (an HTTP client): a backend URL may be returned instead of the bytes. */
+  redirect?: boolean;
+}
+
 export interface BlobRead extends BlobStat {
+  /**
+   * Where the client may fetch the bytes itself (a pre-signed object-store URL): `body` is then empty and `size`
+   * unknown (0). Only with `ReadBlobOptions.redirect`.
+   */
+  redirect?: string;
   /** The content (or the range), not yet flowing. */
   body: Readable;
   /** Present when a range was served. */

@@ -1,6 +1,6 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { RegistryError } from '../../errors.ts';
-import type { BlobRead, BlobStat, ByteRange, RegistryStore, UploadState } from '../port.ts';
+import type { BlobRead, BlobStat, ByteRange, ReadBlobOptions, RegistryStore, UploadState } from '../port.ts';
 import { byteCounter, verifyingTee } from './digest-stream.ts';
 import { expectStatus, header, type UpstreamHttp, upstreamError, type UpstreamResponse } from './http.ts';
 import { blobTooLarge, capBody } from '../size-cap.ts';
@@ -35,24 +35,39 @@ export const FRONT_OWNER = '(registry front)';
  */
 export function upstreamBlobs(http: UpstreamHttp, sessions: UploadSessions, maxBlobBytes: number): UpstreamBlobs {
   async function statBlob(repo: string, digest: string): Promise<BlobStat | null> {
-    const res = await http.call('HEAD', v2(repo, `blobs/${digest}`));
+    let res = await http.call('HEAD', v2(repo, `blobs/${digest}`));
+    // On S3, distribution answers a blob HEAD with a redirect too: the object store gives the size.
+    const redirect = res.statusCode === 307 || res.statusCode === 302 ? header(res, 'location') : undefined;
+    if (redirect) {
+      await res.body.dump();
+      res = await http.call('HEAD', http.url(redirect));
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 404) throw await upstreamError(res, `HEAD blob ${digest}`);
     await res.body.dump();
     if (res.statusCode === 404) return null;
-    if (res.statusCode !== 200) throw await upstreamError(res, `HEAD blob ${digest}`);
     return { digest, size: Number(header(res, 'content-length') ?? 0) };
   }
 
-  async function readBlob(repo: string, digest: string, range?: ByteRange): Promise<BlobRead | null> {
+  async function readBlob(
+    repo: string,
+    digest: string,
+    range?: ByteRange,
+    opts: ReadBlobOptions = {},
+  ): Promise<BlobRead | null> {
     if (range && range.start > range.end)
       throw new RegistryError('RANGE_INVALID', `range ${range.start}-${range.end} is empty`);
     const headers: Record<string, string> = {};
     if (range) headers.range = `bytes=${range.start}-${range.end >= Number.MAX_SAFE_INTEGER ? '' : range.end}`;
     let res = await http.call('GET', v2(repo, `blobs/${digest}`), { headers });
-    // A storage driver with redirects (S3) answers 307 to the backend: follow it once, without our headers.
+    // A storage driver with redirects (S3) answers 307 to a pre-signed backend URL. An HTTP client gets that URL
+    // (the bytes then never pass through this process: Node has no sendfile, and the client checks the digest
+    // itself); an in-process reader gets the bytes: the redirect is followed once, without our headers.
     const redirect = res.statusCode === 307 || res.statusCode === 302 ? header(res, 'location') : undefined;
     if (redirect) {
       await res.body.dump();
-      res = await http.call('GET', http.url(redirect), { headers });
+      const location = http.url(redirect);
+      if (opts.redirect) return { digest, size: 0, redirect: location.toString(), body: Readable.from([]) };
+      res = await http.call('GET', location, { headers });
     }
     if (res.statusCode === 404) {
       await res.body.dump();

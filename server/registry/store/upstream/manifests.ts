@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { manifestMediaTypes } from '../../../../schema/media-types.ts';
 import { tagPattern } from '../../../../schema/oci.ts';
 import type { Db } from '../../../db/connect.ts';
+import { crashPoint } from '../../../ops/crash-point.ts';
 import type { RegistryStore, StoredManifest } from '../port.ts';
 import { FRONT_OWNER, type UpstreamBlobs } from './blobs.ts';
 import { algOf } from './digest-stream.ts';
@@ -15,6 +16,7 @@ import {
   upstreamError,
   type UpstreamResponse,
 } from './http.ts';
+import { manifestOf, type TagIntent, type TagIntents } from './tag-intents.ts';
 
 /** distribution 2.8 answers 404 to a manifest GET whose Accept does not list the stored type. */
 const ACCEPT_MANIFESTS = { accept: manifestMediaTypes.join(', ') };
@@ -24,7 +26,10 @@ const v2 = (repo: string, tail: string) => `/v2/${repo}/${tail}`;
 export type UpstreamManifests = Pick<
   RegistryStore,
   'putManifest' | 'getManifest' | 'deleteManifest' | 'deleteTag' | 'listTags' | 'listRepositories'
->;
+> & {
+  /** Finishes the tag removals a crash cut off (see tag-intents.ts); resolves to how many there were. */
+  replayTagIntents(): Promise<number>;
+};
 
 /**
  * Manifests, tags and the catalog on a distribution 2.8 upstream: manifests are fetched with an Accept
@@ -36,6 +41,7 @@ export function upstreamManifests(
   db: Db,
   blobs: UpstreamBlobs,
   maxManifest: number,
+  intents: TagIntents,
 ): UpstreamManifests {
   const { createUpload, completeUpload, readBlob, deleteBlob } = blobs;
   /**
@@ -146,10 +152,11 @@ export function upstreamManifests(
   const listTags = (repo: string) => listAll(`${v2(repo, 'tags/list')}?n=1000`, 'tags');
 
   /**
-   * 2.8 refuses DELETE by tag, and deleting by digest removes every tag of the manifest. Emulated: note
-   * the manifest and the repository's other tags on it, delete by digest, then put the manifest back
-   * under its digest and those other tags. Between the delete and the re-put the manifest is briefly
-   * missing; the front is the upstream's only client, and tag deletes are rare.
+   * 2.8 refuses DELETE by tag, and deleting by digest removes every tag of the manifest. Emulated: note the
+   * manifest and the repository's other tags on it, delete by digest, then put the manifest back under its digest
+   * and those other tags. What the re-put needs is written down first (tag-intents.ts): a crash between the delete
+   * and the re-put is finished by `replayTagIntents` at the next start, so no other tag and no manifest is lost.
+   * Between the delete and the re-put the manifest is briefly missing; the front is the upstream's only client.
    */
   async function deleteTag(repo: string, tag: string): Promise<boolean> {
     const m = await fetchManifest(repo, tag);
@@ -161,10 +168,33 @@ export function upstreamManifests(
       await res.body.dump();
       if (res.statusCode === 200 && header(res, 'docker-content-digest') === m.digest) others.push(t);
     }
-    if (!(await deleteManifest(repo, m.digest))) return false;
-    await putManifest(repo, m);
-    for (const t of others) await putManifest(repo, m, t);
-    return true;
+    // The media type the front recorded wins over what 2.8 reports, as on every read.
+    const mediaType = (await indexedMediaType(repo, m.digest)) ?? m.mediaType;
+    const intent: TagIntent = { repo, tag, digest: m.digest, mediaType, bytes: m.bytes, others };
+    const done = await intents.write(intent);
+    crashPoint('upstream:tag-delete-intent');
+    const had = await finishTagDelete(intent);
+    await done();
+    return had;
+  }
+
+  /** The part of a tag removal after its intent is recorded; safe to run again (a replay after a crash). */
+  async function finishTagDelete(i: TagIntent): Promise<boolean> {
+    const had = await deleteManifest(i.repo, i.digest);
+    crashPoint('upstream:tag-delete-deleted');
+    await putManifest(i.repo, manifestOf(i));
+    crashPoint('upstream:tag-delete-reput');
+    for (const t of i.others) await putManifest(i.repo, manifestOf(i), t);
+    return had;
+  }
+
+  async function replayTagIntents(): Promise<number> {
+    const left = await intents.pending();
+    for (const { intent, done } of left) {
+      await finishTagDelete(intent);
+      await done();
+    }
+    return left.length;
   }
 
   return {
@@ -172,6 +202,7 @@ export function upstreamManifests(
     getManifest,
     deleteManifest,
     deleteTag,
+    replayTagIntents,
     listTags,
     listRepositories: async () => (await listAll('/v2/_catalog?n=1000', 'repositories')) ?? [],
   };

@@ -3,6 +3,7 @@ import { authConfig, signedIn as isSignedIn, signOut, TOKEN_KEY } from './api.js
 import { h, notice, replace } from './dom.js';
 import { href, parseRoute } from './router.js';
 import { renderAudit } from './views/audit.js';
+import { renderWorkers } from './views/workers.js';
 import { renderJob } from './views/job.js';
 import { renderJobs } from './views/jobs.js';
 import { renderLineage } from './views/lineage.js';
@@ -28,8 +29,8 @@ function renderNav() {
       ? 'jobs'
       : route.name === 'model' || route.name === 'models' || route.name === 'lineage' || route.name === 'impact'
         ? 'models'
-        : route.name === 'audit'
-          ? 'audit'
+        : route.name === 'audit' || route.name === 'workers'
+          ? route.name
           : '';
   /**
    * @param {string} link
@@ -65,10 +66,10 @@ function renderNav() {
           ),
     ),
   );
-  // The audit log is for administrators: its link appears once the server says this browser is one.
+  // The audit log and the workers are for administrators: their links appear once the server says this browser is one.
   void authConfig().then((info) => {
     if (info.caller?.admin && !nav.querySelector(`a[href="${href.audit()}"]`))
-      nav.querySelector('ul')?.append(item(href.audit(), 'Audit', 'audit'));
+      nav.querySelector('ul')?.append(item(href.audit(), 'Audit', 'audit'), item(href.workers(), 'Workers', 'workers'));
   });
 }
 
@@ -112,6 +113,9 @@ async function render() {
         break;
       case 'audit':
         await renderAudit(main, ctx);
+        break;
+      case 'workers':
+        await renderWorkers(main, ctx);
         break;
       case 'login':
         renderLogin(main, route.next, ctx);

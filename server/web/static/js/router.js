@@ -1,10 +1,10 @@
-// Hash routes: #/jobs, #/jobs/<id>, #/models, #/models/<repo>[@<digest>|:<tag>][/lineage], #/artifacts/<digest>, #/login, #/audit.
+// Hash routes: #/jobs, #/jobs/<id>, #/models, #/models/<repo>[@<digest>|:<tag>][/lineage], #/artifacts/<digest>, #/login, #/audit, #/workers.
 // Repositories contain "/", so a model route is split at its last "@" or ":" (digests/tags hold no "/").
 
 /**
  * @typedef {{name: 'jobs'} | {name: 'job', id: string} | {name: 'models'}
  *   | {name: 'model', repo: string, version?: string} | {name: 'lineage', repo: string, version: string}
- *   | {name: 'impact', digest: string} | {name: 'login', next?: string} | {name: 'audit'}
+ *   | {name: 'impact', digest: string} | {name: 'login', next?: string} | {name: 'audit'} | {name: 'workers'}
  *   | {name: 'not-found', path: string}} Route
  */
 
@@ -25,6 +25,7 @@ export function parseRoute(hash) {
   if (path === '/' || path === '/jobs') return { name: 'jobs' };
   if (path === '/models') return { name: 'models' };
   if (path === '/audit') return { name: 'audit' };
+  if (path === '/workers') return { name: 'workers' };
   if (path === '/login') return { name: 'login', next: params.get('next') ?? undefined };
   let m = /^\/jobs\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: 'job', id: m[1] };
@@ -79,6 +80,7 @@ export const href = {
   /** @param {string} digest */
   impact: (digest) => `#/artifacts/${digest}`,
   audit: () => '#/audit',
+  workers: () => '#/workers',
   /** @param {string} [next] */
   login: (next) => (next ? `#/login?next=${encodeURIComponent(next)}` : '#/login'),
 };

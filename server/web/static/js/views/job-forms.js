@@ -27,6 +27,19 @@ function fieldMaker(prefix) {
   };
 }
 
+/**
+ * The optional GPU request of both forms (the server's `gpu` field: all, a count or device ids; empty: none).
+ * @param {ReturnType<typeof fieldMaker>} field
+ */
+function gpuField(field) {
+  return field(
+    'gpu',
+    'GPUs',
+    { type: 'text', placeholder: 'none', autocomplete: 'off' },
+    'Empty for none; "all", a count (2) or device ids (0,1). Refused when no worker has a GPU.',
+  );
+}
+
 /** The submit form (POST /developer/submit_job_by_model_and_data), collapsed until opened. */
 export function submitForm() {
   const errorBox = h('div', { 'aria-live': 'assertive' });
@@ -63,7 +76,9 @@ export function submitForm() {
             { id: 'f-framework', name: 'framework' },
             ...['tensorflow', 'tfjs', 'keras'].map((f) => h('option', { value: f }, f)),
           ),
+          h('small', { id: 'f-framework-help' }, 'keras runs the Keras trainer (Keras 3); the others TensorFlow.js'),
         ),
+        gpuField(field),
       ),
       h(
         'fieldset',
@@ -135,6 +150,7 @@ export function imageForm() {
         field('model_name', 'Model name', { type: 'text', placeholder: 'mine' }),
         field('model_version', 'Model version', { type: 'text', placeholder: '1.0.0' }),
       ),
+      h('fieldset', {}, h('legend', {}, 'Resources'), gpuField(field)),
       h('div', { class: 'actions' }, submit, progress),
       errorBox,
     )

@@ -8,7 +8,7 @@ import { href } from '../router.js';
 const SET_ALIAS = `mutation SetAlias($model: String!, $alias: String!, $version: String!) { setAlias(model: $model, alias: $alias, version: $version) { name } }`;
 const REMOVE_ALIAS = `mutation RemoveAlias($model: String!, $alias: String!) { removeAlias(model: $model, alias: $alias) { name } }`;
 
-const VERIFY = `query Verify($ref: String!) { verify(ref: $ref) { ref digest verified checks { name passed reason } } }`;
+const VERIFY = `query Verify($ref: String!) { verify(ref: $ref) { ref digest verified checks { name passed reason } completeness { score rubric missing { field category tier } } } }`;
 
 /**
  * GraphQL `verify`; the REST verifier answers the same report where GraphQL is not served.
@@ -22,6 +22,21 @@ export async function verify(ref, signal) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
     return rest(`/verifier/verify/${ref}`, { signal, accept: [422] });
   }
+}
+
+/**
+ * The counted AIBoM's completeness score (the verifier's rubric) and what it lacks.
+ * @param {{ score: number, rubric: string, missing: { field: string, tier: string }[] } | null | undefined} c
+ */
+function completenessView(c) {
+  if (!c) return null;
+  return h(
+    'p',
+    { class: 'score', 'data-testid': 'aibom-score' },
+    h('span', {}, `AIBoM completeness: ${c.score}/100`),
+    h('span', { class: 'muted' }, ` (${c.rubric})`),
+    c.missing.length ? h('small', {}, ` missing: ${c.missing.map((m) => `${m.field} (${m.tier})`).join(', ')}`) : null,
+  );
 }
 
 /** @param {any} report VerificationReport */
@@ -58,6 +73,7 @@ export function verificationView(report) {
       report.verified ? '✔ Verified' : '✘ Not verified',
       h('span', { class: 'muted' }, ` — ${passed.length} of ${checks.length} checks passed`),
     ),
+    completenessView(report.completeness),
     failed.length ? items(failed) : null,
     warned.length
       ? h(
