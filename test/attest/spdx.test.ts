@@ -1,6 +1,7 @@
 /**
  * The SPDX 3.0.1 export: published as a signed statement about the model, fetched by `aibomgen bom spdx` and by
- * GraphQL (`spdxDocument`), valid against the SPDX 3.0.1 JSON schema (check-jsonschema) and loadable by
+ * GraphQL (`spdxDocument`), valid against the SPDX 3.0.1 JSON schema (check-jsonschema) and the SPDX model's SHACL
+ * shapes (pyshacl; both from the SPDX project's own Maven artifact, see scripts/setup.sh), loadable by
  * spdx-python-model (bindings generated from the SPDX 3.0.1 SHACL model: classes, enums, patterns on load, missing
  * references on link, min/max cardinalities on serialize), with the same dataset digests as the CycloneDX AIBoM.
  */
@@ -16,7 +17,25 @@ import { aibomgen, cliHome, json } from '../cli/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const VENV = join(process.cwd(), '.tools/venv-attest/bin');
-const SCHEMA = join(process.cwd(), '.tools/spdx-3.0.1/spdx-json-schema.json');
+const SPDX = join(process.cwd(), '.tools/spdx-3.0.1');
+const SCHEMA = join(SPDX, 'spdx-json-schema.json');
+/**
+ * pyshacl against the SPDX 3.0.1 model's own SHACL shapes (spdx-model.jsonld, the same graph spdx.org serves as
+ * spdx-model.ttl); the document's @context URL is replaced by the published context file (no network here).
+ */
+const SHACL_SHAPES_CHECK = `
+import json, sys
+from rdflib import Graph
+from pyshacl import validate
+model, context, doc = sys.argv[1:4]
+data = json.load(open(doc))
+data['@context'] = json.load(open(context))['@context']
+g = Graph().parse(data=json.dumps(data), format='json-ld')
+shapes = Graph().parse(model, format='json-ld')
+conforms, _, text = validate(g, shacl_graph=shapes, ont_graph=shapes, inference='none')
+print(f'conforms: {len(g)} triples' if conforms else text)
+sys.exit(0 if conforms else 1)
+`;
 /** spdx-python-model's checks, as a script: load (types, enums, patterns), link (references), serialize (counts). */
 const SHACL_BINDINGS_CHECK = `
 import json, sys, spdx_python_model
@@ -80,7 +99,7 @@ before(async () => {
 });
 after(() => srv.close());
 
-test('SPDX 3.0.1: signed, fetched by the CLI and GraphQL, schema-valid, SHACL-model bindings load it, same datasets as the AIBoM', async (t) => {
+test('SPDX 3.0.1: signed, fetched by the CLI and GraphQL, schema- and SHACL-valid, bindings load it, same datasets as the AIBoM', async (t) => {
   assert.ok(
     pub.attestations.some((a) => a.kind === 'spdx'),
     'an spdx referrer is attached',
@@ -147,6 +166,17 @@ test('SPDX 3.0.1: signed, fetched by the CLI and GraphQL, schema-valid, SHACL-mo
   r = shacl(file);
   assert.equal(r.status, 0, `spdx-python-model: ${r.stdout}${r.stderr}`);
   assert.notEqual(schema(broken).status, 0, 'the schema refuses a dataset without dataset_datasetType');
+  const shapes = (f: string) =>
+    spawnSync(
+      join(VENV, 'python'),
+      ['-c', SHACL_SHAPES_CHECK, join(SPDX, 'spdx-model.jsonld'), join(SPDX, 'spdx-context.jsonld'), f],
+      { encoding: 'utf8' },
+    );
+  r = shapes(file);
+  assert.equal(r.status, 0, `pyshacl: ${r.stdout}${r.stderr}`);
+  r = shapes(broken);
+  assert.notEqual(r.status, 0, 'the SHACL shapes refuse a dataset without datasetType');
+  assert.match(r.stdout, /Less than 1 values on .*Dataset\/datasetType/);
   r = shacl(broken);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /dataset_datasetType.*is required/);
