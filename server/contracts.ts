@@ -35,6 +35,8 @@ export { terminalJobStates } from '../schema/jobs.ts';
 export interface JobOutcome {
   jobId: string;
   owner: string;
+  /** The worker whose run this is (AIBOMGEN_WORKER_ID or the host name): named in the AIBoM and the provenance. */
+  worker?: string;
   framework: string;
   params: Record<string, unknown>;
   metadata: ModelMetadata;

@@ -211,6 +211,7 @@ export function buildAibom(a: AibomInput): BomJson {
           properties: [
             ...Object.entries(o.params).map(([k, v]) => ({ name: `aibomgen:param:${k}`, value: JSON.stringify(v) })),
             ...Object.entries(ev.environment).map(([k, v]) => ({ name: `aibomgen:env:${k}`, value: v })),
+            ...(o.worker ? [{ name: 'aibomgen:worker', value: o.worker }] : []),
             { name: 'aibomgen:command', value: o.runner.command.join(' ') },
             { name: 'aibomgen:exit_code', value: String(o.exitCode) },
             { name: 'aibomgen:stdout_sha256', value: ev.byproductHashes.stdout },

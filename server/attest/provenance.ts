@@ -59,6 +59,7 @@ export function slsaProvenance(
       internalParameters: {
         jobId: o.jobId,
         owner: o.owner,
+        ...(o.worker ? { worker: o.worker } : {}),
         runner: {
           kind: o.runner.kind,
           isolated: o.runner.isolated,

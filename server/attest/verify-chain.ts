@@ -177,8 +177,15 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     `no valid SLSA provenance DSSE attestation${whyNot(verdicts, bundleKinds, MediaType.sigstoreBundle)}`,
   );
 
-  // OpenSSF model signature (model.sig) over the pulled files, and the AIBoM naming its root digest.
-  if (
+  // OpenSSF model signature (model.sig) over the pulled files, and the AIBoM naming its root digest. A signed AIBoM
+  // made since model signatures exist names the root, so neither it nor the SPDX export (made since the same
+  // version) can be stripped from a newer model; a model published before them (its signed AIBoM names no root)
+  // has neither, and is told so instead of failing.
+  const named = bom ? aibomModelSignatureRoot(bom.content!.doc) : undefined;
+  const older = !!bom && named === undefined;
+  if (older && !modelSig)
+    warn('model signature present', 'none: published before model signatures (its AIBoM names none)');
+  else if (
     check(
       'model signature present',
       !!modelSig,
@@ -187,7 +194,6 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     bom
   ) {
     const root = `sha256:${modelSig!.content!.statement!.subject[0]?.digest?.sha256}`;
-    const named = aibomModelSignatureRoot(bom.content!.doc);
     check(
       'AIBoM names the model signature',
       named === root,
@@ -196,7 +202,9 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
   }
 
   // SPDX 3.0.1 export (a signed statement about this digest), stating the same datasets as the AIBoM.
-  if (
+  if (older && !spdx)
+    warn('SPDX 3.0.1 export present', 'none: published before SPDX exports (its AIBoM names no model signature)');
+  else if (
     check(
       'SPDX 3.0.1 export present',
       !!spdx,

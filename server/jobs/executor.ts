@@ -54,6 +54,8 @@ export interface ExecutorDeps {
   limits: RunLimits;
   /** AIBOMGEN_JOB_INPUTS=registry: this node pushes the inputs of the jobs it takes, so it drops them too. */
   pushInputs: boolean;
+  /** This worker's id, named in the evidence of the runs it completes. */
+  workerId: string;
 }
 
 export class Executor {
@@ -183,6 +185,7 @@ export class Executor {
         await this.publish({
           jobId: id,
           owner: job.owner,
+          worker: this.d.workerId,
           framework: spec.framework,
           params: spec.params,
           metadata: spec.metadata,

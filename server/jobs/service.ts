@@ -99,6 +99,7 @@ export class Jobs implements JobService {
       log: o.log,
       limits: o.limits,
       pushInputs: o.pushInputs,
+      workerId: o.workerId,
     });
     this.scheduler = new Scheduler({
       engine: o.engine,

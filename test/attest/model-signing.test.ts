@@ -141,3 +141,36 @@ test('model.sig: model_signing verify key passes on the oras-pulled model, fails
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the model signature and the SPDX export cannot be stripped: the signed AIBoM names the signature, so verify fails without either', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aibomgen-ms-strip-'));
+  const reg = await startDistribution();
+  try {
+    await initKeys(keysDir(dir));
+    const target = new OciClient(reg.url);
+    const publisher = createPublisher({
+      target,
+      registryHost: reg.hostPort,
+      loadKey: () => loadPrivateKey(keysDir(dir), KEY_FILES.platformKey),
+    });
+    const pub = await publisher.publish(outcome(join(dir, 'job')));
+    const keys = { platformPem: await readPublicPem(keysDir(dir), KEY_FILES.platformPub) };
+    const ref = pub.ref.replace(`${reg.hostPort}/`, '');
+    assert.equal((await verifyModel(target, ref, keys)).verified, true);
+    for (const kind of ['model-signature', 'spdx'] as const) {
+      const d = pub.attestations.find((a) => a.kind === kind)!.digest;
+      const m = (await target.getManifest(pub.repository, d))!;
+      await target.deleteManifest(pub.repository, d);
+      const report = await verifyModel(target, ref, keys);
+      const name = kind === 'spdx' ? 'SPDX 3.0.1 export present' : 'model signature present';
+      const c = report.checks.find((x) => x.name === name);
+      assert.equal(report.verified, false, `${kind} stripped: ${JSON.stringify(c)}`);
+      assert.equal(c?.passed, false, JSON.stringify(report.checks));
+      await target.pushManifest(pub.repository, d, m.bytes); // put it back: one missing piece at a time
+      assert.equal((await verifyModel(target, ref, keys)).verified, true, `${kind} restored`);
+    }
+  } finally {
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,6 @@
 /**
  * A multi-node install on this host for the queue tests: a throwaway Postgres cluster, a real distribution
- * registry, API nodes in this process (role api) and `aibomgen worker` processes, each with its own data
+ * registry (on a real S3 server when asked), API nodes in this process (role api) and `aibomgen worker` processes, each with its own data
  * directory; they share only the database, the registry and the keys directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobEvent } from '../../server/contracts.ts';
 import { type Distribution, startDistribution } from '../helpers/distribution.ts';
+import { startS3 } from '../helpers/s3.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startPostgres, type TestPostgres } from '../lineage/postgres.ts';
 
@@ -26,11 +27,13 @@ export interface Cluster {
 /** Seconds of a lease in these tests: short, so a dead worker's job moves on quickly. */
 export const LEASE_SECONDS = 3;
 
-export async function startCluster(apiNodes: number): Promise<Cluster | undefined> {
+/** `s3`: the registry stores on a real S3 server (SeaweedFS), as a scaled install does (registry-config/s3.yml). */
+export async function startCluster(apiNodes: number, o: { s3?: boolean } = {}): Promise<Cluster | undefined> {
   const pg = await startPostgres();
   if (!pg) return undefined;
   const dbUrl = await pg.database('cluster');
-  const registry = await startDistribution();
+  const s3 = o.s3 ? await startS3() : undefined;
+  const registry = await startDistribution(s3 ? { s3 } : {});
   const shared = await mkdtemp(join(tmpdir(), 'aibomgen-cluster-'));
   const keysDir = join(shared, 'keys');
   const common = {
@@ -84,6 +87,7 @@ export async function startCluster(apiNodes: number): Promise<Cluster | undefine
       }
       for (const a of apis) await a.close();
       await registry.stop();
+      await s3?.stop();
       await pg.stop();
       await rm(shared, { recursive: true, force: true });
     },

@@ -1,6 +1,7 @@
 /**
  * A multi-node install on Postgres (queue engine pg-boss): two API nodes and three `aibomgen worker` processes,
- * each with its own data directory, sharing only the database, a real distribution registry and the keys.
+ * each with its own data directory, sharing only the database, a real distribution registry on a real S3 server
+ * (SeaweedFS's gateway) and the keys.
  * 30 small training jobs submitted to both API nodes all succeed and verify, spread over the three workers;
  * the events of a job submitted to one API node reach an SSE client of the other as they happen (Postgres
  * LISTEN/NOTIFY); the operators' view (GraphQL `workers`, `queue`; /metrics) shows the workers and the queue.
@@ -14,7 +15,7 @@ import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { type Cluster, followEvents, startCluster, states } from './cluster.ts';
 
 const JOBS = 30;
-const cluster: Cluster | undefined = await startCluster(2);
+const cluster: Cluster | undefined = await startCluster(2, { s3: true });
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-multi-'));
 test.after(async () => {
   await cluster?.stop();

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { type Cluster, followEvents, startCluster, states } from './cluster.ts';
+import { publishedAibom } from './image-helpers.ts';
 
 const cluster: Cluster | undefined = await startCluster(1);
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-death-'));
@@ -123,6 +124,12 @@ async function assertPublishedOnce(
   }
   const v = await fetch(`${api.url}/verifier/verify/${repo}:1.0.0`);
   assert.equal(v.status, 200, await v.text());
+  // The evidence names the worker whose run completed (the AIBoM's training workflow).
+  const bom = (await publishedAibom(api, job)) as unknown as {
+    formulation?: { workflows?: { properties?: { name: string; value: string }[] }[] }[];
+  };
+  const worker = bom.formulation?.[0]?.workflows?.[0]?.properties?.find((p) => p.name === 'aibomgen:worker');
+  assert.equal(worker?.value, live, 'the AIBoM names the surviving worker');
 }
 
 const stages = [
