@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aibomModelSignatureRoot } from '../../server/attest/aibom.ts';
+import {
+  aibomModelSignatureRoot,
+  type BomJson,
+  MODEL_SIGNATURE_ROOT_PROPERTY,
+  signAibom,
+} from '../../server/attest/aibom.ts';
+import { PREDICATE_CYCLONEDX, signStatement, statement } from '../../server/attest/dsse.ts';
+import { sigstoreAnnotations } from '../../server/attest/evidence-docs.ts';
+import { MediaType } from '../../schema/media-types.ts';
+import { attach } from './verify-helpers.ts';
 import { initKeys, KEY_FILES, keysDir, loadPrivateKey, readPublicPem } from '../../server/attest/keys.ts';
 import { MODEL_SIG_FILE, PREDICATE_MODEL_SIGNING, rootDigest } from '../../server/attest/model-signature.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
@@ -168,6 +177,76 @@ test('the model signature and the SPDX export cannot be stripped: the signed AIB
       assert.equal(c?.passed, false, JSON.stringify(report.checks));
       await target.pushManifest(pub.repository, d, m.bytes); // put it back: one missing piece at a time
       assert.equal((await verifyModel(target, ref, keys)).verified, true, `${kind} restored`);
+    }
+  } finally {
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model published before model signatures and SPDX exports (its signed AIBoM names no root) still verifies, told why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aibomgen-ms-older-'));
+  const reg = await startDistribution();
+  try {
+    await initKeys(keysDir(dir));
+    const key = await loadPrivateKey(keysDir(dir), KEY_FILES.platformKey);
+    const target = new OciClient(reg.url);
+    const publisher = createPublisher({ target, registryHost: reg.hostPort, loadKey: async () => key });
+    const pub = await publisher.publish(outcome(join(dir, 'job')));
+    const repo = pub.repository;
+    const model = (await target.getManifest(repo, pub.digest))!;
+    const subject = { digest: pub.digest, size: model.bytes.byteLength };
+    // What the previous release published: the same AIBoM without the root-digest property, signed, with its
+    // CycloneDX statement, and no model signature or SPDX export.
+    const ref = (k: string) => pub.attestations.find((a) => a.kind === k)!.digest;
+    const bm = JSON.parse(Buffer.from((await target.getManifest(repo, ref('aibom')))!.bytes).toString()) as {
+      layers: { digest: string }[];
+    };
+    const doc = JSON.parse(Buffer.from(await target.fetchBlob(repo, bm.layers[0]!.digest)).toString()) as BomJson & {
+      metadata: { component: { properties: { name: string }[] } };
+    };
+    delete doc.signature;
+    doc.metadata.component.properties = doc.metadata.component.properties.filter(
+      (p) => p.name !== MODEL_SIGNATURE_ROOT_PROPERTY,
+    );
+    const older = signAibom(doc, key);
+    for (const k of ['aibom', 'aibom-signature', 'model-signature', 'spdx']) await target.deleteManifest(repo, ref(k));
+    const bundle = await signStatement(statement('signed', pub.digest, PREDICATE_CYCLONEDX, older), key);
+    const attached = [
+      await attach(target, repo, subject, MediaType.cyclonedxJson, Buffer.from(JSON.stringify(older))),
+      await attach(
+        target,
+        repo,
+        subject,
+        MediaType.sigstoreBundle,
+        Buffer.from(JSON.stringify(bundle)),
+        sigstoreAnnotations(PREDICATE_CYCLONEDX),
+      ),
+    ];
+    // distribution 2.8 has no referrers API: clients keep the `sha256-<hex>` fallback index (as the publisher does),
+    // here rewritten without the deleted referrers (2.8 refuses an index naming unknown manifests).
+    const gone = new Set(['aibom', 'aibom-signature', 'model-signature', 'spdx'].map(ref));
+    const fallback = `sha256-${pub.digest.slice(7)}`;
+    const index = JSON.parse(Buffer.from((await target.getManifest(repo, fallback))!.bytes).toString()) as {
+      manifests: { digest: string }[];
+    };
+    const descs = await Promise.all(
+      attached.map(async (d) => {
+        const m = (await target.getManifest(repo, d))!;
+        const at = (JSON.parse(Buffer.from(m.bytes).toString()) as { artifactType: string }).artifactType;
+        return { mediaType: MediaType.ociManifest, digest: d, size: m.bytes.byteLength, artifactType: at };
+      }),
+    );
+    index.manifests = [...index.manifests.filter((m) => !gone.has(m.digest)), ...descs];
+    await target.pushManifest(repo, fallback, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
+
+    const report = await verifyModel(target, pub.ref.replace(`${reg.hostPort}/`, ''), {
+      platformPem: await readPublicPem(keysDir(dir), KEY_FILES.platformPub),
+    });
+    assert.equal(report.verified, true, JSON.stringify(report.checks.filter((c) => !c.passed)));
+    for (const name of ['model signature present', 'SPDX 3.0.1 export present']) {
+      const c = report.checks.find((x) => x.name === name);
+      assert.match(c?.reason ?? '', /published before/, JSON.stringify(c));
     }
   } finally {
     await reg.stop();
