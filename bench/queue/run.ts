@@ -3,10 +3,12 @@
  * and starts a lease), p50/p95/max, on Postgres with pg-boss (three workers claiming at once, each with its own
  * connection pool, as three hosts would) and, as the baseline, the embedded engine on SQLite (one worker).
  * Jobs are spread over 10 owners; each claimed job is released at once (no training), so only the queue is
- * timed. Needs Debian's postgresql-15 binaries (scripts/setup.sh).
+ * timed. Then jobs per minute with trivial jobs on 1, 2 and 3 real `aibomgen worker` processes on Postgres
+ * (throughput.ts), with the ratio to 1 worker. Needs Debian's postgresql-15 binaries and docker-registry
+ * (scripts/setup.sh).
  *
- * Run: node --import tsx bench/queue/run.ts            (BENCH_JOBS=2000)
- *      node --import tsx bench/queue/run.ts --smoke    # 60 jobs: the whole path, no meaningful figures
+ * Run: node --import tsx bench/queue/run.ts            (BENCH_JOBS=2000, BENCH_THROUGHPUT_JOBS=12)
+ *      node --import tsx bench/queue/run.ts --smoke    # 60 claims, 3 jobs on 1 and 2 workers: no meaningful figures
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,10 +20,13 @@ import { JobQueue } from '../../server/jobs/queue.ts';
 import { createQueueEngine } from '../../server/jobs/queue/index.ts';
 import type { QueueEngine } from '../../server/jobs/queue/port.ts';
 import { startPostgres } from '../../test/lineage/postgres.ts';
+import { jobsPerMinute, throughputLines } from './throughput.ts';
 
 const SMOKE = process.argv.includes('--smoke');
 const JOBS = SMOKE ? 60 : Number(process.env.BENCH_JOBS ?? 2000);
 const OWNERS = 10;
+const THROUGHPUT_JOBS = SMOKE ? 3 : Number(process.env.BENCH_THROUGHPUT_JOBS ?? 12);
+const WORKER_COUNTS = SMOKE ? [1, 2] : [1, 2, 3];
 const log = pino({ level: 'silent' });
 
 function pct(sorted: number[], p: number): number {
@@ -94,3 +99,14 @@ try {
   await pg.stop();
   rmSync(dir, { recursive: true, force: true });
 }
+
+// A second throwaway Postgres (test/jobs/cluster.ts's), after the first one stopped.
+const tput = await jobsPerMinute(WORKER_COUNTS, THROUGHPUT_JOBS);
+if (!tput) throw new Error('bench/queue: PostgreSQL went away');
+console.log(`jobs per minute (pg-boss, trivial tabular jobs: 40 rows, 1 epoch; one API node, real worker processes):`);
+for (const l of throughputLines(tput)) console.log(l);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} on ${cpus().length} CPUs`,
+);

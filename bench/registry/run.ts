@@ -7,7 +7,11 @@
  * GiB moved of the client (this process), the server and the upstream distribution (utime+stime from
  * /proc: they show who a transfer waited on), and the server's peak RSS (VmHWM).
  *
- *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream] [--runs 3] [--node-options "<flags>"]
+ *   npx tsx bench/registry/run.ts [--size 1g] [--modes embedded,upstream,s3] [--runs 3] [--node-options "<flags>"]
+ *
+ * `--modes s3` (opt-in; part of --smoke) adds distribution on a real S3 server (SeaweedFS, .tools/bin/weed on
+ * PATH) and the front over it with blob redirects on: pulls go to S3 by redirect, both direct and through
+ * the front, and "server sent" (/proc wchar during the pull) shows the front stayed off the data path.
  *   npx tsx bench/registry/run.ts --smoke   # 2 MiB, one run: the whole path, no meaningful figures (test/bench)
  *
  * `--node-options` adds NODE_OPTIONS for the server only. `npm start` already runs node with
@@ -19,7 +23,7 @@
  * defaults: a push reads the file in bounded PATCH chunks (Node's fetch would buffer one streamed PUT
  * whole), a pull streams to disk; the client's digest checks are off so that only the transfer is timed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -28,10 +32,19 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buildServer } from '../../server/build.ts';
 import { OciClient } from '../../server/oci/client.ts';
-import { startDistribution } from '../../test/helpers/distribution.ts';
+import { type Distribution, startDistribution } from '../../test/helpers/distribution.ts';
 import { freePort } from '../../test/helpers/net.ts';
+import { type S3Server, startS3 } from '../../test/helpers/s3.ts';
+import { bytesWritten, cpuOf, fmtCpu, sampled, settle, vmHwmMb } from './proc.ts';
 
-type Mode = 'embedded' | 'upstream';
+/**
+ * `s3`: the front in upstream mode over distribution on a real S3 server (SeaweedFS, .tools/bin/weed), blob
+ * redirects on (AIBOMGEN_REGISTRY_BLOB_REDIRECT, the default): a pull through the front is a 307 to a
+ * pre-signed S3 URL that the client follows, as a pull straight from distribution is. Its baseline is
+ * `direct-s3` (the same client straight to that distribution), not the filesystem distribution.
+ */
+type Mode = 'embedded' | 'upstream' | 's3';
+const MODES: readonly Mode[] = ['embedded', 'upstream', 's3'];
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -41,14 +54,18 @@ function args(): { size: number; modes: Mode[]; runs: number; nodeOptions?: stri
     const i = a.indexOf(`--${k}`);
     return i >= 0 ? a[i + 1] : undefined;
   };
-  // --smoke only changes the defaults: every step still runs (build, distribution, relay, both store modes).
+  // --smoke only changes the defaults: every step still runs (build, distribution, relay, every store mode).
   const smoke = a.includes('--smoke');
   const m = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(get('size') ?? (smoke ? '2m' : '1g'));
   if (!m) throw new Error('--size like 1g, 256m, 4096k');
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return {
     size: Math.round(Number(m[1]) * unit),
-    modes: (get('modes') ?? 'embedded,upstream').split(',') as Mode[],
+    // s3 is opt-in outside --smoke: it adds a SeaweedFS and two more transfers each way to every run.
+    modes: (get('modes') ?? (smoke ? MODES.join(',') : 'embedded,upstream')).split(',').map((m) => {
+      if (!MODES.includes(m as Mode)) throw new Error(`--modes: unknown mode ${m} (one of ${MODES.join(', ')})`);
+      return m as Mode;
+    }),
     runs: Number(get('runs') ?? (smoke ? 1 : 3)),
     nodeOptions: get('node-options'),
     smoke,
@@ -102,65 +119,6 @@ async function pull(base: string, repo: string, digest: string, out: string, siz
   return secs;
 }
 
-async function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-}
-const vmHwmMb = (pid: number) => procStatusMb(pid, 'VmHWM');
-
-/** CPU seconds (user + system) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of stat)
-}
-/** CPU seconds per GiB spent during `phase` by this process (the client), the server and the upstream. */
-async function cpuOf<T>(
-  pids: { server?: number; upstream: number },
-  gib: number,
-  phase: () => Promise<T>,
-): Promise<[T, Cpu]> {
-  const read = async () => ({
-    client: process.cpuUsage(),
-    server: pids.server ? await cpuSeconds(pids.server) : 0,
-    upstream: await cpuSeconds(pids.upstream),
-  });
-  const a = await read();
-  const out = await phase();
-  const b = await read();
-  const client = (b.client.user + b.client.system - a.client.user - a.client.system) / 1e6;
-  return [
-    out,
-    { client: client / gib, server: (b.server - a.server) / gib, upstream: (b.upstream - a.upstream) / gib },
-  ];
-}
-interface Cpu {
-  client: number;
-  server: number;
-  upstream: number;
-}
-const fmtCpu = (c: Cpu, withServer: boolean) =>
-  `CPU s/GiB client ${c.client.toFixed(2)}${withServer ? ` server ${c.server.toFixed(2)}` : ''} upstream ${c.upstream.toFixed(2)}`;
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** Runs `phase` while sampling the process's RSS every 50 ms; returns its result and the highest sample. */
-async function sampled<T>(pid: number, phase: () => Promise<T>): Promise<[T, number]> {
-  let max = 0;
-  const timer = setInterval(
-    () =>
-      void procStatusMb(pid, 'VmRSS').then(
-        (mb) => (max = Math.max(max, mb)),
-        () => {},
-      ),
-    50,
-  );
-  try {
-    return [await phase(), max];
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 /** `npm start`'s command line (after its `prestart` built the bundle), run directly so its pid is the server's. */
 async function npmStartArgv(): Promise<string[]> {
   const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -185,8 +143,10 @@ async function startServer(
       HOST: '127.0.0.1',
       AIBOMGEN_DATA_DIR: dataDir,
       AIBOMGEN_AUTH: 'off', // the data path is measured, against distribution without auth
-      AIBOMGEN_REGISTRY_STORE: mode,
+      AIBOMGEN_REGISTRY_STORE: mode === 's3' ? 'upstream' : mode,
       AIBOMGEN_UPSTREAM_URL: upstreamUrl,
+      // The default, stated: blob GETs through the front answer with distribution's redirect to S3.
+      ...(mode === 's3' ? { AIBOMGEN_REGISTRY_BLOB_REDIRECT: 'true' } : {}),
       LOG_LEVEL: 'warn',
       ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     },
@@ -210,14 +170,6 @@ async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-}
-
-/**
- * Flushes dirty pages before each timed transfer: otherwise the kernel writes back the GiBs earlier steps
- * stored while a later target is being timed, and the targets measured last in a run look slower.
- */
-function settle(): void {
-  spawnSync('sync');
 }
 
 /** Starts bench/registry/relay.ts in front of `upstream`. */
@@ -248,6 +200,33 @@ interface Sample {
   cpuPush: number;
   cpuPull: number;
   peak?: number;
+  /** MiB the server wrote (sockets included) during the pull: ~0 when the client was redirected to S3. */
+  sentMb?: number;
+}
+
+/** The same client straight to a distribution: push then pull, seconds each, and a row for the log. */
+async function directRun(
+  up: Distribution,
+  name: string,
+  run: number,
+  t: { file: string; digest: string; size: number; sink: string },
+): Promise<{ push: number; pull: number; row: string }> {
+  const gib = t.size / 1024 ** 3;
+  settle();
+  const [push_, pushCpu] = await cpuOf({ upstream: up.pid }, gib, () =>
+    push(up.url, `bench/${name}${run}`, t.file, t.digest, t.size),
+  );
+  settle();
+  const [pull_, pullCpu] = await cpuOf({ upstream: up.pid }, gib, () =>
+    pull(up.url, `bench/${name}${run}`, t.digest, t.sink, t.size),
+  );
+  return {
+    push: push_,
+    pull: pull_,
+    row:
+      `${name.padEnd(9)} run ${run}: push ${fmt(mib(t.size, push_))} MiB/s (${fmtCpu(pushCpu, false)})   ` +
+      `pull ${fmt(mib(t.size, pull_))} MiB/s (${fmtCpu(pullCpu, false)})`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -255,60 +234,70 @@ async function main(): Promise<void> {
   await buildServer(); // npm start's prestart
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-bench-'));
   const up = await startDistribution();
+  let s3: S3Server | undefined;
+  let upS3: Distribution | undefined;
   const rows: string[] = [];
   const direct: { push: number; pull: number }[] = [];
+  const directS3: { push: number; pull: number }[] = [];
   const samples = new Map<Target, Sample[]>();
   const gib = size / 1024 ** 3;
   try {
+    if (modes.includes('s3')) {
+      s3 = await startS3();
+      upS3 = await startDistribution({ s3 });
+      // SeaweedFS creates its first volumes on the first write (seconds): not part of any timed transfer.
+      await new OciClient(upS3.url).pushBlob('bench/warm-up', randomBytes(6 << 20), 'application/octet-stream');
+    }
     const file = join(work, 'blob.bin');
     process.stderr.write(`writing ${(size / 1024 ** 2).toFixed(0)} MiB of random data...\n`);
     const digest = await writeRandomFile(file, size);
-    const sink = join(work, 'pulled.bin');
+    const t = { file, digest, size, sink: join(work, 'pulled.bin') };
 
     for (let run = 1; run <= runs; run++) {
-      // Baseline: the same client straight to the upstream distribution.
-      settle();
-      const [dPush, dPushCpu] = await cpuOf({ upstream: up.pid }, gib, () =>
-        push(up.url, `bench/direct${run}`, file, digest, size),
-      );
-      settle();
-      const [dPull, dPullCpu] = await cpuOf({ upstream: up.pid }, gib, () =>
-        pull(up.url, `bench/direct${run}`, digest, sink, size),
-      );
-      direct.push({ push: mib(size, dPush), pull: mib(size, dPull) });
-      rows.push(
-        `direct   run ${run}: push ${fmt(mib(size, dPush))} MiB/s (${fmtCpu(dPushCpu, false)})   pull ${fmt(mib(size, dPull))} MiB/s (${fmtCpu(dPullCpu, false)})`,
-      );
+      // Baselines: the same client straight to each upstream distribution.
+      const d = await directRun(up, 'direct', run, t);
+      direct.push({ push: mib(size, d.push), pull: mib(size, d.pull) });
+      rows.push(d.row);
+      const dS3 = upS3 ? await directRun(upS3, 'direct-s3', run, t) : undefined;
+      if (dS3) {
+        directS3.push({ push: mib(size, dS3.push), pull: mib(size, dS3.pull) });
+        rows.push(dS3.row);
+      }
       for (const target of ['relay', ...modes] as Target[]) {
+        const upstream = target === 's3' ? upS3! : up;
+        const base = target === 's3' ? dS3! : d;
         const dataDir = join(work, `data-${target}-${run}`);
         const { url, child } =
-          target === 'relay' ? await startRelay(up.url) : await startServer(target, up.url, dataDir, nodeOptions);
+          target === 'relay' ? await startRelay(up.url) : await startServer(target, upstream.url, dataDir, nodeOptions);
         try {
           const pid = child.pid!;
           const idle = await vmHwmMb(pid);
-          const pids = { server: pid, upstream: up.pid };
+          const pids = { server: pid, upstream: upstream.pid };
           settle();
           const [[fPush, pushRss], pushCpu] = await cpuOf(pids, gib, () =>
             sampled(pid, () => push(url, `bench/${target}${run}`, file, digest, size)),
           );
           settle();
+          const sentBefore = await bytesWritten(pid);
           const [[fPull, pullRss], pullCpu] = await cpuOf(pids, gib, () =>
-            sampled(pid, () => pull(url, `bench/${target}${run}`, digest, sink, size)),
+            sampled(pid, () => pull(url, `bench/${target}${run}`, digest, t.sink, size)),
           );
+          const sentMb = ((await bytesWritten(pid)) - sentBefore) / 1024 ** 2;
           const peak = await vmHwmMb(pid);
           const x: Sample = {
             push: mib(size, fPush),
             pull: mib(size, fPull),
-            pushRatio: dPush / fPush,
-            pullRatio: dPull / fPull,
+            pushRatio: base.push / fPush,
+            pullRatio: base.pull / fPull,
             cpuPush: pushCpu.server,
             cpuPull: pullCpu.server,
+            sentMb,
             ...(target === 'relay' ? {} : { peak }),
           };
           samples.set(target, [...(samples.get(target) ?? []), x]);
           rows.push(
-            `${target.padEnd(8)} run ${run}: push ${fmt(x.push)} MiB/s (ratio ${x.pushRatio.toFixed(2)}, ${fmtCpu(pushCpu, true)})   ` +
-              `pull ${fmt(x.pull)} MiB/s (ratio ${x.pullRatio.toFixed(2)}, ${fmtCpu(pullCpu, true)})` +
+            `${target.padEnd(9)} run ${run}: push ${fmt(x.push)} MiB/s (ratio ${x.pushRatio.toFixed(2)}, ${fmtCpu(pushCpu, true)})   ` +
+              `pull ${fmt(x.pull)} MiB/s (ratio ${x.pullRatio.toFixed(2)}, ${fmtCpu(pullCpu, true)}, server sent ${sentMb.toFixed(2)} MiB)` +
               (target === 'relay'
                 ? ''
                 : `   peak RSS ${peak.toFixed(0)} MB (VmHWM; after start-up ${idle.toFixed(0)}, during push ${pushRss.toFixed(0)}, during pull ${pullRss.toFixed(0)})`),
@@ -320,22 +309,26 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await upS3?.stop();
+    await s3?.stop();
     await up.stop();
     await rm(work, { recursive: true, force: true });
   }
   process.stdout.write(
-    `registry bench${smoke ? ' (smoke: too small to time)' : ''}: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ${runs} interleaved runs; ratio = front MiB/s / direct MiB/s in the same run (target >= 0.95), peak RSS target < 200 MB; server: npm start (${(await npmStartArgv()).join(' ')})${nodeOptions ? ` NODE_OPTIONS=${nodeOptions}` : ''}\n`,
+    `registry bench${smoke ? ' (smoke: too small to time)' : ''}: ${(size / 1024 ** 2).toFixed(0)} MiB blob, ${runs} interleaved runs; ratio = front MiB/s / direct MiB/s in the same run (s3: / direct-s3; target >= 0.95), peak RSS target < 200 MB; server: npm start (${(await npmStartArgv()).join(' ')})${nodeOptions ? ` NODE_OPTIONS=${nodeOptions}` : ''}\n`,
   );
   for (const r of rows) process.stdout.write(`${r}\n`);
   process.stdout.write(`medians over ${runs} runs:\n`);
-  process.stdout.write(
-    `direct  : push ${fmt(median(direct.map((d) => d.push)))} MiB/s   pull ${fmt(median(direct.map((d) => d.pull)))} MiB/s\n`,
-  );
+  const directLine = (name: string, xs: { push: number; pull: number }[]) =>
+    `${name}: push ${fmt(median(xs.map((d) => d.push)))} MiB/s   pull ${fmt(median(xs.map((d) => d.pull)))} MiB/s\n`;
+  process.stdout.write(directLine('direct  ', direct));
+  if (directS3.length) process.stdout.write(directLine('direct-s3', directS3));
   for (const [target, xs] of samples) {
     const m = (k: keyof Sample) => median(xs.map((x) => x[k] ?? NaN));
     process.stdout.write(
       `${target.padEnd(8)}: push ${fmt(m('push'))} MiB/s ratio ${m('pushRatio').toFixed(2)} (${m('cpuPush').toFixed(2)} server CPU s/GiB)   ` +
-        `pull ${fmt(m('pull'))} MiB/s ratio ${m('pullRatio').toFixed(2)} (${m('cpuPull').toFixed(2)} server CPU s/GiB)` +
+        `pull ${fmt(m('pull'))} MiB/s ratio ${m('pullRatio').toFixed(2)} (${m('cpuPull').toFixed(2)} server CPU s/GiB, ` +
+        `server sent ${m('sentMb').toFixed(2)} MiB)` +
         (target === 'relay' ? '' : `   peak RSS max ${Math.max(...xs.map((x) => x.peak ?? 0)).toFixed(0)} MB`) +
         '\n',
     );

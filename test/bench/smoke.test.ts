@@ -19,12 +19,14 @@ interface Bench {
 const NUM = String.raw`[\d,]+(?:\.\d+)?`;
 const BENCHES: Bench[] = [
   {
-    // The front (both store modes), distribution direct and the bare relay; needs docker-registry (setup.sh).
+    // The front (every store mode), distribution direct (filesystem and S3) and the bare relay; needs
+    // docker-registry and weed (setup.sh). s3: the front over distribution on SeaweedFS, pulls by redirect.
     name: 'registry',
     figures: [
       /^registry bench \(smoke/m,
       new RegExp(`^direct {2}: push +${NUM} MiB/s +pull +${NUM} MiB/s$`, 'm'),
-      ...['relay', 'embedded', 'upstream'].map(
+      new RegExp(`^direct-s3: push +${NUM} MiB/s +pull +${NUM} MiB/s$`, 'm'),
+      ...['relay', 'embedded', 'upstream', 's3'].map(
         (t) => new RegExp(`^${t} *: push +${NUM} MiB/s ratio ${NUM} .*pull +${NUM} MiB/s ratio ${NUM}`, 'm'),
       ),
     ],
@@ -63,12 +65,16 @@ const BENCHES: Bench[] = [
     ],
   },
   {
-    // Claims on Postgres (pg-boss, three workers) and on SQLite (embedded); needs postgresql-15 (setup.sh).
+    // Claims on Postgres (pg-boss, three workers) and on SQLite (embedded), then jobs/min on real workers;
+    // needs postgresql-15 and docker-registry (setup.sh).
     name: 'queue',
     figures: [
       /^queue bench \(smoke/m,
       new RegExp(`^pg-boss {2}: claim p50 ${NUM} ms, p95 ${NUM} ms, max ${NUM} ms`, 'm'),
       new RegExp(`^embedded : claim p50 ${NUM} ms, p95 ${NUM} ms, max ${NUM} ms`, 'm'),
+      // Jobs per minute on real `aibomgen worker` processes (1 and 2 in smoke), with the ratio to 1 worker.
+      new RegExp(`^1 worker : ${NUM} jobs/min \\(3 trivial jobs in ${NUM} s\\), ratio vs 1 worker 1\\.00$`, 'm'),
+      new RegExp(`^2 workers: ${NUM} jobs/min \\(3 trivial jobs in ${NUM} s\\), ratio vs 1 worker ${NUM}$`, 'm'),
     ],
   },
 ];
