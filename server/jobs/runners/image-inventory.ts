@@ -124,7 +124,8 @@ export async function readImageInventory(
   const pythonPath = (env.find((e) => e.startsWith('PYTHONPATH=')) ?? 'PYTHONPATH=')
     .slice('PYTHONPATH='.length)
     .split(':')
-    .filter((d) => /^\/[\w./-]+$/.test(d) && !d.includes('..') && !PYTHON_DIRS.includes(d));
+    .filter((d) => /^\/[\w./-]+$/.test(d) && !d.includes('..') && !PYTHON_DIRS.includes(d))
+    .slice(0, 8); // the image's own setting: a bounded number of extra reads (each costs the engine a mount)
   const jobs: [string, (rel: string) => boolean][] = [
     ...FILES.map((f): [string, () => boolean] => [f, () => true]),
     ...[...PYTHON_DIRS, ...pythonPath].map((d): [string, (rel: string) => boolean] => [
