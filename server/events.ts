@@ -60,6 +60,7 @@ export async function bridgeJobEvents(
   let listener: InstanceType<typeof pg.Client> | undefined;
   let closed = false;
   let sending: Promise<unknown> = Promise.resolve();
+  let delivering: Promise<unknown> = Promise.resolve();
 
   const deliver = async (payload: string): Promise<void> => {
     const w = JSON.parse(payload) as Wire;
@@ -72,7 +73,11 @@ export async function bridgeJobEvents(
   const listen = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url });
     c.on('notification', (m) => {
-      if (m.channel === CHANNEL && m.payload) void deliver(m.payload).catch(onError);
+      // One at a time, in arrival order: a big event is read from the table first, and the ones after it wait.
+      if (m.channel === CHANNEL && m.payload) {
+        const payload = m.payload;
+        delivering = delivering.then(() => deliver(payload)).catch(onError);
+      }
     });
     c.on('error', (err) => {
       onError(err);
