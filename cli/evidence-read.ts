@@ -1,6 +1,6 @@
 /**
  * What `bom show` and `bom spdx` share: a model's referrers of one media type, each judged on its own (signature
- * with the trusted key, subject = this manifest) — never picked by date or position.
+ * with a trusted signer key, subject = this manifest) — never picked by date or position.
  */
 import { MediaType } from '../schema/media-types.ts';
 import type { EvidenceVerdict } from '../server/attest/evidence-check.ts';
@@ -11,7 +11,7 @@ import { type ModelRef, RegistryReader } from './registry.ts';
 export async function judgedReferrers(
   client: PlatformClient,
   mref: ModelRef,
-  trustedPem: string,
+  signers: string[],
   mediaType: string,
 ): Promise<{ digest: string; verdicts: EvidenceVerdict[] }> {
   const reader = new RegistryReader(mref, client);
@@ -28,8 +28,6 @@ export async function judgedReferrers(
     files: pm.ok ? outputFiles(pm.manifest.layers) : {},
   };
   const oci = new OciClient(mref.registry, { headers: mref.onPlatform ? client.headers() : {} });
-  const verdicts = await Promise.all(
-    referrers.map((r) => checkEvidence(oci, mref.repo, subject, r.digest, trustedPem)),
-  );
+  const verdicts = await Promise.all(referrers.map((r) => checkEvidence(oci, mref.repo, subject, r.digest, signers)));
   return { digest, verdicts };
 }

@@ -10,6 +10,7 @@ import { modelsCommand } from './commands/models.ts';
 import { pullCommand } from './commands/pull.ts';
 import { serverCommand } from './commands/server.ts';
 import { workerCommand } from './commands/worker.ts';
+import { workersCommand } from './commands/workers.ts';
 import { submitCommand } from './commands/submit.ts';
 import { tokensCommand } from './commands/tokens.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -61,6 +62,7 @@ export function program(): Command {
   for (const c of [
     serverCommand(),
     workerCommand(),
+    workersCommand(),
     keysCommand(),
     gcCommand(),
     loginCommand(),

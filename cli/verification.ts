@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Layout } from '../server/attest/layout.ts';
 import type { VerificationReport } from '../server/contracts.ts';
@@ -7,12 +8,18 @@ import type { Colors } from './output.ts';
 import { apiError, type PlatformClient } from './platform.ts';
 import type { ModelRef } from './registry.ts';
 
-/** Public trust material given on the command line; with it the CLI verifies by itself. */
+/**
+ * Public trust material given on the command line; with it the CLI verifies by itself. `key`: one or more signer
+ * public keys (`--key` may be repeated); the functionaries of a layout verified with `layoutKey` join them.
+ */
 export interface TrustFlags {
-  key?: string;
+  key?: string | string[];
   layout?: string;
   layoutKey?: string;
 }
+
+/** commander's collector for a repeatable option (`--key a --key b` → [a, b]). */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function readFlagFile(flag: string, path: string): string {
   try {
@@ -22,36 +29,74 @@ function readFlagFile(flag: string, path: string): string {
   }
 }
 
+/** The `--key` files' PEMs, each checked to be a public key (a bad file is a usage error, not a failed check). */
+export function readKeyFlags(key: string | string[] | undefined): string[] {
+  return (typeof key === 'string' ? [key] : (key ?? [])).map((file) => {
+    const pem = readFlagFile('--key', file);
+    try {
+      createPublicKey(pem);
+    } catch {
+      throw usageError(`--key ${file} is not a PEM public key`);
+    }
+    return pem;
+  });
+}
+
+/** The layout and its root key (--layout, --layout-key), and the signers it lists when it verifies with that key. */
+async function readLayoutFlags(
+  layoutFile: string,
+  layoutKeyFile: string,
+): Promise<{ layout: Layout; rootPem: string; signers: string[] }> {
+  let layout: Layout;
+  try {
+    layout = JSON.parse(readFlagFile('--layout', layoutFile)) as Layout;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw usageError(`--layout ${layoutFile} is not JSON (${(e as Error).message})`);
+  }
+  const rootPem = readFlagFile('--layout-key', layoutKeyFile);
+  const { layoutSigners } = await import('../server/attest/signers.ts');
+  try {
+    return { layout, rootPem, signers: layoutSigners(layout, rootPem) };
+  } catch (e) {
+    // Refused, not a failed check: a layout that does not verify must not silently narrow what is trusted.
+    throw new CliError(
+      `--layout ${layoutFile} yields no signers: ${(e as Error).message}`,
+      ExitCode.verificationFailed,
+    );
+  }
+}
+
 /**
- * Verifies the full chain of `ref`: locally with public keys when `--key` is given (trusting nothing the
- * server says), else by asking the platform's verifier (GET /verifier/verify/<ref>), which holds the keys.
+ * Verifies the full chain of `ref`: locally with public keys when `--key` (repeatable) or `--layout` is given
+ * (trusting nothing the server says; the signers are the --key files plus the functionaries of a layout that
+ * verifies with --layout-key), else by asking the platform's verifier (GET /verifier/verify/<ref>), which holds
+ * the keys.
  */
 export async function verifyRef(client: PlatformClient, ref: ModelRef, trust: TrustFlags): Promise<VerificationReport> {
   if (!!trust.layout !== !!trust.layoutKey) throw usageError('--layout and --layout-key go together');
-  if (trust.key) {
-    const platformPem = readFlagFile('--key', trust.key);
-    const layout =
-      trust.layout && trust.layoutKey
-        ? {
-            layout: JSON.parse(readFlagFile('--layout', trust.layout)) as Layout,
-            rootPem: readFlagFile('--layout-key', trust.layoutKey),
-          }
-        : {};
+  const keys = readKeyFlags(trust.key);
+  if (keys.length > 0 || trust.layout) {
+    const layout = trust.layout && trust.layoutKey ? await readLayoutFlags(trust.layout, trust.layoutKey) : undefined;
+    const signers = [...keys, ...(layout?.signers ?? []).filter((p) => !keys.includes(p))];
     // Loaded on demand: the verifier pulls in the CycloneDX and sigstore libraries (slow to start).
     const { verifyModel } = await import('../server/attest/verify-chain.ts');
     // The platform token goes only to the platform's own registry.
     const oci = new OciClient(ref.registry, { headers: ref.onPlatform ? client.headers() : {} });
     try {
-      return await verifyModel(oci, ref.short, { platformPem, ...layout });
+      return await verifyModel(
+        oci,
+        ref.short,
+        layout ? { signers, layout: layout.layout, rootPem: layout.rootPem } : { signers },
+      );
     } catch (e) {
       throw new CliError(`verification of ${ref.short} could not run: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   if (!ref.onPlatform)
     throw usageError(
-      `${ref.registry} is not the platform at ${client.baseUrl}; pass --key <platform.pub> to verify it with public keys`,
+      `${ref.registry} is not the platform at ${client.baseUrl}; pass --key <platform.pub> (or --layout and --layout-key) to verify it with public keys`,
     );
-  if (trust.layout) throw usageError('--layout needs --key (the platform verifier uses its own layout)');
   const res = await client.fetch(`/verifier/verify/${ref.short}`, { headers: { accept: 'application/json' } });
   if (res.status !== 200 && res.status !== 422) throw await apiError(res, `verification of ${ref.short}`);
   return (await res.json()) as VerificationReport;

@@ -25,7 +25,7 @@ import { registerQueueMetrics } from './jobs/queue/metrics.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { Jobs } from './jobs/service.ts';
 import { createLineageIndex, type LineageIndex } from './lineage/area.ts';
-import { platformKeyIn } from './lineage/trust.ts';
+import { keyHint } from './attest/dsse.ts';
 import { opsRoutes } from './ops/area.ts';
 import { createMetrics, type PlatformMetrics } from './ops/metrics.ts';
 import { FairUse } from './ops/rate-limit.ts';
@@ -152,7 +152,18 @@ export async function compose(
       as: (caller: Caller) => fencedTarget(registry.as(caller)),
       authorize: (caller: Caller, repo: string, action: 'pull') => registry.authorize(caller, repo, action),
     };
-    const attest: AttestArea = await createAttestArea({ config, log, registry: fencedRegistry, modelNames });
+    const attest: AttestArea = await createAttestArea({
+      config,
+      db,
+      log,
+      registry: fencedRegistry,
+      modelNames,
+      authEnabled: auth.enabled,
+      // A revoked worker key: what it signed stops counting in the lineage index too (its `trust` answers).
+      onRevoked: async (pem) => {
+        await lineage.untrustSigner(keyHint(pem), 'signed by a revoked worker key');
+      },
+    });
     const verifier = metrics.countVerifications(attest.verifier);
     const lineage = await createLineageIndex({
       db,
@@ -160,7 +171,7 @@ export async function compose(
       events,
       registry,
       verifier,
-      trustedKey: platformKeyIn(config.keysDir),
+      trustedKey: attest.signers,
     });
     closers.push(() => lineage.close());
     const jobsArea = await createJobsArea({
@@ -173,6 +184,7 @@ export async function compose(
       registry: registry.as(PLATFORM),
       modelNames,
       verifier: attest.verifier,
+      signing: attest.signing,
     });
     closers.push(() => jobsArea.close());
     registerQueueMetrics(metrics.registry, jobsArea.queue);

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { keysDir } from './attest/keys.ts';
 
@@ -76,6 +76,14 @@ export const ConfigSchema = z.object({
   role: z.enum(['all', 'api', 'worker']).default('all'),
   /** This node's worker id (default: the host name); recovery after a crash touches only its own jobs. */
   workerId: z.string().min(1).max(255).optional(),
+  /**
+   * Which key signs the evidence of the jobs this node runs: `own` (the default of `role: worker`) a key the
+   * worker makes on first start and enrolls for an administrator's approval (server/attest/worker-keys.ts);
+   * `platform` the platform key of the keys directory (the default of a node that also serves the API).
+   */
+  workerKeys: z.enum(['platform', 'own']).optional(),
+  /** Where a worker keeps its own key (default `<data dir>/worker-key`). */
+  workerKeyDir: z.string().optional(),
   /**
    * The queue engine (server/jobs/queue/): `embedded` claims from the jobs table (SQLite, one host), `pg-boss` is
    * the Postgres job queue for several hosts; `auto` picks pg-boss on a postgres:// database.
@@ -156,7 +164,13 @@ export const ConfigSchema = z.object({
   /** Open upload sessions one identity may hold (more: 429). */
   maxUploadSessionsPerIdentity: z.coerce.number().int().min(1).default(200),
 });
-export type Config = z.infer<typeof ConfigSchema> & { dataDir: string; databaseUrl: string; keysDir: string };
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'workerKeys' | 'workerKeyDir'> & {
+  dataDir: string;
+  databaseUrl: string;
+  keysDir: string;
+  workerKeys: 'platform' | 'own';
+  workerKeyDir: string;
+};
 
 /** Builds the configuration from environment variables (PORT, HOST, AIBOMGEN_*), then `overrides`. */
 export function loadConfig(
@@ -193,6 +207,8 @@ export function loadConfig(
     anonymousPull: env.AIBOMGEN_ANONYMOUS_PULL,
     role: env.AIBOMGEN_ROLE,
     workerId: env.AIBOMGEN_WORKER_ID,
+    workerKeys: env.AIBOMGEN_WORKER_KEYS,
+    workerKeyDir: env.AIBOMGEN_WORKER_KEY_DIR,
     queueEngine: env.AIBOMGEN_QUEUE_ENGINE,
     leaseSeconds: env.AIBOMGEN_LEASE_SECONDS,
     jobRetries: env.AIBOMGEN_JOB_RETRIES,
@@ -231,6 +247,8 @@ export function loadConfig(
     dataDir,
     databaseUrl: parsed.databaseUrl ?? resolve(dataDir, 'aibomgen.db'),
     keysDir: parsed.keysDir ? resolve(parsed.keysDir) : keysDir(dataDir),
+    workerKeys: parsed.workerKeys ?? (parsed.role === 'worker' ? 'own' : 'platform'),
+    workerKeyDir: resolve(parsed.workerKeyDir ?? join(dataDir, 'worker-key')),
   };
 }
 

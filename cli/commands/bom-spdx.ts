@@ -5,14 +5,15 @@ import { shortDigest } from '../output.ts';
 import { PlatformClient, resolvePlatform } from '../platform.ts';
 import { judgedReferrers } from '../evidence-read.ts';
 import { parseModelRef } from '../registry.ts';
+import { collect } from '../verification.ts';
 
 /** How `bom show` finds the trusted platform key (bom.ts: --key, else the platform's own). */
 type TrustedKey = (
   client: PlatformClient,
   onPlatform: boolean,
   registry: string,
-  keyFile?: string,
-) => Promise<{ pem: string; name: string }>;
+  keyFiles?: string[],
+) => Promise<{ pems: string[]; name: string }>;
 
 /**
  * `aibomgen bom spdx <ref>`: the model's SPDX 3.0.1 export, taken from the signed DSSE statement attached to it
@@ -24,15 +25,16 @@ export function bomSpdxCommand(trustedKey: TrustedKey): Command {
     .argument('<ref>', 'host:port/repository:tag, repository:tag or repository@sha256:...')
     .option(
       '--key <file>',
-      "the platform public key (PEM) the statement must be signed with (default: the platform's own)",
+      "a signer public key (PEM) the statement may be signed with (repeatable; default: the platform's own)",
+      collect,
     )
     .option('--plain-http', 'talk http to the registry (default: http for 127.0.0.1/localhost, else https)')
     .addHelpText('after', '\nExamples:\n  aibomgen bom spdx models/iris:1.0.0 > iris.spdx3.json\n')
-    .action(async (ref: string, opts: { key?: string; plainHttp?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { key?: string[]; plainHttp?: boolean }, cmd: Command) => {
       const client = new PlatformClient(resolvePlatform(cmd));
       const mref = parseModelRef(ref, client.baseUrl, opts.plainHttp);
-      const { pem, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
-      const { digest, verdicts } = await judgedReferrers(client, mref, pem, MediaType.sigstoreBundle);
+      const { pems, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
+      const { digest, verdicts } = await judgedReferrers(client, mref, pems, MediaType.sigstoreBundle);
       const good = verdicts
         .filter((v) => v.verified && v.kind === 'spdx')
         .sort((a, b) => a.digest.localeCompare(b.digest))[0];

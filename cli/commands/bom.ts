@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { MediaType } from '../../schema/media-types.ts';
 import type { BomJson } from '../../server/attest/aibom.ts';
+import type { Layout } from '../../server/attest/layout.ts';
 import type { AibomSummary } from '../aibom-summary.ts';
 import { CliError, ExitCode, usageError } from '../errors.ts';
 import { colors, formatLogs, out, printJson, shortDigest, type Colors } from '../output.ts';
 import { apiError, PlatformClient, resolvePlatform } from '../platform.ts';
 import { parseModelRef } from '../registry.ts';
+import { collect, readKeyFlags } from '../verification.ts';
 import { bomSpdxCommand } from './bom-spdx.ts';
 import { judgedReferrers } from '../evidence-read.ts';
 
@@ -126,29 +127,33 @@ function render(
 }
 
 /**
- * The key an AIBoM must be signed with to be shown: --key, else the platform's own public key when the model is
- * in the platform's registry (the same trust as `aibomgen verify` without --key).
+ * The keys an AIBoM may be signed with to be shown: the --key files (repeatable), else the platform's own public
+ * key when the model is in the platform's registry (the same trust as `aibomgen verify` without --key).
  */
 async function trustedKey(
   client: PlatformClient,
   onPlatform: boolean,
   registry: string,
-  keyFile: string | undefined,
-): Promise<{ pem: string; name: string }> {
-  if (keyFile) {
-    try {
-      return { pem: readFileSync(keyFile, 'utf8'), name: keyFile };
-    } catch (e) {
-      throw usageError(`--key ${keyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-  }
+  keyFiles: string[] | undefined,
+): Promise<{ pems: string[]; name: string }> {
+  if (keyFiles?.length) return { pems: readKeyFlags(keyFiles), name: keyFiles.join(' or ') };
   if (!onPlatform)
     throw usageError(
       `${registry} is not the platform at ${client.baseUrl}: pass --key <platform.pub> to check the AIBoM`,
     );
+  // The platform's signers: its key and every worker key of the layouts in force (checked with its layout key).
+  const [layoutRes, rootRes] = await Promise.all([
+    client.fetch('/verifier/layouts/root.layout'),
+    client.fetch('/verifier/keys/root.pub'),
+  ]);
+  if (layoutRes.ok && rootRes.ok) {
+    const { layoutSigners } = await import('../../server/attest/signers.ts');
+    const pems = layoutSigners((await layoutRes.json()) as Layout, await rootRes.text());
+    return { pems, name: `the platform's signers at ${client.baseUrl}` };
+  }
   const res = await client.fetch('/web/keys/platform.pub');
   if (!res.ok) throw await apiError(res, 'the platform public key');
-  return { pem: await res.text(), name: `the platform key of ${client.baseUrl}` };
+  return { pems: [await res.text()], name: `the platform key of ${client.baseUrl}` };
 }
 
 /** `aibomgen bom show <ref>`: the model's AIBoM that verifies, fetched by digest and summarized. */
@@ -162,7 +167,11 @@ export function bomCommand(): Command {
     .command('show')
     .description('summarize the AIBoM: model card, datasets, base models, trainer image, isolation, metrics, signer')
     .argument('<ref>', 'host:port/repository:tag, repository:tag or repository@sha256:...')
-    .option('--key <file>', "the platform public key (PEM) the AIBoM must be signed with (default: the platform's own)")
+    .option(
+      '--key <file>',
+      "a signer public key (PEM) the AIBoM may be signed with (repeatable; default: the platform's own)",
+      collect,
+    )
     .option('--raw', 'print the CycloneDX document itself')
     .option('--plain-http', 'talk http to the registry (default: http for 127.0.0.1/localhost, else https)')
     .option('--json', 'print {ref, digest, aibomDigest, summary} as JSON')
@@ -181,14 +190,18 @@ Examples:
 `,
     )
     .action(
-      async (ref: string, opts: { key?: string; raw?: boolean; plainHttp?: boolean; json?: boolean }, cmd: Command) => {
+      async (
+        ref: string,
+        opts: { key?: string[]; raw?: boolean; plainHttp?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
         if (opts.raw && opts.json) throw usageError('give --raw or --json, not both');
         const client = new PlatformClient(resolvePlatform(cmd));
         const mref = parseModelRef(ref, client.baseUrl, opts.plainHttp);
-        const { pem: trustedPem, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
+        const { pems, name: keyName } = await trustedKey(client, mref.onPlatform, mref.registry, opts.key);
         // Each AIBoM referrer is judged on its own: shown only when it verifies with the trusted key and is about
         // this manifest.
-        const { digest, verdicts } = await judgedReferrers(client, mref, trustedPem, MediaType.cyclonedxJson);
+        const { digest, verdicts } = await judgedReferrers(client, mref, pems, MediaType.cyclonedxJson);
         if (verdicts.length === 0)
           throw new CliError(`${mref.short} (${shortDigest(digest)}) has no AIBoM referrer`, ExitCode.notFound);
         // Not by date or position: the one that verifies (several can only be the same signed document).
@@ -213,7 +226,12 @@ Examples:
         const doc = good.content.doc as BomJson;
         if (opts.raw) return void process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         const { summarizeAibom } = await import('../aibom-summary.ts');
-        const summary = summarizeAibom(doc, trustedPem);
+        // Summarized against the key that verified it (the verdict names it).
+        const { keyHint } = await import('../../server/attest/dsse.ts');
+        const summary = summarizeAibom(
+          doc,
+          pems.find((p) => keyHint(p) === good.signerKeyId),
+        );
         if (opts.json)
           printJson({
             ref: mref.short,

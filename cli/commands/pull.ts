@@ -8,7 +8,7 @@ import { PlatformClient, resolvePlatform } from '../platform.ts';
 import { ProgressBar } from '../progress.ts';
 import type { OciDescriptor } from '../../server/oci/client.ts';
 import { parseModelRef, RegistryReader } from '../registry.ts';
-import { failedVerificationError, formatReport, verifyRef } from '../verification.ts';
+import { collect, failedVerificationError, formatReport, verifyRef } from '../verification.ts';
 
 /** The file a layer becomes under `dir`, or an error when its title would escape `dir` (as oras refuses). */
 function targetPath(dir: string, title: string): string {
@@ -30,15 +30,19 @@ export function pullCommand(): Command {
     .argument('<ref>', 'host:port/repository:tag, repository:tag or repository@sha256:...')
     .option('-o, --output <dir>', 'directory to write the files into', '.')
     .option('--no-verify', 'skip the evidence-chain verification (blob digests are still checked)')
-    .option('--key <file>', 'verify here with this platform public key (PEM) instead of asking the platform')
-    .option('--layout <file>', 'in-toto layout (root.layout), with --key')
+    .option(
+      '--key <file>',
+      'verify here with this signer public key (PEM) instead of asking the platform (repeatable: any of them)',
+      collect,
+    )
+    .option('--layout <file>', 'in-toto layout (root.layout): its functionary keys are trusted signers too')
     .option('--layout-key <file>', 'layout root public key (PEM), with --layout')
     .option('--plain-http', 'talk http to the registry (default: http for 127.0.0.1/localhost, else https)')
     .option('--json', 'print {ref, digest, verified, files: [{path, digest, size}]} as JSON')
     .addHelpText(
       'after',
       `
-The model is verified first (the platform's verifier, or locally with --key); when it does not verify,
+The model is verified first (the platform's verifier, or locally with --key / --layout); when it does not verify,
 nothing is written and the exit code is 4. Files are then fetched by the verified manifest digest, each
 checked against its digest before it appears under its name.
 
@@ -54,7 +58,7 @@ Examples:
         opts: {
           output: string;
           verify: boolean;
-          key?: string;
+          key?: string[];
           layout?: string;
           layoutKey?: string;
           plainHttp?: boolean;

@@ -1,6 +1,7 @@
 /**
  * One attached piece of evidence judged on its own: it counts ("verified") only when its signature verifies with
- * the key the platform trusts AND it is about the model it is attached to. Everything that reads evidence — the
+ * a key of the trusted set (signers.ts: the platform key, approved worker keys) AND it is about the model it is
+ * attached to; the verdict names the key that verified. Everything that reads evidence — the
  * verifier, the lineage index (and so GraphQL and the dashboard), `aibomgen bom show` — decides with this, so
  * nothing shows an attestation's content that this did not accept. Never throws: any shape is a reason.
  */
@@ -12,9 +13,9 @@ import type { OciTarget } from '../oci/target.ts';
 import { type BomJson, jcs, verifyAibomSignature } from './aibom.ts';
 import { COSIGN_SIG_ANNOTATION, SIMPLE_SIGNING } from './cosign-sig.ts';
 import { keyHint, PREDICATE_CYCLONEDX, PREDICATE_SLSA_V1, type Statement, verifyStatementBundle } from './dsse.ts';
-import { keyIds } from './keys.ts';
 import { type Link, verifyLinkSignature } from './link.ts';
-import { modelSignatureProblem, modelSigningHint, PREDICATE_MODEL_SIGNING } from './model-signature.ts';
+import { modelSignatureProblem, PREDICATE_MODEL_SIGNING } from './model-signature.ts';
+import { firstVerifying, notTrusted, type TrustedSigner, trustedSigners } from './signers.ts';
 import { PREDICATE_SPDX_3 } from './spdx.ts';
 import {
   canonicalBase64,
@@ -55,7 +56,7 @@ export interface EvidenceVerdict {
   reason?: string;
   /** The key id the document names for its signer: written by whoever pushed it, so never trusted. */
   signerHint: string | null;
-  /** The trusted key's id (sha256 of its SPKI DER), set only when verified. */
+  /** The id (sha256 of its SPKI DER) of the trusted key that verified it, set only when verified. */
   signerKeyId: string | null;
   /** The document, set only when verified: there is no way to read an unverified one's content from here. */
   content?: { bytes: Buffer; doc: unknown; layerDigest: string; statement?: Statement };
@@ -91,41 +92,59 @@ function jwkHint(jwk: unknown): string | null {
   }
 }
 
+/**
+ * An AIBoM's JSF signature against the set: it embeds its key (`hint`), so only that key of the set can verify it
+ * (each is tried when the embedded key is unreadable). The signer, or why none.
+ */
+export function aibomSigner(
+  doc: BomJson,
+  set: readonly TrustedSigner[],
+): { hint: string | null; signer?: TrustedSigner; reason?: string } {
+  const hint = jwkHint(doc.signature?.publicKey);
+  const named = hint ? set.filter((k) => k.keyId === hint) : set;
+  if (hint && named.length === 0) return { hint, reason: notTrusted(hint) };
+  let why = 'AIBoM signature does not verify';
+  const { signer, error } = firstVerifying(named, (k) => {
+    const r = verifyAibomSignature(doc, k.pem);
+    if (r.reason) why = r.reason;
+    return r.ok;
+  });
+  return signer ? { hint, signer } : { hint, reason: error ? `AIBoM signature unreadable: ${msg(error)}` : why };
+}
+
 interface Judged {
   kind: EvidenceKind;
   hint: string | null;
   reason?: string;
   statement?: Statement;
+  /** The key of the set whose signature verified (none: it does not count). */
+  signer?: TrustedSigner;
 }
 
-function judgeLink(doc: unknown, pem: string, subject: EvidenceSubject): Judged {
+function judgeLink(doc: unknown, set: readonly TrustedSigner[], subject: EvidenceSubject): Judged {
   const base: Judged = { kind: 'in-toto-link', hint: null };
   if (!isObj(doc) || !keysAre(doc, ['signatures', 'signed'])) return { ...base, reason: 'not an in-toto link' };
   const sigs = Array.isArray(doc.signatures) ? doc.signatures : [];
   const hint = isObj(sigs[0]) && typeof sigs[0].keyid === 'string' ? sigs[0].keyid : null;
   const parsed = InTotoLinkDocument.safeParse(doc);
   if (!parsed.success) return { ...base, hint, reason: `not an in-toto link: ${parsed.error.issues[0]?.message}` };
-  // One signature, by the trusted key, in canonical hex: nothing in the file is left unsigned or unchecked.
-  const ids = keyIds(pem);
+  // One signature, by a trusted key, in canonical hex: nothing in the file is left unsigned or unchecked.
   const s = parsed.data.signatures;
   if (s.length !== 1 || !isObj(sigs[0]) || !keysAre(sigs[0], ['keyid', 'sig']) || s[0]!.sig.length % 2)
     return { ...base, hint, reason: 'the link must carry exactly one signature {keyid, sig}' };
-  if (s[0]!.keyid !== ids.legacy && s[0]!.keyid !== ids.modern)
-    return { ...base, hint, reason: 'in-toto link signed by another key' };
-  let ok = false;
-  try {
-    // The document as it is (zod's parse drops unknown fields: the signature must cover them too).
-    ok = verifyLinkSignature(doc as unknown as Link, pem);
-  } catch {
-    ok = false;
-  }
-  if (!ok) return { ...base, hint, reason: 'in-toto link signature does not verify with the platform key' };
+  // The signature names its key by an in-toto key id; only a key with that id can verify it.
+  const keyid = s[0]!.keyid;
+  const named = set.filter((k) => k.inToto.legacy === keyid || k.inToto.modern === keyid);
+  if (named.length === 0) return { ...base, hint, reason: notTrusted(keyid) };
+  // The document as it is (zod's parse drops unknown fields: the signature must cover them too).
+  const { signer } = firstVerifying(named, (k) => verifyLinkSignature(doc as unknown as Link, k.pem));
+  if (!signer) return { ...base, hint, reason: `in-toto link signature does not verify with key ${keyid}` };
   const products = parsed.data.signed.products;
   const outputs = Object.keys(products).filter((k) => k.startsWith('outputs/'));
   const same =
     outputs.length === Object.keys(subject.files).length &&
     outputs.every((k) => subject.files[k] === products[k]?.sha256);
-  return same ? { ...base, hint } : { ...base, hint, reason: 'the link is about other files (another model)' };
+  return same ? { ...base, hint, signer } : { ...base, hint, reason: 'the link is about other files (another model)' };
 }
 
 /** `pkg:oci/<name>@<digest>?…` → the digest. */
@@ -138,7 +157,7 @@ function purlDigest(purl: unknown): string | undefined {
   }
 }
 
-function judgeAibom(doc: unknown, pem: string, subject: EvidenceSubject): Judged {
+function judgeAibom(doc: unknown, set: readonly TrustedSigner[], subject: EvidenceSubject): Judged {
   const base: Judged = { kind: 'aibom', hint: null };
   if (!isObj(doc) || doc.bomFormat !== 'CycloneDX') return { ...base, reason: 'not a CycloneDX document' };
   const sig = doc.signature;
@@ -148,20 +167,15 @@ function judgeAibom(doc: unknown, pem: string, subject: EvidenceSubject): Judged
     return { ...base, hint, reason: 'AIBoM signature is not an ES256 JSF signature' };
   if (canonicalBase64(sig.value, true)?.length !== 64)
     return { ...base, hint, reason: 'AIBoM signature value is not a canonical base64url P-256 signature' };
-  let r: { ok: boolean; reason?: string };
-  try {
-    r = verifyAibomSignature(doc as BomJson, pem);
-  } catch (e) {
-    r = { ok: false, reason: `AIBoM signature unreadable: ${msg(e)}` };
-  }
-  if (!r.ok) return { ...base, hint, reason: r.reason ?? 'AIBoM signature does not verify' };
-  const named = purlDigest((doc.metadata as { component?: { purl?: unknown } } | undefined)?.component?.purl);
-  return named === subject.digest
-    ? { ...base, hint }
-    : { ...base, hint, reason: `the AIBoM describes ${named ?? 'no OCI manifest'}, not ${subject.digest}` };
+  const { signer, reason } = aibomSigner(doc as BomJson, set);
+  if (!signer) return { ...base, hint, reason };
+  const about = purlDigest((doc.metadata as { component?: { purl?: unknown } } | undefined)?.component?.purl);
+  return about === subject.digest
+    ? { ...base, hint, signer }
+    : { ...base, hint, reason: `the AIBoM describes ${about ?? 'no OCI manifest'}, not ${subject.digest}` };
 }
 
-function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judged {
+function judgeBundle(doc: unknown, set: readonly TrustedSigner[], subject: EvidenceSubject): Judged {
   const base: Judged = { kind: 'sigstore-bundle', hint: null };
   if (!isObj(doc)) return { ...base, reason: 'not a sigstore bundle' };
   const vm = doc.verificationMaterial as { publicKey?: { hint?: unknown } } | undefined;
@@ -172,23 +186,28 @@ function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judge
     return { ...base, hint, reason: 'not a key-signed bundle as the platform writes it (verification material)' };
   if (doc.mediaType !== SIGSTORE_BUNDLE_V03)
     return { ...base, hint, reason: `bundle media type ${String(doc.mediaType)}` };
-  // The bundle's unsigned key names must be empty or the trusted key's: a bundle naming another signer is not ours.
+  // The bundle's unsigned key names must be empty or one trusted key's: a bundle naming another signer is not ours.
   const env = doc.dsseEnvelope as { signatures?: { keyid?: unknown }[] } | undefined;
   const named = [vm?.publicKey?.hint, ...(Array.isArray(env?.signatures) ? env.signatures.map((x) => x?.keyid) : [])];
   if (!Array.isArray(env?.signatures) || env.signatures.length !== 1)
     return { ...base, hint, reason: 'the DSSE envelope must carry exactly one signature' };
-  // model-signing names the key by the SHA-256 of its PEM text, cosign by that of its DER: both are the trusted key.
-  const ours: unknown[] = ['', keyHint(pem), modelSigningHint(pem)];
-  if (named.some((k) => k !== undefined && !ours.includes(k)))
-    return { ...base, hint, reason: 'the bundle names another signer key' };
-  let st: Statement;
+  // model-signing names the key by the SHA-256 of its PEM text, cosign by that of its DER (the platform writes an
+  // empty hint, which cosign needs): each key of the set is tried when nothing names one.
+  const names = named.filter((k) => k !== undefined && k !== '');
+  const candidates = set.filter((k) => names.every((n) => n === k.keyId || n === k.modelSigning));
+  if (candidates.length === 0)
+    return { ...base, hint, reason: notTrusted(typeof names[0] === 'string' ? names[0] : String(names[0])) };
   try {
     // Fields the bundle format does not have, or non-canonical encodings, would survive a lenient parse.
     if (jcs(bundleToJSON(bundleFromJSON(doc))) !== jcs(doc))
       throw new Error('bundle has fields or encodings the format does not');
-    st = verifyStatementBundle(doc, pem);
   } catch (e) {
     return { ...base, hint, reason: `DSSE: ${msg(e)}` };
+  }
+  const { signer, value: st, error } = firstVerifying(candidates, (k) => verifyStatementBundle(doc, k.pem));
+  if (!signer || !st) {
+    const tried = names.length ? '' : ` (no key named; ${candidates.length} trusted key(s) tried)`;
+    return { ...base, hint, reason: `DSSE: ${msg(error ?? 'does not verify')}${tried}` };
   }
   const kind: EvidenceKind =
     st.predicateType === PREDICATE_CYCLONEDX
@@ -203,14 +222,14 @@ function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judge
   // A model signature's subject is the model's root digest over its files, not the manifest: judged by the files.
   // One byte form per kind: a model signature names the key by model-signing's hint (bundle and DSSE signature),
   // every other bundle never does (else re-wrapping the same signed content would count twice).
-  const msHint = modelSigningHint(pem);
+  const msHint = signer.modelSigning;
   const withMsHint = named.filter((k) => k === msHint).length;
   if (kind === 'model-signature' ? withMsHint !== 2 : withMsHint !== 0)
     return { kind, hint, reason: 'the bundle does not name the signer key as the platform writes it' };
   if (kind === 'model-signature') {
     const pulled = Object.fromEntries(Object.entries(subject.files).map(([k, v]) => [k.replace(/^outputs\//, ''), v]));
     const problem = modelSignatureProblem(st, pulled);
-    return problem ? { kind, hint, reason: problem } : { kind, hint, statement: st };
+    return problem ? { kind, hint, reason: problem } : { kind, hint, statement: st, signer };
   }
   const subjects = Array.isArray(st.subject) ? st.subject : [];
   const about = subjects.some(
@@ -222,11 +241,12 @@ function judgeBundle(doc: unknown, pem: string, subject: EvidenceSubject): Judge
       hint,
       reason: `statement subject ${subjects.map((s) => String(s?.digest?.sha256)).join(',')} is not this manifest ${subject.digest} (replayed attestation)`,
     };
-  return { kind, hint, statement: st };
+  return { kind, hint, statement: st, signer };
 }
 
 /**
- * Judges the referrer `digest` of `subject` in `repo` with the trusted key (`trustedPem`; none: nothing counts).
+ * Judges the referrer `digest` of `subject` in `repo` with the trusted signer keys (`signers`, PEMs; none: nothing
+ * counts); a verified verdict names the key that verified it (`signerKeyId`).
  * Strict about shape: the manifest as the publisher writes it, one layer of the artifact's own type, the blob
  * within MAX_EVIDENCE_BYTES, hashing to its digest, JSON in the platform's form, then the signature and the subject.
  */
@@ -235,18 +255,22 @@ export async function checkEvidence(
   repo: string,
   subject: EvidenceSubject,
   digest: string,
-  trustedPem: string | undefined,
+  signers: readonly string[],
 ): Promise<EvidenceVerdict> {
-  const v = (artifactType: string | null, j: Judged, content?: EvidenceVerdict['content']): EvidenceVerdict => ({
-    digest,
-    artifactType,
-    kind: j.kind,
-    verified: !j.reason && !!content,
-    ...(j.reason ? { reason: j.reason } : {}),
-    signerHint: j.hint,
-    signerKeyId: !j.reason && content && trustedPem ? keyHint(trustedPem) : null,
-    ...(!j.reason && content ? { content } : {}),
-  });
+  const v = (artifactType: string | null, j: Judged, content?: EvidenceVerdict['content']): EvidenceVerdict => {
+    // Counted only with a signer: a judge that forgot to name one counts nothing.
+    const ok = !j.reason && !!content && !!j.signer;
+    return {
+      digest,
+      artifactType,
+      kind: j.kind,
+      verified: ok,
+      ...(ok ? {} : { reason: j.reason ?? 'no trusted key verified it' }),
+      signerHint: j.hint,
+      signerKeyId: ok ? j.signer!.keyId : null,
+      ...(ok ? { content } : {}),
+    };
+  };
   try {
     const m = await readManifest(t, repo, digest);
     if (!m.ok) return v(null, { kind: 'other', hint: null, reason: m.reason });
@@ -277,13 +301,15 @@ export async function checkEvidence(
     if (!blob.ok) return v(artifactType, { kind, hint: null, reason: blob.reason });
     const doc = parseCanonicalJson(blob.bytes);
     if (!doc.ok) return v(artifactType, { kind, hint: null, reason: `${kind}: ${doc.reason}` });
-    if (!trustedPem) return v(artifactType, { kind, hint: null, reason: 'no trusted platform key to check it with' });
+    const set = trustedSigners(signers);
+    if (set.length === 0)
+      return v(artifactType, { kind, hint: null, reason: 'no trusted signer key to check it with' });
     const judged =
       kind === 'in-toto-link'
-        ? judgeLink(doc.value, trustedPem, subject)
+        ? judgeLink(doc.value, set, subject)
         : kind === 'aibom'
-          ? judgeAibom(doc.value, trustedPem, subject)
-          : judgeBundle(doc.value, trustedPem, subject);
+          ? judgeAibom(doc.value, set, subject)
+          : judgeBundle(doc.value, set, subject);
     return v(artifactType, judged, {
       bytes: blob.bytes,
       doc: doc.value,
@@ -297,24 +323,25 @@ export async function checkEvidence(
 }
 
 /**
- * cosign's `.sig` manifest for `subjectDigest`: a simple-signing payload naming it, signed with the trusted key
- * (DER ECDSA, canonical base64 annotation); the config lists exactly its layers. One such layer suffices.
+ * cosign's `.sig` manifest for `subjectDigest`: a simple-signing payload naming it, signed with a trusted signer
+ * key (DER ECDSA, canonical base64 annotation; it names no key, so each is tried); the config lists exactly its
+ * layers. One such layer suffices.
  */
 export async function checkCosignSignature(
   t: OciTarget,
   repo: string,
   subjectDigest: string,
-  trustedPem: string | undefined,
+  signers: readonly string[],
 ): Promise<EvidenceVerdict> {
   const tag = `${subjectDigest.replace(':', '-')}.sig`;
-  const out = (digest: string, reason?: string): EvidenceVerdict => ({
+  const out = (digest: string, reason?: string, signer?: TrustedSigner): EvidenceVerdict => ({
     digest,
     artifactType: SIMPLE_SIGNING,
     kind: 'cosign-signature',
-    verified: !reason,
-    ...(reason ? { reason } : {}),
+    verified: !reason && !!signer,
+    ...(reason || !signer ? { reason: reason ?? 'no trusted key verified it' } : {}),
     signerHint: null,
-    signerKeyId: !reason && trustedPem ? keyHint(trustedPem) : null,
+    signerKeyId: !reason && signer ? signer.keyId : null,
   });
   try {
     const m = await readManifest(t, repo, tag);
@@ -329,7 +356,8 @@ export async function checkCosignSignature(
     const diff = cj.ok ? (cj.value as { rootfs?: { diff_ids?: unknown } })?.rootfs?.diff_ids : undefined;
     if (!cj.ok || jcs(diff) !== jcs(man.layers.map((l) => l.digest)))
       return out(m.digest, `cosign signature config does not list its layers${cj.ok ? '' : `: ${cj.reason}`}`);
-    if (!trustedPem) return out(m.digest, 'no trusted platform key to check it with');
+    const set = trustedSigners(signers);
+    if (set.length === 0) return out(m.digest, 'no trusted signer key to check it with');
     let why = 'no simple-signing layer';
     for (const l of man.layers) {
       if (l.mediaType !== SIMPLE_SIGNING) continue;
@@ -339,14 +367,11 @@ export async function checkCosignSignature(
         why = `cosign signature payload altered or missing: ${payload.reason}`;
         continue;
       }
-      let ok = false;
-      try {
-        ok = !!sig && cryptoVerify('sha256', payload.bytes, createPublicKey(trustedPem), sig);
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        why = 'cosign signature does not verify with the platform key';
+      const { signer } = sig
+        ? firstVerifying(set, (k) => cryptoVerify('sha256', payload.bytes, createPublicKey(k.pem), sig))
+        : {};
+      if (!signer) {
+        why = 'cosign signature does not verify with any trusted signer key';
         continue;
       }
       const pj = parseCanonicalJson(payload.bytes);
@@ -354,7 +379,7 @@ export async function checkCosignSignature(
         ? (pj.value as { critical?: { image?: Record<string, unknown>; type?: unknown } })?.critical
         : undefined;
       if (crit?.image?.['docker-manifest-digest'] === subjectDigest && crit.type === 'cosign container image signature')
-        return out(m.digest);
+        return out(m.digest, undefined, signer);
       why = 'cosign signature is for another manifest';
     }
     return out(m.digest, why);

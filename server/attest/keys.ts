@@ -105,3 +105,15 @@ export async function initKeys(
   }
   return created;
 }
+
+/** A worker's own key files (in its key directory, never the platform's keys directory). */
+export const WORKER_KEY_FILES = { key: 'worker.key', pub: 'worker.pub', intoto: 'worker.intoto.json' } as const;
+
+/** Creates the worker's own key pair in `dir` when absent; returns its public key and in-toto key id. */
+export async function ensureWorkerKey(dir: string): Promise<{ publicPem: string; keyId: string; created: boolean }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const created = !(await exists(join(dir, WORKER_KEY_FILES.key)));
+  if (created) await writeKeyPair(dir, WORKER_KEY_FILES.key, WORKER_KEY_FILES.pub, WORKER_KEY_FILES.intoto);
+  const publicPem = await readPublicPem(dir, WORKER_KEY_FILES.pub);
+  return { publicPem, keyId: keyIds(publicPem).legacy, created };
+}

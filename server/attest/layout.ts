@@ -1,6 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson, type CanonicalValue } from './canonical-json.ts';
-import { inTotoKey, keyIds, publicPem, signHex, type InTotoPublicKey, type InTotoSignature } from './ecdsa.ts';
+import {
+  inTotoKey,
+  keyIds,
+  publicPem,
+  signHex,
+  verifyHex,
+  type InTotoPublicKey,
+  type InTotoSignature,
+} from './ecdsa.ts';
 
 export type ArtifactRule = string[];
 
@@ -71,7 +79,8 @@ export const TRAIN_PRODUCT_RULES: ArtifactRule[] = [
 ];
 
 const README =
-  'AIBoMGen: the platform runs a training job and signs its link with its platform key. Step train-platform: ' +
+  'AIBoMGen: the platform runs a training job; the platform key or the approved key of the worker that ran it ' +
+  'signs its link (every functionary key below). Step train-platform: ' +
   "the platform's own trainer (code the platform ships). Step train-image: a trainer image a user supplied " +
   '(the link records its digest as material trainer-image; the platform vouches for the inputs, outputs and ' +
   "logs it measured around the run, not for the image's code). A job has exactly one of the two links: " +
@@ -83,12 +92,12 @@ export function inTotoTime(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
-function step(name: string, fid: string, materials: ArtifactRule[]): LayoutStep {
+function step(name: string, fids: string[], materials: ArtifactRule[]): LayoutStep {
   return {
     _type: 'step',
     name,
     threshold: 1,
-    pubkeys: [fid],
+    pubkeys: fids,
     expected_command: [],
     expected_materials: materials,
     expected_products: TRAIN_PRODUCT_RULES,
@@ -96,36 +105,72 @@ function step(name: string, fid: string, materials: ArtifactRule[]): LayoutStep 
 }
 
 /**
- * A layout signed by the root key, the platform key the functionary of every step. `only` gives the layout of
- * one step: in-toto-verify requires a link for every step of a layout, and a job makes exactly one.
+ * The unsigned body of a layout: every functionary key (the platform key, then each approved worker key) may
+ * sign a step's link (threshold 1). `only` gives the layout of one step: in-toto-verify requires a link for
+ * every step of a layout, and a job makes exactly one.
  */
-export function createLayout(o: { rootKey: KeyObject; functionaryPem: string; expires: Date; only?: JobKind }): Layout {
-  const fid = keyIds(o.functionaryPem).legacy;
+export function layoutBody(o: { functionaryPems: string[]; expires: Date; only?: JobKind }): Layout['signed'] {
+  const pems = [...new Set(o.functionaryPems)];
+  const fids = pems.map((p) => keyIds(p).legacy);
   const steps = o.only
-    ? [step(JOB_STEPS[o.only], fid, o.only === 'image' ? IMAGE_MATERIAL_RULES : TRAIN_MATERIAL_RULES)]
+    ? [step(JOB_STEPS[o.only], fids, o.only === 'image' ? IMAGE_MATERIAL_RULES : TRAIN_MATERIAL_RULES)]
     : [
-        step(JOB_STEPS.platform, fid, TRAIN_MATERIAL_RULES),
-        step(JOB_STEPS.image, fid, IMAGE_MATERIAL_RULES),
-        step(LEGACY_STEP, fid, LEGACY_MATERIAL_RULES),
+        step(JOB_STEPS.platform, fids, TRAIN_MATERIAL_RULES),
+        step(JOB_STEPS.image, fids, IMAGE_MATERIAL_RULES),
+        step(LEGACY_STEP, fids, LEGACY_MATERIAL_RULES),
       ];
-  const signed: Layout['signed'] = {
+  return {
     _type: 'layout',
     expires: inTotoTime(o.expires),
     readme: README,
-    keys: { [fid]: { keyid: fid, ...inTotoKey(o.functionaryPem) } },
+    keys: Object.fromEntries(pems.map((p, i) => [fids[i]!, { keyid: fids[i]!, ...inTotoKey(p) }])),
     steps,
     inspect: [],
   };
+}
+
+/** Signs a layout body with the layout (root) key: what `aibomgen keys sign-layout` does on an offline machine. */
+export function signLayout(rootKey: KeyObject, signed: Layout['signed']): Layout {
   const bytes = canonicalJson(signed as unknown as CanonicalValue);
-  const ids = keyIds(publicPem(o.rootKey));
+  const ids = keyIds(publicPem(rootKey));
   // One signature per key-id convention, so old and new in-toto both find the root key's signature.
   return {
     signatures: [
-      { keyid: ids.legacy, sig: signHex(o.rootKey, bytes) },
-      { keyid: ids.modern, sig: signHex(o.rootKey, bytes) },
+      { keyid: ids.legacy, sig: signHex(rootKey, bytes) },
+      { keyid: ids.modern, sig: signHex(rootKey, bytes) },
     ],
     signed,
   };
+}
+
+/** True when `layout` is signed by the root key `rootPem` (either key-id convention). */
+export function layoutSignedBy(layout: Layout, rootPem: string): boolean {
+  const ids = keyIds(rootPem);
+  const bytes = canonicalJson(layout.signed as unknown as CanonicalValue);
+  return (layout.signatures ?? []).some(
+    (s) => (s.keyid === ids.legacy || s.keyid === ids.modern) && verifyHex(rootPem, bytes, s.sig),
+  );
+}
+
+/** A layout signed by the root key; `functionaryPem` (the platform key) and any approved worker keys sign links. */
+export function createLayout(o: {
+  rootKey: KeyObject;
+  functionaryPem: string;
+  workerPems?: string[];
+  expires: Date;
+  only?: JobKind;
+}): Layout {
+  const body = layoutBody({
+    functionaryPems: [o.functionaryPem, ...(o.workerPems ?? [])],
+    expires: o.expires,
+    ...(o.only ? { only: o.only } : {}),
+  });
+  return signLayout(o.rootKey, body);
+}
+
+/** The public keys (PEM) that may sign a step's link: the layout's functionaries. */
+export function layoutFunctionaryPems(layout: Layout): string[] {
+  return Object.values(layout.signed.keys ?? {}).map((k) => k.keyval.public);
 }
 
 /** True when `layout` names every step this code writes links for (an older layout is rewritten at start). */

@@ -20,11 +20,18 @@ import { hashBlob, outputFiles, parseImageManifest, readManifest } from './oci-r
 import { scoreAibom } from './score.ts';
 import { cdxDatasetDigests, spdxDatasetDigests } from './spdx.ts';
 
+/**
+ * What a verification trusts: the signer keys (PEMs, the platform key first; with per-worker keys, the layout's
+ * functionaries: signers.ts layoutSigners) and, optionally, the in-toto layout and its root key.
+ */
 export interface TrustKeys {
-  platformPem: string;
+  signers: string[];
   layout?: Layout;
   rootPem?: string;
 }
+
+/** A counted piece's signer, in its check's name: which trusted key vouches for it. */
+const by = (v: { signerKeyId: string | null }): string => ` by key ${v.signerKeyId}`;
 
 /** Referrers judged at once (each reads at most one small evidence blob). */
 const REFERRER_CONCURRENCY = 4;
@@ -42,7 +49,7 @@ function whyNot(verdicts: EvidenceVerdict[], kinds: EvidenceKind[], mediaType: s
 /**
  * The full chain with public keys only: manifest digest, every blob's hash (streamed: any size, constant
  * memory), then the evidence. Evidence is picked by signature and subject, never by position or date: of the
- * referrers, the ones that verify with the platform key and are about this manifest count (the in-toto link and
+ * referrers, the ones that verify with a trusted signer key and are about this manifest count (the in-toto link and
  * the AIBoM that names it, the DSSE statements about this digest, the cosign signature); every other referrer is
  * listed as a passed warning check ("attachment <digest>: not counted: …") and fails nothing. Total: any
  * manifest or referrer shape yields a failed check with a reason, never an exception.
@@ -94,7 +101,7 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     files,
   };
 
-  // Every referrer judged on its own (signature with the platform key + subject), in digest order.
+  // Every referrer judged on its own (signature with a trusted signer key + subject), in digest order.
   let refs: OciDescriptor[] = [];
   try {
     refs = await p.referrers(repo, digest);
@@ -104,11 +111,9 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
   const unique = [...new Set(refs.map((r) => (typeof r?.digest === 'string' ? r.digest : '')).filter(Boolean))].sort();
   if (unique.length > MAX_REFERRERS)
     warn('referrers', `${unique.length} referrers: only the first ${MAX_REFERRERS} read`);
-  const verdicts = await pMap(
-    unique.slice(0, MAX_REFERRERS),
-    (d) => checkEvidence(p, repo, subject, d, keys.platformPem),
-    { concurrency: REFERRER_CONCURRENCY },
-  );
+  const verdicts = await pMap(unique.slice(0, MAX_REFERRERS), (d) => checkEvidence(p, repo, subject, d, keys.signers), {
+    concurrency: REFERRER_CONCURRENCY,
+  });
   const counted = (k: EvidenceKind) => verdicts.filter((v) => v.verified && v.kind === k);
   const links = counted('in-toto-link');
   const boms = counted('aibom');
@@ -131,7 +136,7 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     check('in-toto link present', !!link, `no in-toto link${whyNot(verdicts, ['in-toto-link'], MediaType.inTotoLink)}`)
   ) {
     const l = link!.content!.doc as Link;
-    check('in-toto link signature', true);
+    check(`in-toto link signature${by(link!)}`, true);
     if (keys.layout && keys.rootPem) {
       const v = verifyLayoutAndLink({ layout: keys.layout, rootPem: keys.rootPem, link: l });
       for (const c of v.checks) checks.push({ ...c, name: `in-toto ${c.name}` });
@@ -148,7 +153,7 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
 
   // AIBoM with JSF signature, bound to this manifest and this link.
   if (check('AIBoM present', !!bom, `no AIBoM${whyNot(verdicts, ['aibom'], MediaType.cyclonedxJson)}`)) {
-    check('AIBoM signature', true);
+    check(`AIBoM signature${by(bom!)}`, true);
     check('AIBoM names this manifest', true);
     check('AIBoM references this link', !link || names(bom!, link), 'AIBoM refers to another in-toto link');
   }
@@ -156,7 +161,7 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
   // DSSE statements (cosign-style bundles) about this digest.
   for (const b of [bomSig, slsa]) {
     if (!b) continue;
-    check(`DSSE ${b.content!.statement!.predicateType} signature`, true);
+    check(`DSSE ${b.content!.statement!.predicateType} signature${by(b)}`, true);
     check(`DSSE ${b.content!.statement!.predicateType} subject`, true);
   }
   if (bomSig && bom)
@@ -227,9 +232,10 @@ export async function verifyModel(p: OciTarget, ref: string, keys: TrustKeys): P
     ...(evaluation.metrics ? { evaluation: evaluation.metrics } : {}),
   };
 
-  // cosign's manifest signature (legacy `.sig` tag): payload names this digest, signature by the platform key.
-  const sig = await checkCosignSignature(p, repo, digest, keys.platformPem);
-  if (check('cosign signature present', !!sig.digest, sig.reason)) check('cosign signature', sig.verified, sig.reason);
+  // cosign's manifest signature (legacy `.sig` tag): payload names this digest, signature by a trusted signer key.
+  const sig = await checkCosignSignature(p, repo, digest, keys.signers);
+  if (check('cosign signature present', !!sig.digest, sig.reason))
+    check(`cosign signature${sig.verified ? by(sig) : ''}`, sig.verified, sig.reason);
 
   // Whatever else is attached counts for nothing and fails nothing: listed, so a reader sees it is there.
   const used = new Set([link, bom, bomSig, slsa, modelSig, spdx, evaluation.used].filter(Boolean));

@@ -77,6 +77,8 @@ export interface JobsDeps {
   modelNames: ModelNames;
   /** Recovery keeps an interrupted job's publication only when it is complete and this verifies it. */
   verifier: ModelVerifier;
+  /** The key this node signs its jobs' evidence with, and whether it may take jobs now (server/attest). */
+  signing?: { keyId: string | null; mayRunJobs(): Promise<boolean> };
 }
 
 export interface JobsArea {
@@ -134,7 +136,8 @@ export async function createJobsArea(deps: JobsDeps): Promise<JobsArea> {
     engine,
     leaseMs,
     workers,
-    workerInfo: { host: hostname(), gpus, keyId: null },
+    workerInfo: { host: hostname(), gpus, keyId: deps.signing?.keyId ?? null },
+    ...(deps.signing ? { mayClaim: () => deps.signing!.mayRunJobs() } : {}),
     crossNodeEvents: bridge !== undefined,
     role: config.role,
     workerId: config.workerId ?? hostname(),

@@ -36,6 +36,11 @@ export interface SchedulerDeps {
   registry?: WorkerRegistry;
   /** What the operators' view shows of this worker besides its jobs. */
   info?: { host: string; gpus: number; keyId: string | null };
+  /**
+   * Whether this node may take jobs now: a worker whose own key is pending approval, revoked, or not yet in a
+   * signed layout claims nothing (its evidence would not verify). Absent: always.
+   */
+  mayClaim?: () => Promise<boolean>;
   /** Records a claimed job's move to `running` (its state event), before it is executed. */
   claimed(job: LeasedJob): Promise<void>;
   /** Runs a claimed job to its terminal state; never throws for job-level failures. */
@@ -120,6 +125,7 @@ export class Scheduler {
     do {
       this.repump = false;
       while (this.running.size < this.d.concurrency && !this.closed) {
+        if (this.d.mayClaim && !(await this.d.mayClaim())) break;
         const job = await this.d.engine.claim(this.d.workerId, (heads) => this.choose(heads));
         if (!job) break;
         await this.d.claimed(job);

@@ -64,6 +64,8 @@ export interface JobsOptions {
   /** The workers' rows (operators' view) and what this node shows there. */
   workers?: WorkerRegistry;
   workerInfo?: { host: string; gpus: number; keyId: string | null };
+  /** Whether this node may take jobs now (its signing key approved and in the layouts in force); absent: yes. */
+  mayClaim?: () => Promise<boolean>;
   /** Job events of other nodes reach this node's bus (Postgres LISTEN/NOTIFY): no table polling. */
   crossNodeEvents?: boolean;
 }
@@ -111,6 +113,7 @@ export class Jobs implements JobService {
       leaseMs: o.leaseMs,
       ...(o.workers ? { registry: o.workers } : {}),
       ...(o.workerInfo ? { info: o.workerInfo } : {}),
+      ...(o.mayClaim ? { mayClaim: o.mayClaim } : {}),
       claimed: async (job) => {
         await this.journal.emit(job.id, { type: 'state', state: 'running' });
       },

@@ -13,6 +13,11 @@ export interface LineageIndex {
   indexer: LineageIndexer;
   /** Resolves once every registry/job event received so far is indexed. */
   idle(): Promise<void>;
+  /**
+   * A signer key left the trusted set (a revoked worker): what it signed stops counting in the index (queued with
+   * the indexing). Resolves with the model versions affected.
+   */
+  untrustSigner(keyId: string, reason: string): Promise<{ repo: string; digest: string }[]>;
   /** Records a verification result for the `verified` filter. */
   recordVerification(repo: string, digest: string, verified: boolean): Promise<void>;
   /** Stops listening; waits for queued indexing. */
@@ -27,7 +32,7 @@ export interface LineageDeps {
   registry: RegistryService;
   /** Sets the `verified` flag of a version once its publication is complete. */
   verifier: ModelVerifier;
-  /** The key attached evidence must verify with to be shown (the platform public key); none: nothing is shown. */
+  /** The keys attached evidence must verify with to be shown (the attest area's signer set); none: nothing is. */
   trustedKey?: TrustedKey;
 }
 
@@ -90,9 +95,15 @@ export async function createLineageIndex(d: LineageDeps): Promise<LineageIndex> 
   if (empty && (await d.registry.listManifests(PLATFORM)).length > 0)
     queue.push('backfill from the registry', () => backfill(d, indexer));
 
+  const untrustSigner = (keyId: string, reason: string): Promise<{ repo: string; digest: string }[]> =>
+    new Promise((resolve, reject) =>
+      queue.push(`untrust signer ${keyId}`, () => indexer.untrustSigner(keyId, reason).then(resolve, reject)),
+    );
+
   return {
     indexer,
     idle: () => queue.idle(),
+    untrustSigner,
     recordVerification,
     async close() {
       events.off('manifest.put', onPut);

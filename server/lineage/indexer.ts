@@ -15,13 +15,14 @@ import {
   sigTagSubject,
   type TrustColumns,
   type TrustedKey,
+  untrustSigner,
   verifiedAibom,
 } from './trust.ts';
 
 const MAX_CONFIG = 1 << 20;
 const MAX_METRICS = 256 << 10;
 /** No trusted key given: nothing attached verifies (all of it is listed as unverified). */
-const NO_KEY: TrustedKey = async () => undefined;
+const NO_KEY: TrustedKey = async () => [];
 
 /**
  * Keeps the lineage tables in step with the registry. Every method is meant to run one at a time (the area
@@ -32,7 +33,7 @@ export class LineageIndexer {
     private readonly db: Db,
     private readonly store: OciTarget,
     readonly _log: Logger,
-    /** The key evidence must be signed with to count (the platform's public key). */
+    /** The keys evidence must be signed with to count (the trusted signer set, asked at each judgement). */
     private readonly trustedKey: TrustedKey = NO_KEY,
   ) {}
 
@@ -141,6 +142,25 @@ export class LineageIndexer {
     } else {
       await this.rebuildClaimants(digest);
     }
+  }
+
+  /**
+   * The signer `keyId` left the trusted set: what it verified no longer counts (trust.ts untrustSigner), the
+   * versions it spoke for lose what its AIBoM said, and their verified flag drops to 0 until verified again (with
+   * the signer gone, a verification of them would count nothing it signed). Returns the versions affected.
+   */
+  async untrustSigner(keyId: string, reason: string): Promise<{ repo: string; digest: string }[]> {
+    const versions = await untrustSigner(this.db, keyId, reason);
+    for (const v of versions) {
+      await this.reindexIfVersion(v.repo, v.digest);
+      await this.db
+        .updateTable('lineage_versions')
+        .set({ verified: 0, verified_at: new Date().toISOString() })
+        .where('id', '=', nodeId.model(v.repo, v.digest))
+        .where('verified', '=', 1)
+        .execute();
+    }
+    return versions;
   }
 
   async tagDelete(e: { repo: string; tag: string }): Promise<void> {

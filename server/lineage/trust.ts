@@ -1,24 +1,21 @@
 /**
  * The lineage index's view of evidence: each referrer (and each cosign `.sig` manifest) is judged once, when it
- * arrives or its subject does, with the attest area's checks (signature by the trusted platform key, about its
- * subject), and the verdict is stored beside it. Only verified evidence feeds claims, summaries and what
- * GraphQL lists as attestations; the rest is listed as unverified attachments.
+ * arrives or its subject does, with the attest area's checks (signature by a key of the trusted signer set, about
+ * its subject), and the verdict is stored beside it, with the signer's key id. Only verified evidence feeds claims,
+ * summaries and what GraphQL lists as attestations; the rest is listed as unverified attachments. A key that
+ * leaves the set (a revoked worker) takes what it signed with it: untrustSigner.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MediaType } from '../../schema/media-types.ts';
 import { checkCosignSignature, checkEvidence, type EvidenceSubject } from '../attest/evidence-check.ts';
-import { KEY_FILES } from '../attest/keys.ts';
 import { outputFiles, parseCanonicalJson, parseImageManifest, readSmallBlob } from '../attest/oci-read.ts';
 import type { Db } from '../db/connect.ts';
 import type { OciTarget } from '../oci/target.ts';
 
-/** Where the index gets the key it trusts: the platform public key in the keys directory (undefined: none yet). */
-export type TrustedKey = () => Promise<string | undefined>;
-export const platformKeyIn =
-  (keysDir: string): TrustedKey =>
-  () =>
-    readFile(join(keysDir, KEY_FILES.platformPub), 'utf8').catch(() => undefined);
+/**
+ * Where the index gets the keys it trusts, asked at each judgement: the attest area's signer set (PEMs, the
+ * platform key first; empty: nothing verifies).
+ */
+export type TrustedKey = () => Promise<string[]>;
 
 /** The verdict columns of a lineage_manifests row. */
 export interface TrustColumns {
@@ -126,6 +123,53 @@ export async function rejudgeEvidenceOf(
       .where('digest', '=', sig.digest)
       .execute();
   }
+}
+
+/**
+ * A signer left the trusted set (a worker revoked): every row it verified becomes unverified, with `reason`, so
+ * GraphQL, the dashboard and the claims stop showing it as fact. Returns the model versions (repo, digest) whose
+ * evidence changed, for the caller to recompute (LineageIndexer.untrustSigner). signer_key_id is cleared, as for
+ * anything that does not verify; the key id stays in the reason.
+ */
+export async function untrustSigner(
+  db: Db,
+  keyId: string,
+  reason: string,
+): Promise<{ repo: string; digest: string }[]> {
+  const rows = await db
+    .selectFrom('lineage_manifests')
+    .select(['repo', 'digest', 'subject_digest'])
+    .where('signer_key_id', '=', keyId)
+    .execute();
+  if (rows.length === 0) return [];
+  await db
+    .updateTable('lineage_manifests')
+    .set({
+      verified: 0,
+      signer_key_id: null,
+      trust_reason: `signed by key ${keyId}, no longer a trusted signer: ${reason}`,
+    })
+    .where('signer_key_id', '=', keyId)
+    .execute();
+  // A referrer names its version as subject; a cosign `.sig` manifest through its tag.
+  const versions: { repo: string; digest: string }[] = [];
+  for (const r of rows) {
+    if (r.subject_digest) {
+      versions.push({ repo: r.repo, digest: r.subject_digest });
+      continue;
+    }
+    const tags = await db
+      .selectFrom('lineage_tags')
+      .select('tag')
+      .where('repo', '=', r.repo)
+      .where('digest', '=', r.digest)
+      .execute();
+    for (const t of tags) {
+      const d = sigTagSubject(t.tag);
+      if (d) versions.push({ repo: r.repo, digest: d });
+    }
+  }
+  return [...new Map(versions.map((v) => [`${v.repo}@${v.digest}`, v])).values()];
 }
 
 /** Upper bound of an AIBoM read whole (as the verifier's evidence cap). */

@@ -6,7 +6,9 @@ import type { Caller } from '../identity.ts';
 import { verifyLayoutAndLink } from '../attest/intoto-verify.ts';
 import type { Layout } from '../attest/layout.ts';
 import type { Link } from '../attest/link.ts';
-import { verifyAibomSignature, type BomJson } from '../attest/aibom.ts';
+import type { BomJson } from '../attest/aibom.ts';
+import { aibomSigner } from '../attest/evidence-check.ts';
+import { trustedSigners } from '../attest/signers.ts';
 import type { VerificationReport } from '../contracts.ts';
 import { VerifyArtifactsRequest, VerifyBomAndLinkRequest, VerifyLinkRequest } from '../../schema/verification.ts';
 import { createHash } from 'node:crypto';
@@ -16,9 +18,16 @@ import { multipartParts } from '../jobs/uploads.ts';
 export interface VerifierKeys {
   layout(): Promise<Layout>;
   rootPem(): Promise<string>;
-  platformPem(): Promise<string>;
+  /** The keys whose signatures count (PEMs, the platform key first; signers.ts). */
+  signers(): Promise<string[]>;
   /** Full chain from the registry (the attest area's ModelVerifier). */
   verifyRef(ref: string, caller: Caller): Promise<VerificationReport>;
+}
+
+/** The AIBoM's JSF signature against the trusted signers: the key it embeds must be one of them, and verify it. */
+function bomSignature(bom: BomJson, signers: string[]): { ok: boolean; reason?: string; keyId?: string } {
+  const r = aibomSigner(bom, trustedSigners(signers));
+  return r.signer ? { ok: true, keyId: r.signer.keyId } : { ok: false, reason: r.reason ?? 'does not verify' };
 }
 
 function problem(issues: z.core.$ZodIssue[]): string {
@@ -75,14 +84,14 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
     return c.json(result, result.verified ? 200 : 422);
   });
 
-  // AIBoM (JSF signature by the platform key) and link (signature, layout rules), and that the AIBoM names this link.
+  // AIBoM (JSF signature by a trusted signer key) and link (signature, layout rules), and that the AIBoM names this link.
   app.post('/verifier/verify_bom_and_link', async (c) => {
     const body: unknown = await jsonBody(c);
     const parsed = VerifyBomAndLinkRequest.safeParse(body);
     if (!parsed.success) return c.json({ error: 'invalid_request', detail: problem(parsed.error.issues) }, 400);
     const link = parsed.data.link as Link;
     const intoto = verifyLayoutAndLink({ layout: await keys.layout(), rootPem: await keys.rootPem(), link });
-    const bomSig = verifyAibomSignature(parsed.data.bom as BomJson, await keys.platformPem());
+    const bomSig = bomSignature(parsed.data.bom as BomJson, await keys.signers());
     // The AIBoM refers to the link by the SHA-256 of the link file as published; accept the file's JSON as sent.
     const linkSha = createHash('sha256').update(JSON.stringify(parsed.data.link)).digest('hex');
     const bomText = JSON.stringify(parsed.data.bom);
@@ -93,11 +102,16 @@ export function mountVerifierRoutes(app: Hono<AppEnv>, keys: VerifierKeys): void
         ...intoto,
         verified,
         bom_signature: bomSig.ok,
+        ...(bomSig.keyId ? { bom_signer_key_id: bomSig.keyId } : {}),
         ...(bomSig.reason ? { bom_signature_reason: bomSig.reason } : {}),
         bom_references_link: bound,
         checks: [
           ...intoto.checks,
-          { name: 'AIBoM signature', passed: bomSig.ok, ...(bomSig.reason ? { reason: bomSig.reason } : {}) },
+          {
+            name: `AIBoM signature${bomSig.keyId ? ` by key ${bomSig.keyId}` : ''}`,
+            passed: bomSig.ok,
+            ...(bomSig.reason ? { reason: bomSig.reason } : {}),
+          },
           {
             name: 'AIBoM references this link',
             passed: bound,

@@ -128,7 +128,7 @@ test('model.sig: model_signing verify key passes on the oras-pulled model, fails
 
     // Our own verifier: the signature counts and the AIBoM names its root digest.
     const report = await verifyModel(new OciClient(reg.url), pub.ref.replace(`${reg.hostPort}/`, ''), {
-      platformPem: await readPublicPem(keysDir(dir), KEY_FILES.platformPub),
+      signers: [await readPublicPem(keysDir(dir), KEY_FILES.platformPub)],
     });
     const c = (n: string) => report.checks.find((x) => x.name === n);
     assert.equal(c('model signature present')?.passed, true, JSON.stringify(report.checks));
@@ -163,7 +163,7 @@ test('the model signature and the SPDX export cannot be stripped: the signed AIB
       loadKey: () => loadPrivateKey(keysDir(dir), KEY_FILES.platformKey),
     });
     const pub = await publisher.publish(outcome(join(dir, 'job')));
-    const keys = { platformPem: await readPublicPem(keysDir(dir), KEY_FILES.platformPub) };
+    const keys = { signers: [await readPublicPem(keysDir(dir), KEY_FILES.platformPub)] };
     const ref = pub.ref.replace(`${reg.hostPort}/`, '');
     assert.equal((await verifyModel(target, ref, keys)).verified, true);
     for (const kind of ['model-signature', 'spdx'] as const) {
@@ -241,7 +241,7 @@ test('a model published before model signatures and SPDX exports (its signed AIB
     await target.pushManifest(repo, fallback, Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
 
     const report = await verifyModel(target, pub.ref.replace(`${reg.hostPort}/`, ''), {
-      platformPem: await readPublicPem(keysDir(dir), KEY_FILES.platformPub),
+      signers: [await readPublicPem(keysDir(dir), KEY_FILES.platformPub)],
     });
     assert.equal(report.verified, true, JSON.stringify(report.checks.filter((c) => !c.passed)));
     for (const name of ['model signature present', 'SPDX 3.0.1 export present']) {

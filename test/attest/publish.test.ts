@@ -140,7 +140,7 @@ test('publish to a real distribution registry: oras pull byte-identical, oras di
     // Full chain with public keys only.
     const pusher = new OciClient(`http://${reg.host}`);
     const trust = {
-      platformPem: readFileSync(pubKey, 'utf8'),
+      signers: [readFileSync(pubKey, 'utf8')],
       rootPem: readFileSync(join(keysDir(dir), KEY_FILES.rootPub), 'utf8'),
       layout: JSON.parse(readFileSync(join(keysDir(dir), KEY_FILES.layout), 'utf8')),
     };

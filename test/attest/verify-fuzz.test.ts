@@ -89,7 +89,7 @@ before(async () => {
   g = await readGenuine(platform, REPO, pub.digest, pub.attestations);
   const k = keysDir(srv.dataDir);
   keys = {
-    platformPem: readFileSync(join(k, KEY_FILES.platformPub), 'utf8'),
+    signers: [readFileSync(join(k, KEY_FILES.platformPub), 'utf8')],
     rootPem: readFileSync(join(k, KEY_FILES.rootPub), 'utf8'),
     layout: JSON.parse(readFileSync(join(k, KEY_FILES.layout), 'utf8')),
   };

@@ -92,3 +92,25 @@ export async function waitForFirstEpoch(url: string, id: string): Promise<void> 
   }
   await reader.cancel();
 }
+
+/**
+ * Approves the own key of worker `workerId` once it has enrolled (what `aibomgen workers approve` does), as an
+ * administrator of the API node at `url` (auth off, or `headers` with an administrator's token).
+ */
+export async function approveWorker(
+  url: string,
+  workerId: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${url}/developer/admin/worker-keys/${encodeURIComponent(workerId)}/approve`, {
+      method: 'POST',
+      headers,
+    });
+    if (res.ok) return;
+    if (res.status !== 404 || Date.now() > deadline)
+      throw new Error(`approving worker ${workerId}: ${res.status} ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 100)); // not enrolled yet
+  }
+}

@@ -70,6 +70,8 @@ export async function startCluster(apiNodes: number, o: { s3?: boolean } = {}): 
           AIBOMGEN_DATABASE_URL: dbUrl,
           AIBOMGEN_LEASE_SECONDS: String(LEASE_SECONDS),
           AIBOMGEN_JOB_CONCURRENCY: '1',
+          // The shared platform key (worker-keys.test.ts runs workers with their own keys).
+          AIBOMGEN_WORKER_KEYS: 'platform',
           ...env,
         },
         stdio: ['ignore', 'ignore', 'inherit'],

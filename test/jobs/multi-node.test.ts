@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { approveWorker, submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { type Cluster, followEvents, startCluster, states } from './cluster.ts';
 
 const JOBS = 30;
@@ -39,7 +39,10 @@ test('two API nodes, three workers on Postgres: 30 jobs succeed, verify, spread;
 }, async () => {
   const c = cluster!;
   const [a, b] = c.apis as [(typeof c.apis)[0], (typeof c.apis)[0]];
-  for (const id of ['w1', 'w2', 'w3']) c.worker(id);
+  // Each worker signs with its own key, approved here as an administrator would (`aibomgen workers approve`),
+  // on API node A; node B trusts the layouts A re-signed (through the database, checked with its root.pub).
+  for (const id of ['w1', 'w2', 'w3']) c.worker(id, { AIBOMGEN_WORKER_KEYS: 'own' });
+  for (const id of ['w1', 'w2', 'w3']) await approveWorker(a.url, id);
 
   // The first job: submitted to API node A, followed on API node B from the start.
   const first = await submit(a.url, await tabularForm(work, { samples: 120, epochs: 3, name: 'multi-0' }));
@@ -103,7 +106,7 @@ test('two API nodes, three workers on Postgres: 30 jobs succeed, verify, spread;
 
   // The operators' view, from the API node that ran nothing.
   const view = await graphql<{
-    workers: { id: string; state: string; engine: string; runningJobs: string[]; heartbeatAt: string }[];
+    workers: { id: string; state: string; engine: string; runningJobs: string[]; heartbeatAt: string; keyId: string }[];
     queue: { engine: string; depth: number; leased: number };
   }>(b.url, '{ workers { id state engine runningJobs heartbeatAt gpus keyId } queue { engine depth leased } }');
   assert.deepEqual(
@@ -114,6 +117,7 @@ test('two API nodes, three workers on Postgres: 30 jobs succeed, verify, spread;
       ['w3', 'IDLE', 'pg-boss'],
     ],
   );
+  assert.equal(new Set(view.workers.map((w) => w.keyId)).size, 3, 'each worker shows its own signing key');
   assert.deepEqual(view.queue, { engine: 'pg-boss', depth: 0, leased: 0 });
   const metrics = await (await fetch(`${a.url}/metrics`)).text();
   assert.match(metrics, /^aibomgen_job_queue_depth 0$/m);

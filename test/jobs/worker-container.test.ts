@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { KEY_FILES } from '../../server/attest/keys.ts';
 import { jobDir } from '../../server/jobs/paths.ts';
 import { startDistribution } from '../helpers/distribution.ts';
-import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
+import { approveWorker, submit, tabularForm, waitForState } from '../helpers/jobs.ts';
 import { startPodman } from '../helpers/podman.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { inspectWhileRunning } from './image-helpers.ts';
@@ -43,7 +43,9 @@ const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', wo
     LOG_LEVEL: 'warn',
     AIBOMGEN_REGISTRY_STORE: 'upstream',
     AIBOMGEN_UPSTREAM_URL: up.url,
-    AIBOMGEN_KEYS_DIR: keysDir,
+    // As in docker-compose.yml: the worker signs with its own key (in its data directory), never the platform's.
+    AIBOMGEN_WORKER_KEYS: 'own',
+    AIBOMGEN_KEYS_DIR: join(workerData, 'keys'),
     AIBOMGEN_DATABASE_URL: common.databaseUrl,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -70,6 +72,7 @@ const keyPaths = [
 
 test('a worker runs a job in a container with no host path and no key, via put/getArchive, and publishes it', async () => {
   assert.ok(existsSync(join(keysDir, KEY_FILES.platformKey)), 'the platform key exists on the host');
+  await approveWorker(api.url, 'boxed');
   const work = await mkdtemp(join(tmpdir(), 'aibomgen-compose-in-'));
   const { status, body } = await submit(api.url, await tabularForm(work, { epochs: 40, name: 'boxed-model' }));
   assert.equal(status, 202, JSON.stringify(body));

@@ -23,6 +23,8 @@ const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', ap
     AIBOMGEN_AUTH: 'off',
     AIBOMGEN_RUNNER: 'process',
     AIBOMGEN_PUBLIC_URL: api.url,
+    // One host, one keys directory: the worker signs with the platform key (own keys: worker-keys.test.ts).
+    AIBOMGEN_WORKER_KEYS: 'platform',
     LOG_LEVEL: 'warn',
   },
   stdio: ['ignore', 'ignore', 'inherit'],

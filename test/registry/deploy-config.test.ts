@@ -47,18 +47,28 @@ test('docker-compose.yml parses and wires server (upstream mode, Postgres) → d
   for (const name of ['registry', 'postgres', 'minio'])
     assert.equal(s[name]!.ports, undefined, `${name} is not published`);
 
-  // Workers share with the server what a worker on another host would — database, registry, keys — and no
-  // data directory: the server serves only and sends job inputs through the registry.
+  // Workers share with the server what a worker on another host would — database, registry — and neither a data
+  // directory (the server serves only and sends job inputs through the registry) nor the keys: each worker signs
+  // with its own key, in a volume of its own (an anonymous one: every replica of `--scale worker=N` has its own).
   assert.equal(cfg.role, 'api');
   assert.equal(cfg.jobInputs, 'registry');
   const w = s.worker!;
   const wcfg = loadConfig(w.environment!, { role: 'worker' });
   assert.deepEqual(
-    [wcfg.databaseUrl, wcfg.upstreamUrl, wcfg.registryStore, wcfg.keysDir, wcfg.publicUrl],
-    [cfg.databaseUrl, cfg.upstreamUrl, cfg.registryStore, cfg.keysDir, cfg.publicUrl],
+    [wcfg.databaseUrl, wcfg.upstreamUrl, wcfg.registryStore, wcfg.publicUrl],
+    [cfg.databaseUrl, cfg.upstreamUrl, cfg.registryStore, cfg.publicUrl],
   );
-  const mounts = (svc: ComposeService) => new Map((svc.volumes ?? []).map((v) => [v.split(':')[1]!, v.split(':')[0]!]));
-  assert.equal(mounts(w).get(wcfg.keysDir), mounts(s.aibomgen!).get(cfg.keysDir), 'the same keys volume');
+  const mounts = (svc: ComposeService) =>
+    new Map(
+      (svc.volumes ?? []).map((v) => (v.includes(':') ? [v.split(':')[1]!, v.split(':')[0]!] : [v, '(anonymous)'])),
+    );
+  assert.equal(wcfg.workerKeys, 'own');
+  assert.equal(mounts(w).get(wcfg.workerKeyDir), '(anonymous)', "each worker's key volume is its own");
+  assert.ok(
+    ![...mounts(w).values()].includes(mounts(s.aibomgen!).get(cfg.keysDir)!),
+    'no worker mounts the platform keys',
+  );
+  assert.notEqual(wcfg.keysDir, cfg.keysDir);
   assert.equal(mounts(w).get(wcfg.dataDir), undefined, "the worker's data directory is its own");
   assert.deepEqual(w.command, ['node', 'cli/bin.js', 'worker']);
   assert.equal(w.depends_on?.aibomgen?.condition, 'service_healthy', "workers start once the server's npm ci is done");
