@@ -106,9 +106,20 @@ test('two API nodes, three workers on Postgres: 30 jobs succeed, verify, spread;
 
   // The operators' view, from the API node that ran nothing.
   const view = await graphql<{
-    workers: { id: string; state: string; engine: string; runningJobs: string[]; heartbeatAt: string; keyId: string }[];
+    workers: {
+      id: string;
+      state: string;
+      engine: string;
+      runningJobs: string[];
+      heartbeatAt: string;
+      keyId: string;
+      keyState: string;
+    }[];
     queue: { engine: string; depth: number; leased: number };
-  }>(b.url, '{ workers { id state engine runningJobs heartbeatAt gpus keyId } queue { engine depth leased } }');
+  }>(
+    b.url,
+    '{ workers { id state engine runningJobs heartbeatAt gpus keyId keyState } queue { engine depth leased } }',
+  );
   assert.deepEqual(
     view.workers.map((w) => [w.id, w.state, w.engine]),
     [
@@ -118,6 +129,10 @@ test('two API nodes, three workers on Postgres: 30 jobs succeed, verify, spread;
     ],
   );
   assert.equal(new Set(view.workers.map((w) => w.keyId)).size, 3, 'each worker shows its own signing key');
+  assert.deepEqual(
+    view.workers.map((w) => w.keyState),
+    ['APPROVED', 'APPROVED', 'APPROVED'],
+  );
   assert.deepEqual(view.queue, { engine: 'pg-boss', depth: 0, leased: 0 });
   const metrics = await (await fetch(`${a.url}/metrics`)).text();
   assert.match(metrics, /^aibomgen_job_queue_depth 0$/m);

@@ -8,7 +8,11 @@ export const WorkersQuery = {
     // Auth off is a development install where everyone may do everything; with auth on, administrators only.
     if (ctx.s.auth.enabled && !isAdmin(ctx.caller))
       throw forbidden('workers: the operators view is for administrators only (AIBOMGEN_ADMINS)');
-    return (await ctx.s.queue.workers()).map((w) => ({ ...w, state: w.state.toUpperCase() }));
+    return (await ctx.s.queue.workers()).map((w) => ({
+      ...w,
+      state: w.state.toUpperCase(),
+      keyState: w.keyState?.toUpperCase() ?? null,
+    }));
   },
   queue: async (_: unknown, _a: unknown, ctx: GqlContext) => {
     if (ctx.s.auth.enabled && !isAdmin(ctx.caller))

@@ -28,6 +28,11 @@ export interface WorkerView {
   gpus: number;
   concurrency: number;
   keyId: string | null;
+  /**
+   * The state of its signing key: a worker's own key `pending` / `approved` / `revoked` (attest_worker_keys), or
+   * `platform` when it signs with the platform key.
+   */
+  keyState: 'pending' | 'approved' | 'revoked' | 'platform' | null;
   engine: string;
 }
 
@@ -67,7 +72,13 @@ export class WorkerRegistry {
   }
 
   async list(): Promise<WorkerView[]> {
-    const rows = await this.db.selectFrom('workers').selectAll().orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('workers')
+      .leftJoin('attest_worker_keys', 'attest_worker_keys.key_id', 'workers.key_id')
+      .selectAll('workers')
+      .select('attest_worker_keys.state as key_state')
+      .orderBy('workers.id')
+      .execute();
     const now = Date.now();
     return rows.map((r) => {
       const running = JSON.parse(r.running_json) as string[];
@@ -89,6 +100,7 @@ export class WorkerRegistry {
         gpus: r.gpus,
         concurrency: r.concurrency,
         keyId: r.key_id,
+        keyState: r.key_state ?? (r.key_id ? 'platform' : null),
         engine: r.engine,
       };
     });

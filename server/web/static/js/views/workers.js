@@ -7,7 +7,7 @@ import { href } from '../router.js';
 
 const REFRESH_MS = 5000;
 const QUERY = `{
-  workers { id host state heartbeatAt startedAt runningJobs gpus concurrency keyId engine }
+  workers { id host state heartbeatAt startedAt runningJobs gpus concurrency keyId keyState engine }
   queue { engine depth oldestAgeSeconds leased }
 }`;
 
@@ -78,7 +78,12 @@ export async function renderWorkers(main, ctx) {
                 ),
                 h('td', {}, String(w.gpus)),
                 h('td', {}, String(w.concurrency)),
-                h('td', {}, w.keyId ? h('code', {}, w.keyId) : '—'),
+                h(
+                  'td',
+                  {},
+                  w.keyId ? h('code', { title: w.keyId }, w.keyId.slice(0, 16)) : '—',
+                  w.keyState ? ` ${w.keyState.toLowerCase()}` : '',
+                ),
                 h('td', {}, w.host),
               ),
             ),
