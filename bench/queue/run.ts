@@ -48,8 +48,8 @@ async function measure(nodes: { db: Db; engine: QueueEngine }[]): Promise<number
   for (let i = 0; i < JOBS; i++) {
     const id = randomUUID();
     const owner = `owner-${i % OWNERS}`;
-    await queue.insert(id, { owner, framework: 'tfjs', files: [], params: {}, metadata: {} }, new Date().toISOString());
-    await first!.engine.enqueue({ id, owner });
+    const input = { owner, framework: 'tfjs', files: [], params: {}, metadata: {} };
+    await queue.insert(id, input, new Date().toISOString(), (tx) => first!.engine.enqueue({ id, owner }, tx));
   }
   const latencies: number[] = [];
   await Promise.all(

@@ -39,7 +39,8 @@ export class JobQueue {
   constructor(private readonly db: Db) {}
 
   /** Inserts the job `queued`, with its inputs, in one transaction. */
-  async insert(id: string, input: SubmitJobInput, now: string): Promise<void> {
+  /** Inserts a job `queued`; `enqueue` runs in the same transaction (the queue engine's entry: both or neither). */
+  async insert(id: string, input: SubmitJobInput, now: string, enqueue?: (tx: Db) => Promise<void>): Promise<void> {
     const spec: JobSpec = {
       framework: input.framework,
       params: input.params,
@@ -71,6 +72,7 @@ export class JobQueue {
           .insertInto('job_inputs')
           .values({ job_id: id, name: f.name, role: f.role, digest: f.digest, size: f.size, path: f.path })
           .execute();
+      await enqueue?.(tx);
     });
   }
 

@@ -177,15 +177,16 @@ export class Jobs implements JobService {
         );
       }
     }
-    await this.queue.insert(id, input, new Date().toISOString());
-    await this.journal.emit(id, { type: 'state', state: 'queued' });
     try {
-      await this.o.engine.enqueue({ id, owner: input.owner });
+      await this.queue.insert(id, input, new Date().toISOString(), (tx) =>
+        this.o.engine.enqueue({ id, owner: input.owner }, tx),
+      );
     } catch (e) {
-      const reason = `the queue engine did not take the job: ${(e as Error).message}`;
-      await this.transitions.finish(id, 'queued', 'failed', reason);
-      throw new JobError('registry_unavailable', reason);
+      if (e instanceof JobError) throw e;
+      // Nothing was stored: the job row and the engine's entry are one transaction.
+      throw new JobError('registry_unavailable', `the job could not be queued: ${(e as Error).message}`);
     }
+    await this.journal.emit(id, { type: 'state', state: 'queued' });
     this.scheduler.pump();
     return (await this.queue.view(id))!;
   }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import pino from 'pino';
 import type { JobEvent } from '../../server/contracts.ts';
 import { type Db, openDatabase } from '../../server/db/connect.ts';
@@ -49,8 +50,7 @@ async function open(kind: 'pg-boss' | 'embedded', retries = 2) {
   const submit = async (owner: string): Promise<string> => {
     const id = randomUUID();
     const input = { owner, framework: 'tfjs', files: [], params: {}, metadata: {} };
-    await queue.insert(id, input, new Date().toISOString());
-    await engine.enqueue({ id, owner });
+    await queue.insert(id, input, new Date().toISOString(), (tx) => engine.enqueue({ id, owner }, tx));
     return id;
   };
   const state = async (id: string) =>
@@ -177,6 +177,30 @@ for (const kind of ['pg-boss', 'embedded'] as const) {
     assert.equal(stats.depth, 0);
   });
 }
+
+test('pg-boss: a job row and its queue entry are one transaction (a failure between them stores neither)', {
+  skip: pg ? false : 'no PostgreSQL here',
+}, async () => {
+  const q = await open('pg-boss');
+  const entries = async (id: string) =>
+    (await sql<{ n: number }>`select count(*)::int as n from pgboss.job where data->>'jobId' = ${id}`.execute(q.db))
+      .rows[0]!.n;
+  const id = randomUUID();
+  const input = { owner: 'alice', framework: 'tfjs', files: [], params: {}, metadata: {} };
+  await assert.rejects(
+    q.queue.insert(id, input, new Date().toISOString(), async (tx) => {
+      await q.engine.enqueue({ id, owner: 'alice' }, tx);
+      assert.equal(await entries(id), 0, 'the entry is not visible outside the transaction before it commits');
+      throw new Error('the node died here');
+    }),
+    /the node died here/,
+  );
+  assert.equal(await q.db.selectFrom('jobs').select('id').where('id', '=', id).executeTakeFirst(), undefined);
+  assert.equal(await entries(id), 0, 'no pg-boss job without its row');
+  const ok = await q.submit('alice');
+  assert.equal(await entries(ok), 1);
+  assert.equal((await claimWithin(q.engine, 'w', 5000)).id, ok);
+});
 
 test('queue stats: depth and the age of the oldest waiting job', {
   skip: !pg ? 'no PostgreSQL here' : false,

@@ -9,6 +9,7 @@
  * backoff or moves it to the dead-letter queue. pg-boss's own expiry (`expireInSeconds`) is only the backstop
  * for a node that dies between the two.
  */
+import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/connect.ts';
@@ -35,6 +36,16 @@ export interface PgBossOptions {
   retries: number;
   /** The longest a job may run: pg-boss's expiry backstop is a little past it. */
   jobTimeoutSeconds: number;
+}
+
+/** pg-boss's `db` adapter over a kysely connection or transaction (pg-boss sends its SQL with $n parameters). */
+function sqlIn(db: Db): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const r = await db.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: r.rows as unknown[] };
+    },
+  };
 }
 
 export class PgBossQueue implements QueueEngine {
@@ -71,10 +82,11 @@ export class PgBossQueue implements QueueEngine {
     });
   }
 
-  async enqueue(job: { id: string; owner: string }): Promise<void> {
+  async enqueue(job: { id: string; owner: string }, tx: Db): Promise<void> {
     const priority = await this.fair.nextPriority(job.owner);
     const payload: Payload = { jobId: job.id, owner: job.owner };
-    await this.boss.send(QUEUE, payload, { priority });
+    // pg-boss writes its job row through the caller's transaction (its `db` option), with the job's own row.
+    await this.boss.send(QUEUE, payload, { priority, db: sqlIn(tx) });
   }
 
   /** Fairness comes from the priorities given at enqueue (fair-clock.ts), so the chooser is not needed. */

@@ -8,6 +8,7 @@
  */
 import type { JobSpec } from '../queue.ts';
 import type { Lease } from './lease.ts';
+import type { Db } from '../../db/connect.ts';
 
 export type { Lease } from './lease.ts';
 
@@ -57,8 +58,11 @@ export interface QueueEngine {
   readonly kind: QueueEngineKind;
   /** Sets up the engine's own storage (pg-boss: its schema and queues). */
   start(): Promise<void>;
-  /** Makes a job that was just inserted `queued` available to the workers. */
-  enqueue(job: { id: string; owner: string }): Promise<void>;
+  /**
+   * Makes a job available to the workers, in the transaction `tx` that inserts its `queued` row: both are
+   * committed or neither (a node killed between two separate writes would leave a queued job no worker is given).
+   */
+  enqueue(job: { id: string; owner: string }, tx: Db): Promise<void>;
   /** Claims the next job for `worker` (null: none); `choose` is how the embedded engine stays fair. */
   claim(worker: string, choose: Chooser): Promise<LeasedJob | null>;
   /** Extends the lease; false when the run lost it (expired or taken over): stop the run. */
