@@ -61,6 +61,19 @@ go_tool() { # name module@version
     echo "$2" > "$TOOLS/bin/.$1.version"
   fi
 }
+# Builds package <pkg> of <module@version> into <out> from a writable copy of the module: `go install` refuses
+# a module whose version list the proxy here answers 403, or whose go.mod has replace directives. <dir>: where the
+# copy goes (default a temporary directory); a fixed path lets an interrupted build reuse Go's build cache.
+go_build_copy() {
+  local mod=$1 pkg=$2 out=$3 dir=${4:-} src
+  log "go build $mod"
+  src=$(go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  if [ -n "$dir" ]; then rm -rf "$dir" && mkdir -p "$dir"; else dir=$(mktemp -d); fi
+  cp -r "$src/." "$dir" && chmod -R u+w "$dir"
+  (cd "$dir" && go build -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+  rm -rf "$dir"
+}
 go_tool oras oras.land/oras/cmd/oras@v1.3.6
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 
@@ -70,12 +83,7 @@ go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 # KitOps' kit cannot be built: every github.com/kitops-ml/kitops and jozu-ai/kitops version is 403 on the proxy.
 MODCTL_MOD=github.com/CloudNativeAI/modctl@v0.0.5
 if [ ! -x "$TOOLS/bin/modctl" ] || [ "$(cat "$TOOLS/bin/.modctl.version" 2>/dev/null)" != "$MODCTL_MOD" ]; then
-  log "go build $MODCTL_MOD"
-  modctl_src=$(go mod download -json "$MODCTL_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  modctl_tmp=$(mktemp -d)
-  cp -r "$modctl_src/." "$modctl_tmp" && chmod -R u+w "$modctl_tmp"
-  (cd "$modctl_tmp" && go build -o "$TOOLS/bin/modctl" .)
-  rm -rf "$modctl_tmp"
+  go_build_copy "$MODCTL_MOD" . "$TOOLS/bin/modctl"
   echo "$MODCTL_MOD" > "$TOOLS/bin/.modctl.version"
 fi
 
@@ -83,12 +91,7 @@ fi
 # Only this (non-Ginkgo) version is served by the module proxy here; built from a writable copy.
 OCI_CONF_MOD=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
 if [ ! -x "$TOOLS/bin/oci-conformance" ] || [ "$(cat "$TOOLS/bin/.oci-conformance.version" 2>/dev/null)" != "$OCI_CONF_MOD" ]; then
-  log "go build $OCI_CONF_MOD"
-  conf_src=$(go mod download -json "$OCI_CONF_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  conf_tmp=$(mktemp -d)
-  cp -r "$conf_src/." "$conf_tmp" && chmod -R u+w "$conf_tmp"
-  (cd "$conf_tmp" && go build -o "$TOOLS/bin/oci-conformance" .)
-  rm -rf "$conf_tmp"
+  go_build_copy "$OCI_CONF_MOD" . "$TOOLS/bin/oci-conformance"
   echo "$OCI_CONF_MOD" > "$TOOLS/bin/.oci-conformance.version"
 fi
 
@@ -100,12 +103,7 @@ if [ ! -x "$TOOLS/bin/weed" ] || [ "$(cat "$TOOLS/bin/.weed.version" 2>/dev/null
   weed_cache=${XDG_CACHE_HOME:-$HOME/.cache}/aibomgen
   weed_bin=$weed_cache/weed-${WEED_MOD##*@}
   if [ ! -x "$weed_bin" ]; then
-    log "go build $WEED_MOD"
-    weed_src=$(go mod download -json "$WEED_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    rm -rf "$weed_cache/seaweedfs-src" && mkdir -p "$weed_cache"
-    cp -r "$weed_src/." "$weed_cache/seaweedfs-src" && chmod -R u+w "$weed_cache/seaweedfs-src"
-    (cd "$weed_cache/seaweedfs-src" && go build -o "$weed_bin.tmp" ./weed && mv "$weed_bin.tmp" "$weed_bin")
-    rm -rf "$weed_cache/seaweedfs-src"
+    go_build_copy "$WEED_MOD" ./weed "$weed_bin" "$weed_cache/seaweedfs-src"
   fi
   cp "$weed_bin" "$TOOLS/bin/weed"
   echo "$WEED_MOD" > "$TOOLS/bin/.weed.version"

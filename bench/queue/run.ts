@@ -100,7 +100,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// A second throwaway Postgres (test/jobs/cluster.ts's), after the first one stopped.
+// A second throwaway Postgres (test/helpers/cluster.ts's), after the first one stopped.
 const tput = await jobsPerMinute(WORKER_COUNTS, THROUGHPUT_JOBS);
 if (!tput) throw new Error('bench/queue: PostgreSQL went away');
 console.log(`jobs per minute (pg-boss, trivial tabular jobs: 40 rows, 1 epoch; one API node, real worker processes):`);

@@ -1,6 +1,6 @@
 /**
  * Jobs per minute with trivial jobs on 1, 2, 3… real `aibomgen worker` processes: the install of
- * test/jobs/cluster.ts (a throwaway Postgres, queue engine pg-boss, a real distribution registry, one API node
+ * test/helpers/cluster.ts (a throwaway Postgres, queue engine pg-boss, a real distribution registry, one API node
  * in this process). For each worker count: start that many workers, wait until all of them heartbeat (so
  * start-up is not timed), submit `jobs` trivial jobs (the smallest tabular job: 1 epoch, a few dozen rows, so
  * the queue, the inputs' round trip through the registry and the AIBoM/signing/publishing around a job are
@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { submit, tabularForm, waitForState } from '../../test/helpers/jobs.ts';
-import { startCluster } from '../../test/jobs/cluster.ts';
+import { startCluster } from '../../test/helpers/cluster.ts';
 
 export interface Throughput {
   workers: number;

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { approveWorker, submit, tabularForm, waitForState } from '../helpers/jobs.ts';
-import { type Cluster, followEvents, startCluster, states } from './cluster.ts';
+import { type Cluster, followEvents, startCluster, states } from '../helpers/cluster.ts';
 
 const JOBS = 30;
 const cluster: Cluster | undefined = await startCluster(2, { s3: true });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
-import { type Cluster, followEvents, startCluster, states } from './cluster.ts';
+import { type Cluster, followEvents, startCluster, states } from '../helpers/cluster.ts';
 import { publishedAibom } from './image-helpers.ts';
 
 const cluster: Cluster | undefined = await startCluster(1);

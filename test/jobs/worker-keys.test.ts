@@ -18,7 +18,7 @@ import type { WorkerKeyView } from '../../server/attest/worker-keys.ts';
 import { OciClient } from '../../server/oci/client.ts';
 import { referrerBlob } from '../attest/job-kind-sample.ts';
 import { submit, tabularForm, waitForState } from '../helpers/jobs.ts';
-import { type Cluster, startCluster } from './cluster.ts';
+import { type Cluster, startCluster } from '../helpers/cluster.ts';
 
 const cluster: Cluster | undefined = await startCluster(1);
 const work = mkdtempSync(join(tmpdir(), 'aibomgen-worker-keys-'));

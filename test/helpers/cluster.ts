@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobEvent } from '../../server/contracts.ts';
-import { type Distribution, startDistribution } from '../helpers/distribution.ts';
-import { startS3 } from '../helpers/s3.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { type Distribution, startDistribution } from './distribution.ts';
+import { startS3 } from './s3.ts';
+import { startTestServer, type TestServer } from './server.ts';
 import { startPostgres, type TestPostgres } from '../lineage/postgres.ts';
 
 export interface Cluster {
