@@ -50,6 +50,9 @@ export class WorkerKeyError extends Error {
   }
 }
 
+/** Layouts expiring sooner than this are re-signed at start (where the root key is). */
+export const RENEW_DAYS = 30;
+
 const KIND_OF: Record<Exclude<LayoutName, 'root'>, 'platform' | 'image'> = {
   'train-platform': 'platform',
   'train-image': 'image',
@@ -117,10 +120,13 @@ export class WorkerKeys {
 
   /** The layouts the approved keys call for, unsigned (what an offline root key signs). */
   async draft(): Promise<LayoutDraft> {
-    const t = await this.trust.current();
+    // This node's own platform key where it has the keys directory (what a database row says is not trusted).
+    const platformPem = this.o.keysDir
+      ? await readFile(join(this.o.keysDir, KEY_FILES.platformPub), 'utf8')
+      : (await this.trust.current()).platformPem;
     const workers = await this.approvedPems();
     const expires = new Date(Date.now() + this.o.layoutExpiresDays * 86_400_000);
-    const functionaryPems = [t.platformPem, ...workers];
+    const functionaryPems = [platformPem, ...workers];
     return {
       root: layoutBody({ functionaryPems, expires }),
       'train-platform': layoutBody({ functionaryPems, expires, only: 'platform' }),
@@ -155,7 +161,8 @@ export class WorkerKeys {
 
   /**
    * At start on a node holding the root key: re-signs the layouts when those in force do not list exactly the
-   * platform key and the approved worker keys (first start, keys rotated with `keys init --force`).
+   * platform key and the approved worker keys (first start, keys rotated with `keys init --force`), or expire
+   * within RENEW_DAYS (an expired layout fails every verification).
    */
   async ensureCurrent(): Promise<number | null> {
     if (!(await this.holdsRootKey())) return null;
@@ -165,6 +172,7 @@ export class WorkerKeys {
       t &&
       want &&
       t.version !== null &&
+      Date.parse(t.layouts.root.signed.expires) - Date.now() > RENEW_DAYS * 86_400_000 &&
       LAYOUT_NAMES.every(
         (n) =>
           sameKeys(layoutFunctionaryPems(t.layouts[n]), layoutFunctionaryPems({ signed: want[n], signatures: [] })) &&
