@@ -12,27 +12,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import pino from 'pino';
-import { canonicalJson, type CanonicalValue } from '../../server/attest/canonical-json.ts';
 import { keyHint } from '../../server/attest/dsse.ts';
 import { checkCosignSignature, checkEvidence } from '../../server/attest/evidence-check.ts';
-import {
-  initKeys,
-  inTotoKey,
-  KEY_FILES,
-  keyIds,
-  keysDir,
-  publicPem,
-  readPublicPem,
-  signHex,
-} from '../../server/attest/keys.ts';
-import {
-  IMAGE_MATERIAL_RULES,
-  JOB_STEPS,
-  LEGACY_STEP,
-  type Layout,
-  TRAIN_MATERIAL_RULES,
-  TRAIN_PRODUCT_RULES,
-} from '../../server/attest/layout.ts';
+import { initKeys, KEY_FILES, keyIds, keysDir, publicPem, readPublicPem } from '../../server/attest/keys.ts';
+import { type Layout, layoutBody, signLayout } from '../../server/attest/layout.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
 import { layoutSigners, LayoutSignersError } from '../../server/attest/signers.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
@@ -81,40 +64,7 @@ function outcome(root: string): JobOutcome {
 
 /** A layout naming every PEM as a functionary of each step (threshold 1), signed by `root` (both key-id forms). */
 function layoutListing(root: KeyObject, pems: string[]): Layout {
-  const fids = pems.map((p) => keyIds(p).legacy);
-  const step = (name: string, materials: string[][]) => ({
-    _type: 'step' as const,
-    name,
-    threshold: 1,
-    pubkeys: fids,
-    expected_command: [],
-    expected_materials: materials,
-    expected_products: TRAIN_PRODUCT_RULES,
-  });
-  const signed: Layout['signed'] = {
-    _type: 'layout',
-    expires: `${new Date(Date.now() + 86_400_000).toISOString().slice(0, 19)}Z`,
-    readme: 'test: the platform key and a worker key',
-    keys: Object.fromEntries(pems.map((p, i) => [fids[i]!, { keyid: fids[i]!, ...inTotoKey(p) }])),
-    steps: [
-      step(JOB_STEPS.platform, TRAIN_MATERIAL_RULES),
-      step(JOB_STEPS.image, IMAGE_MATERIAL_RULES),
-      step(LEGACY_STEP, [
-        ['ALLOW', 'inputs/*'],
-        ['DISALLOW', '*'],
-      ]),
-    ],
-    inspect: [],
-  };
-  const bytes = canonicalJson(signed as unknown as CanonicalValue);
-  const ids = keyIds(pemOf(root));
-  return {
-    signatures: [
-      { keyid: ids.legacy, sig: signHex(root, bytes) },
-      { keyid: ids.modern, sig: signHex(root, bytes) },
-    ],
-    signed,
-  };
+  return signLayout(root, layoutBody({ functionaryPems: pems, expires: new Date(Date.now() + 86_400_000) }));
 }
 
 let dir: string;
