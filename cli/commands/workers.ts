@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { LayoutChange, WorkerKeyView } from '../../server/attest/worker-keys.ts';
+import type { LayoutChange, WorkerKeyList } from '../../schema/worker-keys.ts';
 import { err, out, printJson, table } from '../output.ts';
 import { PlatformClient, resolvePlatform } from '../platform.ts';
 
@@ -41,7 +41,7 @@ Examples:
     .description('list the enrolled worker keys and their state')
     .option('--json', 'print the keys as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { keys } = await clientOf(cmd).json<{ keys: WorkerKeyView[] }>('GET', '/developer/admin/worker-keys');
+      const { keys } = await clientOf(cmd).json<WorkerKeyList>('GET', '/developer/admin/worker-keys');
       if (opts.json) return printJson(keys);
       out(
         table(

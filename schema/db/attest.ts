@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Tables of the attest area (publication, worker keys, layouts). Owned by server/attest. */
 export interface AttestTables {
   /** Who owns a model name: the first owner who published into `<trusted namespace>/<name>`. */
@@ -27,7 +29,8 @@ export interface WorkerKeysTable {
  * the functionary keys (approve, revoke) and on an upload of layouts signed offline.
  */
 export interface LayoutsTable {
-  version: number;
+  /** An integer primary key (SQLite's rowid): the writer gives the next number (trust-store.ts). */
+  version: Generated<number>;
   created_at: string;
   /** What made this version: `start`, `approve <key id>`, `revoke <key id>`, `upload`. */
   cause: string;

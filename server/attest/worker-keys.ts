@@ -9,7 +9,7 @@
  */
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkerKeyState } from '../../schema/db/attest.ts';
+import type { LayoutChange, WorkerKeyView } from '../../schema/worker-keys.ts';
 import type { Db } from '../db/connect.ts';
 import { keyIds } from './ecdsa.ts';
 import { KEY_FILES, loadPrivateKey, stepLayoutFile } from './keys.ts';
@@ -17,24 +17,7 @@ import { layoutBody, layoutFunctionaryPems, layoutSignedBy, signLayout, type Lay
 import { canonicalJson, type CanonicalValue } from './canonical-json.ts';
 import { LAYOUT_NAMES, type LayoutName, type LayoutSet, type TrustStore } from './trust-store.ts';
 
-export interface WorkerKeyView {
-  keyId: string;
-  workerId: string;
-  state: WorkerKeyState;
-  publicPem: string;
-  enrolledAt: string;
-  decidedAt: string | null;
-  decidedBy: string | null;
-  /** Listed in the layouts in force: approved keys sign jobs only once this is true. */
-  inLayout: boolean;
-}
-
-export interface LayoutChange {
-  key: WorkerKeyView;
-  /** `signed`: new layouts are in force; `needs-signing`: sign the draft offline and upload it. */
-  layout: 'signed' | 'needs-signing';
-  version?: number;
-}
+export type { LayoutChange, WorkerKeyView };
 
 /** The unsigned layouts of a change, for `aibomgen keys sign-layout`. */
 export type LayoutDraft = Record<LayoutName, Layout['signed']>;

@@ -29,6 +29,7 @@ import {
   VerifyLinkRequest,
 } from '../../schema/verification.ts';
 import { tokenPaths } from '../auth/openapi.ts';
+import { workerKeyPaths } from '../attest/openapi.ts';
 import type { AppEnv } from '../context.ts';
 
 type Json = Record<string, unknown>;
@@ -284,6 +285,7 @@ export function openApiDocument(): Json {
         },
       },
       ...tokenPaths(errors),
+      ...workerKeyPaths(errors),
       '/verifier/verify/{ref}': {
         get: {
           summary: 'Verify a published model: in-toto link, layout, AIBoM signature and digests, provenance',
