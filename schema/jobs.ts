@@ -36,6 +36,15 @@ export type JobInputFile = z.infer<typeof JobInputFile>;
 export const trainerFrameworks = ['tfjs', 'keras'] as const;
 export type TrainerFramework = (typeof trainerFrameworks)[number];
 export const trainerFramework = (framework: string): TrainerFramework => (framework === 'keras' ? 'keras' : 'tfjs');
+/**
+ * AIBOMGEN_TRAINER_AUTO: `keras` (default) lets a TF.js-framework job run on the Keras trainer when its image is
+ * built and the model maps exactly (server/jobs/runners/trainer-choice.ts); `off` always runs the TF.js trainer.
+ */
+export const trainerAutoModes = ['keras', 'off'] as const;
+export type TrainerAuto = (typeof trainerAutoModes)[number];
+/** How the trainer that ran was chosen: from the job's `framework`, or automatically (see above). */
+export const TrainerChoice = z.enum(['requested', 'auto']);
+export type TrainerChoice = z.infer<typeof TrainerChoice>;
 
 /** A GPU device id as nvidia-smi names it: an index (`0`), a UUID (`GPU-…`) or a MIG id (`MIG-…`). */
 const gpuDeviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/, 'expected a GPU index or UUID');
@@ -109,6 +118,9 @@ export const RunnerInfo = z.object({
   command: z.array(z.string()),
   /** Job kind: the platform's own trainer or a user-supplied trainer image (the link's step says which). */
   trainer: z.enum(['platform', 'image']).optional(),
+  /** The platform trainer that ran (a platform-trainer job; the runner decides, see TrainerChoice). */
+  framework: z.enum(trainerFrameworks).optional(),
+  trainerChoice: TrainerChoice.optional(),
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
 
@@ -165,8 +177,12 @@ export const JobView = z.object({
   state: JobState,
   owner: z.string(),
   framework: z.string(),
-  /** The trainer that runs (or ran) a model job (from `framework`); absent for image jobs. */
+  /**
+   * The trainer that runs (or ran) a model job: the runner's record once it ran (it may have chosen the Keras
+   * trainer for a TF.js job, `trainerChoice: auto`), before that the one `framework` names; absent for image jobs.
+   */
   trainer: z.enum(trainerFrameworks).optional(),
+  trainerChoice: TrainerChoice.optional(),
   /** The GPU request, when the job made one. */
   gpu: GpuRequest.optional(),
   reason: z.string().optional(),

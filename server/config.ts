@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { trainerAutoModes } from '../schema/jobs.ts';
 import { keysDir } from './attest/keys.ts';
 
 /** Server configuration, read from the environment once at start-up. Every field has an embedded default. */
@@ -53,6 +54,11 @@ export const ConfigSchema = z.object({
     .int()
     .min(1024 * 1024)
     .default(10 * 1024 ** 3),
+  /**
+   * `keras` (default): a TF.js-framework job whose model maps exactly runs on the Keras trainer when its image is
+   * built (server/jobs/runners/trainer-choice.ts; the output stays TF.js); `off`: always the TF.js trainer.
+   */
+  trainerAuto: z.enum(trainerAutoModes).default('keras'),
   /** On start, re-queue jobs a crash left running instead of failing them with reason "interrupted". */
   requeueInterrupted: z.stringbool().default(false),
   /** Largest single uploaded file, and all files of one request together. */
@@ -199,6 +205,7 @@ export function loadConfig(
     jobLogBytes: env.AIBOMGEN_JOB_LOG_BYTES,
     jobOutputBytes: env.AIBOMGEN_JOB_OUTPUT_BYTES,
     requeueInterrupted: env.AIBOMGEN_REQUEUE_INTERRUPTED,
+    trainerAuto: env.AIBOMGEN_TRAINER_AUTO,
     jobInputs: env.AIBOMGEN_JOB_INPUTS,
     maxUploadBytes: env.AIBOMGEN_MAX_UPLOAD_BYTES,
     maxRequestBytes: env.AIBOMGEN_MAX_REQUEST_BYTES,

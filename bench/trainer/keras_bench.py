@@ -5,6 +5,9 @@ Dense64-Dense10 on 28×28×1, batch 64). Prints one JSON line.
 
     .tools/venv-keras/bin/python bench/trainer/keras_bench.py [--seconds 6] [--smoke]
 
+Also "auto": the Keras trainer given the same model as a TF.js model.json + weights.bin with `--trainer-choice
+auto` — what a default TF.js-framework job runs when the Keras image is built (server/jobs/runners/trainer-choice.ts).
+
 Both skip their first epoch (JIT compilation) and time whole epochs after it. The trainer's epochs are timed
 as its JSON progress lines arrive (an epoch line is written when the epoch ends). The best of --repeat runs counts.
 """
@@ -15,6 +18,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,12 +164,22 @@ def check_contract(out: str, kind: str) -> str:
     )
 
 
-def trainer_rate(d: str, n: int) -> tuple[float, str]:
+def write_auto_input(kind: str, d: str, auto_d: str) -> None:
+    """`d` with its model as TF.js files (written by the trainer's own TF.js writer, tfjs_model.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "trainer"))
+    from keras_trainer.tfjs_model import from_keras, save_tfjs_model
+
+    shutil.copytree(d, auto_d, ignore=shutil.ignore_patterns("out", "bench.keras"))
+    save_tfjs_model(from_keras(build(kind)), os.path.join(auto_d, "model"), "keras_bench", ["accuracy"])
+
+
+def trainer_rate(d: str, n: int, extra: tuple[str, ...] = ()) -> tuple[float, str]:
     """Runs the Keras trainer module on `d`; samples/s over its epochs 2..last, timed as epoch lines arrive."""
     out = os.path.join(d, "out")
+    shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "trainer")}
     p = subprocess.Popen(
-        [sys.executable, "-m", "keras_trainer", "--input", d, "--output", out],
+        [sys.executable, "-m", "keras_trainer", "--input", d, "--output", out, *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -204,6 +218,7 @@ def main() -> None:
     result: dict = {
         "plain": {},
         "trainer": {},
+        "auto": {},
         "versions": {
             "keras": keras.__version__,
             "jax": jax.__version__,
@@ -220,12 +235,16 @@ def main() -> None:
                 epochs = max(3, round(plain_rate(kind, x, y, spec["batch"], 3) * a.seconds / n) + 1)
             d = os.path.join(tmp, kind)
             write_input(kind, d, x, y, epochs, spec["batch"])
+            auto_d = os.path.join(tmp, f"{kind}-auto")
+            write_auto_input(kind, d, auto_d)
             for _ in range(1 if a.smoke else max(1, a.repeat)):
                 if not a.no_plain:
                     best = max(result["plain"].get(kind, 0), plain_rate(kind, x, y, spec["batch"], epochs))
                     result["plain"][kind] = best
                 rate, result["versions"]["trainer_backend"] = trainer_rate(d, n)
                 result["trainer"][kind] = max(result["trainer"].get(kind, 0), rate)
+                rate, _ = trainer_rate(auto_d, n, ("--trainer-choice", "auto"))
+                result["auto"][kind] = max(result["auto"].get(kind, 0), rate)
             if a.check_contract:
                 result.setdefault("contract", []).append(check_contract(os.path.join(d, "out"), kind))
     print(json.dumps(result))

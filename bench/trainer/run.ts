@@ -13,7 +13,9 @@
  *
  * Then, in the same run, the Keras side (keras_bench.py): the platform's Keras trainer (`python -m
  * keras_trainer`, CPU) and a plain Keras `model.fit` baseline (Keras 3 on JAX, the trainer's own venv: no
- * TensorFlow needed) on the same two models, and every trainer's samples/s as a ratio of that baseline.
+ * TensorFlow needed) on the same two models, and every trainer's samples/s as a ratio of that baseline. The row
+ * "default (auto → keras)" is the Keras trainer given the model as TF.js files with `--trainer-choice auto`: what a
+ * default TF.js-framework job runs when the Keras image is built (server/jobs/runners/trainer-choice.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -218,6 +220,8 @@ async function parent(): Promise<void> {
 interface KerasResult {
   plain: { mlp: number; cnn: number };
   trainer: { mlp: number; cnn: number };
+  /** The Keras trainer on the same model as TF.js files: what a default (framework tfjs) job gets (auto). */
+  auto?: { mlp: number; cnn: number };
   versions: Record<string, string>;
 }
 
@@ -247,6 +251,7 @@ function compareWithPlain(tfjs: ChildResult[], k: KerasResult): void {
   const rows: [string, number, number][] = [
     ...tfjs.map((r): [string, number, number] => [`tfjs ${r.backend}`, r.mlp, r.cnn]),
     ['keras trainer (jax cpu)', k.trainer.mlp, k.trainer.cnn],
+    ...(k.auto ? [['default (auto → keras)', k.auto.mlp, k.auto.cnn] as [string, number, number]] : []),
     ['plain keras fit (jax cpu)', k.plain.mlp, k.plain.cnn],
   ];
   const table = [['trainer', 'MLP samples/s', 'MLP vs plain', 'CNN samples/s', 'CNN vs plain']];
@@ -259,10 +264,19 @@ function compareWithPlain(tfjs: ChildResult[], k: KerasResult): void {
   const best = (i: 1 | 2) => Math.max(...platform.map((r) => r[i]));
   const wasm = tfjs.find((r) => r.backend === 'wasm');
   const verdict = (v: number, goal: number) => `${fmt(v, 2)}× ${v >= goal ? 'MET' : 'MISSED'}`;
+  // The default trainer of a TF.js job: the Keras trainer when its image is built (auto), else TF.js wasm.
+  const dflt = k.auto
+    ? { name: 'default (auto → keras)', ...k.auto }
+    : wasm
+      ? { name: 'default TF.js (wasm)', ...wasm }
+      : undefined;
   console.log(
     `goal best platform trainer ≥ 0.9× plain: MLP ${verdict(best(1) / k.plain.mlp, 0.9)}, CNN ${verdict(best(2) / k.plain.cnn, 0.9)}` +
-      (wasm
-        ? `; default TF.js (wasm) ≥ 0.5×: MLP ${verdict(wasm.mlp / k.plain.mlp, 0.5)}, CNN ${verdict(wasm.cnn / k.plain.cnn, 0.5)}`
+      (dflt
+        ? `; ${dflt.name} ≥ 0.5×: MLP ${verdict(dflt.mlp / k.plain.mlp, 0.5)}, CNN ${verdict(dflt.cnn / k.plain.cnn, 0.5)}`
+        : '') +
+      (wasm && k.auto
+        ? ` (TF.js wasm alone: MLP ${fmt(wasm.mlp / k.plain.mlp, 2)}×, CNN ${fmt(wasm.cnn / k.plain.cnn, 2)}×)`
         : ''),
   );
 }

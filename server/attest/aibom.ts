@@ -212,6 +212,9 @@ export function buildAibom(a: AibomInput): BomJson {
             ...Object.entries(o.params).map(([k, v]) => ({ name: `aibomgen:param:${k}`, value: JSON.stringify(v) })),
             ...Object.entries(ev.environment).map(([k, v]) => ({ name: `aibomgen:env:${k}`, value: v })),
             ...(o.worker ? [{ name: 'aibomgen:worker', value: o.worker }] : []),
+            // The platform trainer that ran, and whether the runner chose it (a TF.js job run on Keras: `auto`).
+            ...(o.runner.framework ? [{ name: 'aibomgen:trainer', value: o.runner.framework }] : []),
+            ...(o.runner.trainerChoice ? [{ name: 'aibomgen:trainer_choice', value: o.runner.trainerChoice }] : []),
             { name: 'aibomgen:command', value: o.runner.command.join(' ') },
             { name: 'aibomgen:exit_code', value: String(o.exitCode) },
             { name: 'aibomgen:stdout_sha256', value: ev.byproductHashes.stdout },

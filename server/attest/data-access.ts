@@ -45,10 +45,12 @@ export function classify(rows: [string, number, number][]): InputAccess {
  */
 export async function readInputAccess(
   docker: Docker,
-  o: { inputVolume: string; image: string; node: string; timeoutMs?: number },
+  o: { inputVolume: string; image: string; node: string; timeoutMs?: number; labels?: Record<string, string> },
 ): Promise<InputAccess> {
   const helper = await docker.createContainer({
     Image: o.image,
+    // The job's label: a crash while the helper runs leaves a container the runner's clean-up finds by it.
+    ...(o.labels ? { Labels: o.labels } : {}),
     Cmd: [o.node, '-e', STAT_SCRIPT],
     User: '65534:65534',
     WorkingDir: '/',

@@ -47,7 +47,7 @@ async function pickRunner(
       throw new Error(
         'AIBOMGEN_RUNNER=docker but no Docker API socket: set AIBOMGEN_DOCKER_SOCKET or DOCKER_HOST=unix://…',
       );
-    const runner = new DockerRunner({ socketPath: socket, registry, registryHost });
+    const runner = new DockerRunner({ socketPath: socket, registry, registryHost, trainerAuto: config.trainerAuto });
     try {
       log.info({ socket, runtime: await runner.describeRuntime() }, 'jobs: docker runner');
       return runner;

@@ -122,8 +122,15 @@ export class Executor {
       overLimit.abort();
     });
     let result: RunResult;
-    try {
-      result = await this.d.runner.run({
+    const note = (line: string): void => {
+      this.d.log.info({ job: id }, `jobs: ${line}`);
+      // Not awaited (the runner calls it synchronously); a refused write (a lost lease) is only logged.
+      this.d.journal
+        .emit(id, { type: 'log', line: `[aibomgen] ${line}` })
+        .catch((err: unknown) => this.d.log.warn({ err, job: id }, 'jobs: a note was not recorded'));
+    };
+    const runOnce = (noAutoTrainer: boolean) =>
+      this.d.runner.run({
         jobId: id,
         inputDir: join(dir, 'input'),
         outputDir,
@@ -140,8 +147,22 @@ export class Executor {
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.command ? { command: spec.command } : {}),
         onStdoutLine: this.progress(id),
+        onNote: note,
+        ...(noAutoTrainer ? { trainerAuto: 'off' as const } : {}),
         signal: AbortSignal.any([signal, overLimit.signal]),
       });
+    try {
+      result = await runOnce(false);
+      // Never fail a job the TF.js trainer would have run: should the automatically chosen Keras trainer still
+      // refuse the model while loading it (trainer-choice.ts checks first), the TF.js trainer runs it instead.
+      const refused = result.runner.trainerChoice === 'auto' && result.exitCode !== 0 && !result.cancelled;
+      const rec = refused ? await readJsonObject(join(outputDir, 'error.json'), MAX_TRAINER_JSON) : undefined;
+      if (!result.timedOut && (rec?.code === 'bad_model' || rec?.code === 'unsupported_layer')) {
+        note(`trainer keras refused the model (${String(rec.message).slice(0, 300)}): running the TF.js trainer`);
+        await rm(outputDir, { recursive: true, force: true });
+        await mkdir(outputDir, { recursive: true });
+        result = await runOnce(true);
+      }
       await this.d.queue.setRunner(id, result.runner);
     } catch (err) {
       await fail(`runner error: ${(err as Error).message}`);

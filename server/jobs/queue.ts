@@ -293,12 +293,15 @@ export class JobQueue {
 
 function toView(row: Selectable<JobsTable>, inputs: InputRow[]): JobView {
   const spec = JSON.parse(row.spec_json) as JobSpec;
+  const runner = row.runner_json ? (JSON.parse(row.runner_json) as RunnerInfo) : undefined;
   return {
     id: row.id,
     state: row.state as JobState,
     owner: row.owner,
     framework: spec.framework,
-    ...(spec.image ? {} : { trainer: trainerFramework(spec.framework) }),
+    // Once run, the runner's record says which trainer ran (it may have chosen Keras for a TF.js job).
+    ...(spec.image ? {} : { trainer: runner?.framework ?? trainerFramework(spec.framework) }),
+    ...(runner?.trainerChoice ? { trainerChoice: runner.trainerChoice } : {}),
     ...(spec.gpu !== undefined ? { gpu: spec.gpu } : {}),
     ...(row.reason ? { reason: row.reason } : {}),
     params: spec.params,
@@ -309,7 +312,7 @@ function toView(row: Selectable<JobsTable>, inputs: InputRow[]): JobView {
       digest: i.digest,
       size: Number(i.size),
     })),
-    ...(row.runner_json ? { runner: JSON.parse(row.runner_json) as RunnerInfo } : {}),
+    ...(runner ? { runner } : {}),
     createdAt: row.created_at,
     ...(row.started_at ? { startedAt: row.started_at } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at } : {}),

@@ -49,6 +49,8 @@ const BENCHES: Bench[] = [
       // The Keras trainer and the plain Keras baseline, and every trainer as a ratio of that baseline.
       new RegExp(`^ *keras trainer \\(jax cpu\\) +${NUM} +${NUM}× +${NUM} +${NUM}×$`, 'm'),
       new RegExp(`^ *plain keras fit \\(jax cpu\\) +${NUM} +1\\.00× +${NUM} +1\\.00×$`, 'm'),
+      // What a TF.js-framework job really gets when the Keras image is built (trainer-choice.ts).
+      new RegExp(`^ *default \\(auto → keras\\) +${NUM} +${NUM}× +${NUM} +${NUM}×$`, 'm'),
       /^goal best platform trainer ≥ 0\.9× plain: MLP/m,
     ],
   },

@@ -19,7 +19,8 @@ import { startTestServer } from '../helpers/server.ts';
 import { inspectWhileRunning, publishedAibom } from './image-helpers.ts';
 
 const podman = await startPodman();
-const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath });
+// The TF.js image is what this test is about: no automatic Keras trainer even where its image is built.
+const server = await startTestServer({ runner: 'docker', dockerSocket: podman.socketPath, trainerAuto: 'off' });
 const work = await mkdtemp(join(tmpdir(), 'aibomgen-image-digest-'));
 test.after(async () => {
   await server.close();

@@ -142,14 +142,15 @@ test('Keras trainer: bad input → error.json in the shared error format, exit 1
   assert.equal(rec.code, 'bad_params');
   assert.equal(rec.field, 'epochs');
   assert.deepEqual(run.lines.at(-1), rec);
-  // A TF.js model is named as such.
-  const tfjs = await tempDir('keras-tfjs');
-  await writeSampleInput(tfjs, 'csv', { samples: 50 });
-  const r2 = await runKeras(tfjs);
+  // An empty model/ is named as such (a TF.js model.json is trained: test/trainer/keras-tfjs-model.test.ts).
+  const empty = await tempDir('keras-empty');
+  await writeSampleInput(empty, 'csv', { samples: 50 });
+  await rm(join(empty, 'model/model.json'));
+  const r2 = await runKeras(empty);
   assert.equal(r2.code, 1);
   const rec2 = errorRecordSchema.parse(JSON.parse(await readFile(join(r2.out, 'error.json'), 'utf8')));
-  assert.equal(rec2.code, 'bad_model');
-  assert.match(rec2.message, /TF\.js model\.json: the Keras trainer takes a \.keras model/);
+  assert.equal(rec2.code, 'missing_input');
+  assert.match(rec2.message, /model\/ holds neither a \.keras file nor model\.json/);
   // A corrupt TFRecord is refused by its CRC.
   const tfr = await kerasInput('tfrecord', 1, { epochs: 1 });
   const bytes = await readFile(join(tfr, 'dataset.tfrecord'));

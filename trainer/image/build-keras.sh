@@ -8,6 +8,8 @@
 # deterministic tar (sorted names, mtime 0, numeric owners; SOURCE_DATE_EPOCH for mmdebstrap); user 65534;
 # CMD runs the module (the runner appends `--input /input --output /output`). Rebuilt only when a stamp of its
 # inputs (this script, the pins, the trainer's sources) changes. Needs root (mmdebstrap --mode=root) here.
+# `--present`: only say whether the tarball for the current inputs exists (here or in the cache): print its path,
+# or exit 3 without building (the automatic trainer choice, server/jobs/runners/trainer-choice.ts, asks).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/.tools/images/aibomgen-trainer-keras.tar
@@ -33,6 +35,7 @@ if [ -f "$cached" ]; then
   echo "$OUT"
   exit 0
 fi
+[ "${1:-}" = --present ] && exit 3
 command -v mmdebstrap >/dev/null || { log "mmdebstrap is missing (scripts/setup.sh installs it)"; exit 1; }
 started=$(date +%s)
 

@@ -17,3 +17,13 @@ export async function ensureKerasTrainerImage(): Promise<{ path: string; command
   if (!path.endsWith('.tar')) throw new Error(`build-keras.sh printed no tarball path: ${stdout.slice(-300)}`);
   return { path, command: ['python3', '-m', 'keras_trainer'] };
 }
+
+/** Whether the tarball for the current trainer sources is already built (never builds; a stamp check, ≈20 ms). */
+export async function kerasTrainerImagePresent(): Promise<boolean> {
+  try {
+    await promisify(execFile)('bash', [script, '--present'], { maxBuffer: 1 << 20, timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,8 +1,9 @@
 """Entry point: `python -m keras_trainer --input DIR --output DIR` (PYTHONPATH=trainer outside the image).
 
 One run, as trainer/main.ts: validate inputs, seed, load model and dataset, check shapes, train with JSON-lines
-progress on stdout, then write model/model.keras, metrics.json and logs.txt (or only error.json). The exit code
-is 0, 1 (bad input) or 2 (internal / out of memory).
+progress on stdout, then write the model, metrics.json and logs.txt (or only error.json). The model goes out in
+the form it came in: a `.keras` in → model/model.keras; a TF.js model.json in → model/model.json + weights.bin
+(tfjs_model.py), as the TF.js trainer would write it. The exit code is 0, 1 (bad input) or 2 (internal / OOM).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def memory_budget() -> int:
     return int(mb * 1024 * 1024) if math.isfinite(mb) and mb > 0 else 16 * 1024**3
 
 
-def run(input_dir: str, output_dir: str) -> int:
+def run(input_dir: str, output_dir: str, choice: str = "requested") -> int:
     staging = OutputStaging(output_dir)
     log_lines: list[str] = []
 
@@ -99,9 +100,19 @@ def run(input_dir: str, output_dir: str) -> int:
         keras.utils.set_random_seed(params.seed)
         backend = f"keras-{keras.backend.backend()}-{jax.default_backend()}"
         log(f"backend {backend} ({', '.join(str(d) for d in jax.devices())}); seed {params.seed}")
-        model = load_keras_model(model_path)
+        if choice == "auto":
+            log("trainer: keras, chosen automatically for a TF.js-framework job (AIBOMGEN_TRAINER_AUTO=keras)")
+        tfjs = None
+        if os.path.basename(model_path) == "model.json":
+            from .tfjs_model import load_tfjs_model
+
+            tfjs = load_tfjs_model(model_path)
+            model = tfjs.model
+        else:
+            model = load_keras_model(model_path)
         n_params = int(model.count_params())
-        log(f"model keras: {len(model.layers)} layers, {n_params} parameters")
+        fmt = "tfjs" if tfjs else "keras"
+        log(f"model {fmt}: {len(model.layers)} layers, {n_params} parameters")
         out_size = definition.output_shape[0]
         check_shapes(model, definition.input_shape, out_size)
         ds = load_dataset(data_src, definition)
@@ -131,10 +142,25 @@ def run(input_dir: str, output_dir: str) -> int:
             emit({"type": "epoch", "epoch": epoch, "logs": logs})
             log(f"epoch {epoch}: " + " ".join(f"{k}={v:.4f}" for k, v in logs.items()))
 
-        result = train(model, ds, params, on_batch, on_epoch, log)
+        # Standing in for the TF.js trainer, its metric names too (tfjs-layers logs accuracy as `acc`).
+        names = {"accuracy": "acc", "val_accuracy": "val_acc"} if choice == "auto" else None
+        result = train(model, ds, params, on_batch, on_epoch, log, names)
         sps = result.samples_seen / result.seconds if result.seconds > 0 else 0.0
-        os.makedirs(os.path.join(staging.dir, "model"))
-        model.save(os.path.join(staging.dir, "model", "model.keras"))
+        model_dir = os.path.join(staging.dir, "model")
+        os.makedirs(model_dir)
+        by = f"aibomgen keras_trainer (Keras {keras.__version__} on {keras.backend.backend()})"
+        if tfjs:
+            from .tfjs_model import save_tfjs_model
+
+            own = (tfjs.training_config or {}).get("metrics")
+            save_tfjs_model(tfjs, model_dir, by, params.metrics or own or ["accuracy"])
+        else:
+            model.save(os.path.join(model_dir, "model.keras"))
+            if choice == "auto":
+                # Standing in for the TF.js trainer, which writes a TF.js model.json + weights.bin for a .keras too.
+                from .tfjs_model import from_keras, save_tfjs_model
+
+                save_tfjs_model(from_keras(model), model_dir, by, params.metrics or ["accuracy"])
         metrics = {
             "history": result.history,
             "final": result.final,
@@ -149,7 +175,8 @@ def run(input_dir: str, output_dir: str) -> int:
                 "train_samples": result.train_samples,
                 "validation_samples": result.validation_samples,
             },
-            "model": {"format": "keras", "param_count": n_params, "layers": len(model.layers)},
+            "model": {"format": fmt, "param_count": n_params, "layers": len(model.layers)},
+            "trainer": {"framework": "keras", "choice": choice},
             "params": params.as_dict(),
         }
         with open(os.path.join(staging.dir, "metrics.json"), "w", encoding="utf-8") as f:
@@ -177,7 +204,13 @@ def run(input_dir: str, output_dir: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="keras_trainer", description="Trains a .keras model (the platform's contract).")
     ap.add_argument("--input", required=True, help="input directory (model/, dataset, definition, params.json)")
-    ap.add_argument("--output", required=True, help="output directory (model/model.keras, metrics.json, logs.txt)")
+    ap.add_argument("--output", required=True, help="output directory (model/, metrics.json, logs.txt)")
+    ap.add_argument(
+        "--trainer-choice",
+        choices=("requested", "auto"),
+        default="requested",
+        help="auto: the platform picked this trainer for a TF.js-framework job (recorded in logs and metrics.json)",
+    )
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
@@ -186,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         # argparse has printed the usage; the progress stream still gets its one error line, as in trainer/main.ts.
         emit({"type": "error", "code": "bad_params", "message": "bad command line (see usage)"})
         return 1
-    return run(args.input, args.output)
+    return run(args.input, args.output, args.trainer_choice)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Finds the model and dataset in the input directory (trainer/inputs/locate.ts) and loads the `.keras` model."""
+"""Finds the model (a `.keras` file, else a TF.js model.json) and dataset in the input directory
+(trainer/inputs/locate.ts), and loads the `.keras` model."""
 
 from __future__ import annotations
 
@@ -20,13 +21,9 @@ def locate_model(input_dir: str) -> str:
         raise TrainerError("bad_model", f"model/ holds {len(keras_files)} .keras files; expected one", "model")
     if keras_files:
         return os.path.join(d, keras_files[0])
-    if "model.json" in names:
-        raise TrainerError(
-            "bad_model",
-            "model/ holds a TF.js model.json: the Keras trainer takes a .keras model (submit it with framework tfjs)",
-            "model",
-        )
-    raise TrainerError("missing_input", "model/ holds no .keras file", "model")
+    if "model.json" in names:  # a TF.js layers model (tfjs_model.py)
+        return os.path.join(d, "model.json")
+    raise TrainerError("missing_input", "model/ holds neither a .keras file nor model.json", "model")
 
 
 def locate_dataset(input_dir: str) -> tuple[str, list[str]]:

@@ -51,7 +51,7 @@ def compile_model(model: keras.Model, p: Params, output_size: int) -> None:
     own = model.loss if isinstance(getattr(model, "loss", None), str) else None
     sparse = own is not None and "sparse" in own
     if (
-        model.optimizer is not None
+        getattr(model, "optimizer", None) is not None  # absent on a model never compiled
         and own is not None
         and not sparse
         and not (p.optimizer or p.loss or p.metrics or p.learning_rate)
@@ -137,20 +137,29 @@ class TrainResult:
 class _Progress(keras.callbacks.Callback):
     """Batch and epoch hooks; epochs are reported 1-based, as the TF.js trainer reports them."""
 
-    def __init__(self, on_batch: Callable[[int, int, dict], None], on_epoch: Callable[[int, Logs], None]) -> None:
+    def __init__(
+        self,
+        on_batch: Callable[[int, int, dict], None],
+        on_epoch: Callable[[int, Logs], None],
+        names: dict[str, str],
+    ) -> None:
         super().__init__()
         self.on_batch = on_batch
         self.on_epoch = on_epoch
+        self.names = names
         self.epoch = 0
+
+    def _renamed(self, logs):
+        return {self.names.get(k, k): v for k, v in (logs or {}).items()} if self.names else logs
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch(self.epoch, batch, logs)  # the hook converts (a device sync) only when it emits
+        self.on_batch(self.epoch, batch, self._renamed(logs))  # the hook converts (a device sync) only when it emits
 
     def on_epoch_end(self, epoch, logs=None):
-        self.on_epoch(epoch + 1, numbers(logs))
+        self.on_epoch(epoch + 1, numbers(self._renamed(logs)))
 
 
 def train(
@@ -160,7 +169,9 @@ def train(
     on_batch: Callable[[int, int, dict], None],
     on_epoch: Callable[[int, Logs], None],
     log: Callable[[str], None],
+    names: dict[str, str] | None = None,
 ) -> TrainResult:
+    """`names` renames metrics in progress and history (e.g. to the TF.js trainer's `acc`, `val_acc`)."""
     rng = np.random.default_rng(p.seed)
     order = rng.permutation(ds.n)
     n_val = int(math.floor(ds.n * p.validation_split))
@@ -207,7 +218,7 @@ def train(
             verbose=0,
             validation_data=val,
             validation_freq=p.validation_freq,
-            callbacks=[_Progress(on_batch, epoch_done)],
+            callbacks=[_Progress(on_batch, epoch_done, names or {})],
         )
         seen = n_train * len(history)
     step_order, cursor = rng.permutation(n_train), 0
@@ -229,7 +240,7 @@ def train(
             shuffle=True,
             verbose=0,
             validation_data=val if validate else None,
-            callbacks=[_Progress(on_batch, epoch_done)],
+            callbacks=[_Progress(on_batch, epoch_done, names or {})],
         )
         seen += idx.size
     seconds = time.perf_counter() - started

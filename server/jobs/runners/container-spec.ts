@@ -15,6 +15,8 @@ export type { GpuRequest };
 
 /** Label on every job container: recovery finds (and removes) containers a crashed server left behind. */
 export const JOB_LABEL = 'io.aibomgen.job';
+/** Label on a job's helper containers (the data-access reader): removed with the job's leftovers too. */
+export const HELPER_LABEL = 'io.aibomgen.job-helper';
 export const JOB_USER = '65534:65534';
 
 /** Docker DeviceRequests for `gpu`: true → every GPU (Count -1), n → n GPUs, ids → those devices. */

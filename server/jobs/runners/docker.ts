@@ -13,12 +13,13 @@ import Docker from 'dockerode';
 import type { InputAccess, RunnerInfo } from '../../contracts.ts';
 import { readInputAccess } from '../../attest/data-access.ts';
 import type { OciTarget } from '../../oci/target.ts';
-import { JOB_LABEL, jobContainerBody } from './container-spec.ts';
+import { HELPER_LABEL, JOB_LABEL, jobContainerBody } from './container-spec.ts';
 import { ensureImage } from './engine-image.ts';
 import { readImageInventory } from './image-inventory.ts';
 import { extractDirectory, ownedDirectory, packDirectory } from './job-files.ts';
 import { lineTee } from './lines.ts';
 import type { RunResult, RunSpec, Runner } from './port.ts';
+import { decideTrainer, probeModel, type TrainerAuto } from './trainer-choice.ts';
 import { TrainerImages, type TrainerImagesOptions } from './trainer-images.ts';
 import { guardVolume } from './volume-guard.ts';
 
@@ -32,13 +33,17 @@ export interface DockerRunnerOptions {
   registryHost?: () => string;
   /** framework → image tarball builders (default: trainer-images.ts's map). */
   builders?: TrainerImagesOptions['builders'];
+  /** "is the image built" probes (default: trainer-images.ts's map). */
+  present?: TrainerImagesOptions['present'];
+  /** AIBOMGEN_TRAINER_AUTO (default keras): may a TF.js-framework job run on the Keras trainer (trainer-choice.ts). */
+  trainerAuto?: TrainerAuto;
 }
 
 /** The image a job runs: what to create the container from, and what RunnerInfo records. */
 interface JobImage {
   /** Passed to createContainer: the image id for the platform trainer, the reference for a user image. */
   create: string;
-  info: Pick<RunnerInfo, 'image' | 'imageDigest' | 'imageId' | 'command' | 'trainer'>;
+  info: Pick<RunnerInfo, 'image' | 'imageDigest' | 'imageId' | 'command' | 'trainer' | 'framework' | 'trainerChoice'>;
 }
 
 export class DockerRunner implements Runner {
@@ -46,14 +51,17 @@ export class DockerRunner implements Runner {
   readonly docker: Docker;
   readonly trainers: TrainerImages;
   private runtime?: string;
+  private readonly trainerAuto: TrainerAuto;
 
   constructor(o: DockerRunnerOptions) {
+    this.trainerAuto = o.trainerAuto ?? 'keras';
     this.docker = new Docker({ socketPath: o.socketPath });
     this.trainers = new TrainerImages({
       docker: this.docker,
       registry: o.registry,
       ...(o.registryHost ? { registryHost: o.registryHost } : {}),
       ...(o.builders ? { builders: o.builders } : {}),
+      ...(o.present ? { present: o.present } : {}),
     });
   }
 
@@ -82,15 +90,33 @@ export class DockerRunner implements Runner {
         },
       };
     }
-    const t = await this.trainers.resolve(spec.framework ?? 'tfjs');
+    // The runner decides which platform trainer runs (trainer-choice.ts); the job's record says what it decided.
+    const requested = spec.framework ?? 'tfjs';
+    const auto = spec.trainerAuto ?? this.trainerAuto;
+    const model = requested === 'tfjs' && auto !== 'off' ? await probeModel(spec.inputDir) : undefined;
+    const decide = (imagePresent: boolean) =>
+      decideTrainer({ requested, auto, model: model ?? { kind: 'tfjs' }, imagePresent });
+    let choice = decide(true);
+    if (choice.choice === 'auto') choice = decide(await this.trainers.present('keras'));
+    if (requested === 'tfjs') spec.onNote?.(choice.reason);
+    const t = await this.trainers.resolve(choice.framework);
     return {
       create: t.imageId,
       info: {
         image: t.ref,
         imageDigest: t.manifestDigest,
         imageId: t.imageId,
-        command: [...t.command, '--input', '/input', '--output', '/output'],
+        command: [
+          ...t.command,
+          '--input',
+          '/input',
+          '--output',
+          '/output',
+          ...(choice.choice === 'auto' ? ['--trainer-choice', 'auto'] : []),
+        ],
         trainer: 'platform',
+        framework: choice.framework,
+        trainerChoice: choice.choice,
       },
     };
   }
@@ -175,7 +201,7 @@ export class DockerRunner implements Runner {
       );
       if (copied.over) return { ...result, outputOver: copied.bytes };
       const inventory = await readImageInventory(container);
-      const inputAccess = await this.inputAccess(inspected.Mounts);
+      const inputAccess = await this.inputAccess(spec.jobId, inspected.Mounts);
       return {
         ...result,
         inventory,
@@ -196,14 +222,19 @@ export class DockerRunner implements Runner {
    * The data-access record of an exited job (server/attest/data-access.ts), read from its /input volume by a
    * helper of the platform's own trainer image; undefined when it cannot be read (the job then has no record).
    */
-  private async inputAccess(mounts: unknown): Promise<InputAccess | undefined> {
+  private async inputAccess(jobId: string, mounts: unknown): Promise<InputAccess | undefined> {
     const inputVolume = (mounts as { Name?: string; Destination: string }[]).find(
       (m) => m.Destination === '/input',
     )?.Name;
     if (!inputVolume) return undefined;
     try {
       const t = await this.trainers.resolve('tfjs');
-      return await readInputAccess(this.docker, { inputVolume, image: t.imageId, node: t.command[0]! });
+      return await readInputAccess(this.docker, {
+        inputVolume,
+        image: t.imageId,
+        node: t.command[0]!,
+        labels: { [HELPER_LABEL]: jobId },
+      });
     } catch {
       return undefined;
     }
@@ -211,10 +242,14 @@ export class DockerRunner implements Runner {
 
   async cleanup(jobs: { jobId: string }[]): Promise<void> {
     const ids = new Set(jobs.map((j) => j.jobId));
-    const list = await this.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } });
+    // Helpers first: one still mounting the job's /input volume would keep that volume from being removed.
+    const list = [
+      ...(await this.docker.listContainers({ all: true, filters: { label: [HELPER_LABEL] } })),
+      ...(await this.docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } })),
+    ];
     for (const c of list) {
-      const job = c.Labels?.[JOB_LABEL];
-      // Every job container not owned by a live run of this server is a leftover of a crash.
+      const job = c.Labels?.[JOB_LABEL] ?? c.Labels?.[HELPER_LABEL];
+      // Every job (or helper) container not owned by a live run of this server is a leftover of a crash.
       if (job && ids.has(job))
         await this.docker
           .getContainer(c.Id)

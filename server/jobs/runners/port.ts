@@ -1,5 +1,6 @@
 import type { ImageInventory, InputAccess, RunnerInfo } from '../../contracts.ts';
 import type { GpuRequest } from './container-spec.ts';
+import type { TrainerAuto } from './trainer-choice.ts';
 import type { TrainerFramework } from './trainer-images.ts';
 
 /** One training run to execute: the trainer's input/output contract plus limits. */
@@ -26,6 +27,10 @@ export interface RunSpec {
   /** PoC flow: a trainer image and its command. Absent: the platform's own trainer. */
   image?: string;
   command?: string[];
+  /** `off`: no automatic trainer choice for this run (the Keras trainer refused the model on a first run). */
+  trainerAuto?: TrainerAuto;
+  /** A line of the runner's own for the job's log (e.g. which trainer it chose, and why). */
+  onNote?(line: string): void;
   /** Each complete stdout line, as it arrives (the trainer's JSON progress lines). */
   onStdoutLine(line: string): void;
   /** Aborted on cancel: the runner kills the work and resolves with `cancelled`. */

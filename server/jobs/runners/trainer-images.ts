@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import type { TrainerFramework } from '../../../schema/jobs.ts';
 import { ensureTfjsTrainerImage } from '../../../trainer/image/build-image.ts';
-import { ensureKerasTrainerImage } from '../../../trainer/image/keras-image.ts';
+import { ensureKerasTrainerImage, kerasTrainerImagePresent } from '../../../trainer/image/keras-image.ts';
 import type { OciTarget } from '../../oci/target.ts';
 import { INTERNAL_NAMESPACE } from '../input-transfer.ts';
 import { pushImageArchive } from './image-push.ts';
@@ -30,6 +30,14 @@ export const TRAINER_IMAGE_BUILDERS: Partial<Record<TrainerFramework, () => Prom
   keras: ensureKerasTrainerImage,
 };
 
+/**
+ * framework → whether its image is already built here, without building it (the automatic trainer choice only
+ * uses an image it finds; the tfjs image is always built with the server, so it needs no probe).
+ */
+export const TRAINER_IMAGE_PRESENT: Partial<Record<TrainerFramework, () => Promise<boolean>>> = {
+  keras: kerasTrainerImagePresent,
+};
+
 /** A trainer image ready to run: in the engine and in our registry. */
 export interface ResolvedTrainerImage {
   /** `<registry>/aibomgen/trainers/<framework>@sha256:…`: what the AIBoM names. */
@@ -48,6 +56,8 @@ export interface TrainerImagesOptions {
   /** Host[:port] the registry is reached at, prefixed to the image reference (omitted when unknown). */
   registryHost?: () => string;
   builders?: Partial<Record<TrainerFramework, () => Promise<TrainerImageTarball>>>;
+  /** framework → "is its image built" probes (default: TRAINER_IMAGE_PRESENT). */
+  present?: Partial<Record<TrainerFramework, () => Promise<boolean>>>;
 }
 
 export class TrainerImages {
@@ -56,6 +66,16 @@ export class TrainerImages {
   private building: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: TrainerImagesOptions) {}
+
+  /**
+   * Whether `framework`'s image can run a job without being built first. An image only loaded in the engine does
+   * not count: the job runs it by digest from our registry, which is filled from the tarball.
+   */
+  async present(framework: TrainerFramework): Promise<boolean> {
+    const probe = (this.o.present ?? TRAINER_IMAGE_PRESENT)[framework];
+    if (!probe || !(this.o.builders ?? TRAINER_IMAGE_BUILDERS)[framework]) return false; // no way to resolve it
+    return probe().catch(() => false);
+  }
 
   async resolve(framework: TrainerFramework): Promise<ResolvedTrainerImage> {
     const build = (this.o.builders ?? TRAINER_IMAGE_BUILDERS)[framework];
