@@ -20,6 +20,9 @@ export function formatJob(j: JobResponse, c: Colors): string {
     ['state', `${colorState(j.state, c)}${j.reason ? ` — ${j.reason}` : ''}`],
     ['owner', j.owner],
     ['framework', j.framework],
+    // The trainer that ran (or will): a TF.js job may run on the Keras trainer, chosen automatically.
+    ['trainer', j.trainer ? `${j.trainer}${j.trainerChoice === 'auto' ? ' (chosen automatically)' : ''}` : undefined],
+    ['gpu', j.gpu === undefined || j.gpu === false ? undefined : JSON.stringify(j.gpu)],
     ['created', j.createdAt],
     ['started', j.startedAt],
     ['finished', j.finishedAt],

@@ -59,6 +59,8 @@ test('a tampered job-inputs artifact is detected by the worker and the job fails
           runner: 'process',
           jobInputs: 'registry',
           workerId: 'other-host',
+          // Signs with the platform key of the shared data directory (own keys: worker-keys.test.ts).
+          workerKeys: 'platform',
           auth: 'off',
         },
       ),

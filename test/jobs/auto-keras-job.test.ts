@@ -43,6 +43,15 @@ test('framework tfjs + a TF.js model: the Keras image runs it, says so, and the 
   assert.equal(job.framework, 'tfjs');
   assert.equal(job.trainer, 'keras');
   assert.equal(job.trainerChoice, 'auto');
+  // The same through GraphQL.
+  const gql = (await (
+    await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ job(id: "${job.job_id}") { framework trainer trainerChoice } }` }),
+    })
+  ).json()) as { data?: { job: { framework: string; trainer: string; trainerChoice: string } } };
+  assert.deepEqual(gql.data?.job, { framework: 'tfjs', trainer: 'keras', trainerChoice: 'auto' });
   const runner = job.runner!;
   assert.equal(runner.framework, 'keras');
   assert.equal(runner.trainerChoice, 'auto');

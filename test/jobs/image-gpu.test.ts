@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deviceRequests, jobContainerBody } from '../../server/jobs/runners/container-spec.ts';
+import { deviceRequests, gpuAttachOf, jobContainerBody } from '../../server/jobs/runners/container-spec.ts';
 import { buildBusyboxImage } from '../helpers/busybox-image.ts';
 import { startPodman } from '../helpers/podman.ts';
 
@@ -24,6 +24,31 @@ test('GPU requests map to DeviceRequests: true → every GPU, n → n, ids → t
   // The isolation flags do not depend on the GPU request.
   assert.deepEqual(body(true).HostConfig?.Binds, []);
   assert.equal(body(true).HostConfig?.NetworkMode, 'none');
+});
+
+test('podman 5.4+ gets CDI device requests (it ignores the nvidia driver); older podman none; Docker the nvidia driver', () => {
+  const cdi = (...ids: string[]) => [{ Driver: 'cdi', DeviceIDs: ids.map((i) => `nvidia.com/gpu=${i}`) }];
+  assert.deepEqual(deviceRequests(true, 'cdi'), cdi('all'));
+  assert.deepEqual(deviceRequests(2, 'cdi'), cdi('0', '1'));
+  assert.deepEqual(deviceRequests(['1', 'GPU-8f6c1a2e'], 'cdi'), cdi('1', 'GPU-8f6c1a2e'));
+  assert.deepEqual(deviceRequests(false, 'cdi'), []);
+  const podman = (v: string) => ({ Version: v, Components: [{ Name: 'Podman Engine', Version: v }] });
+  assert.equal(gpuAttachOf(podman('4.3.1')), 'none');
+  assert.equal(gpuAttachOf(podman('5.3.2')), 'none');
+  assert.equal(gpuAttachOf(podman('5.4.0')), 'cdi');
+  assert.equal(gpuAttachOf(podman('6.0.1')), 'cdi');
+  assert.equal(gpuAttachOf({ Version: '27.1.0', Components: [{ Name: 'Engine', Version: '27.1.0' }] }), 'nvidia');
+  const body = jobContainerBody({
+    jobId: 'j',
+    image: 'i',
+    command: [],
+    memoryBytes: 1 << 28,
+    cpus: 1,
+    pids: 64,
+    gpu: true,
+    gpuAttach: 'cdi',
+  });
+  assert.deepEqual(body.HostConfig?.DeviceRequests, cdi('all'));
 });
 
 test('the engine accepts the create body with DeviceRequests; what its inspect data records is checked', async () => {
@@ -45,8 +70,10 @@ test('the engine accepts the create body with DeviceRequests; what its inspect d
       const v = await podman.docker.version();
       const isPodman = v.Components?.some((x) => /podman/i.test(x.Name));
       if (isPodman && /^4\./.test(v.Version)) {
-        // podman 4.3 drops DeviceRequests without an error (podman#22645): nothing of the request is kept.
+        // podman 4.3 drops DeviceRequests without an error (podman#22645): nothing of the request is kept, which
+        // is why the docker runner refuses a GPU job on it instead of running it without GPUs.
         assert.equal(info.HostConfig.DeviceRequests ?? null, null);
+        assert.equal(gpuAttachOf(v), 'none');
       } else {
         assert.deepEqual(info.HostConfig.DeviceRequests, sent.HostConfig?.DeviceRequests);
       }

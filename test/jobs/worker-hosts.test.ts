@@ -44,6 +44,8 @@ const worker = spawn(process.execPath, ['cli/bin.js', 'worker', '--data-dir', wo
     AIBOMGEN_REGISTRY_STORE: 'upstream',
     AIBOMGEN_UPSTREAM_URL: up.url,
     AIBOMGEN_KEYS_DIR: common.keysDir,
+    // The keys directory is shared (a mounted secret): the worker signs with its platform key.
+    AIBOMGEN_WORKER_KEYS: 'platform',
     AIBOMGEN_DATABASE_URL: common.databaseUrl,
   },
   stdio: ['ignore', 'ignore', 'inherit'],

@@ -20,6 +20,7 @@ export interface JobParent {
   owner: string;
   framework: string;
   trainer: string | null;
+  trainerChoice: string | null;
   gpu: JobView['gpu'] | null;
   reason: string | null;
   params: Record<string, unknown>;
@@ -40,6 +41,7 @@ export function jobParent(j: JobView): JobParent {
     owner: j.owner,
     framework: j.framework,
     trainer: j.trainer ?? null,
+    trainerChoice: j.trainerChoice ?? null,
     gpu: j.gpu ?? null,
     reason: j.reason ?? null,
     params: j.params,

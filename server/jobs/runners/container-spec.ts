@@ -19,13 +19,43 @@ export const JOB_LABEL = 'io.aibomgen.job';
 export const HELPER_LABEL = 'io.aibomgen.job-helper';
 export const JOB_USER = '65534:65534';
 
-/** Docker DeviceRequests for `gpu`: true → every GPU (Count -1), n → n GPUs, ids → those devices. */
-export function deviceRequests(gpu: GpuRequest | undefined): Docker.DeviceRequest[] {
+/**
+ * How an engine's Docker API attaches GPUs: Docker Engine through the nvidia driver's DeviceRequests; podman from
+ * 5.4 only through CDI device requests (containers/podman#25171: it ignores the nvidia driver's); podman before
+ * 5.4 not at all (it drops DeviceRequests without an error, podman#22645).
+ */
+export type GpuAttach = 'nvidia' | 'cdi' | 'none';
+
+export function gpuAttachOf(v: { Version?: string; Components?: { Name: string; Version: string }[] }): GpuAttach {
+  const podman = v.Components?.find((c) => /podman/i.test(c.Name));
+  if (!podman) return 'nvidia';
+  const [major = 0, minor = 0] = podman.Version.split('.').map((n) => Number.parseInt(n, 10));
+  return major > 5 || (major === 5 && minor >= 4) ? 'cdi' : 'none';
+}
+
+/**
+ * Docker DeviceRequests for `gpu`: true → every GPU, n → n GPUs, ids → those devices. `cdi`: the same as CDI
+ * device names of the NVIDIA spec (`nvidia.com/gpu=all`, `=<index>`, `=<UUID>`; nvidia-ctk names both).
+ */
+export function deviceRequests(gpu: GpuRequest | undefined, attach: GpuAttach = 'nvidia'): Docker.DeviceRequest[] {
+  const ids: string[] | 'all' | undefined =
+    gpu === true
+      ? 'all'
+      : typeof gpu === 'number' && gpu > 0
+        ? undefined
+        : Array.isArray(gpu) && gpu.length > 0
+          ? [...gpu]
+          : [];
+  const count = typeof gpu === 'number' && gpu > 0 ? Math.floor(gpu) : 0;
+  if (attach === 'cdi') {
+    const names =
+      ids === 'all' ? ['all'] : ids === undefined ? Array.from({ length: count }, (_, i) => String(i)) : ids;
+    return names.length ? [{ Driver: 'cdi', DeviceIDs: names.map((n) => `nvidia.com/gpu=${n}`) }] : [];
+  }
   const base = { Driver: 'nvidia', Capabilities: [['gpu']] };
-  if (gpu === true) return [{ ...base, Count: -1 }];
-  if (typeof gpu === 'number' && gpu > 0) return [{ ...base, Count: Math.floor(gpu) }];
-  if (Array.isArray(gpu) && gpu.length > 0) return [{ ...base, DeviceIDs: [...gpu] }];
-  return [];
+  if (ids === 'all') return [{ ...base, Count: -1 }];
+  if (ids === undefined) return [{ ...base, Count: count }];
+  return ids.length ? [{ ...base, DeviceIDs: ids }] : [];
 }
 
 export interface JobContainerOptions {
@@ -37,12 +67,14 @@ export interface JobContainerOptions {
   cpus: number;
   pids: number;
   gpu?: GpuRequest;
+  /** How the engine attaches GPUs (default: the nvidia driver's requests, as Docker Engine takes them). */
+  gpuAttach?: GpuAttach;
   /** Most bytes of /tmp (a tmpfs, counted in the container's memory). */
   tmpBytes?: number;
 }
 
 export function jobContainerBody(o: JobContainerOptions): Docker.ContainerCreateOptions {
-  const devices = deviceRequests(o.gpu);
+  const devices = deviceRequests(o.gpu, o.gpuAttach);
   return {
     name: `aibomgen-job-${o.jobId}`,
     Image: o.image,

@@ -13,12 +13,13 @@ import Docker from 'dockerode';
 import type { InputAccess, RunnerInfo } from '../../contracts.ts';
 import { readInputAccess } from '../../attest/data-access.ts';
 import type { OciTarget } from '../../oci/target.ts';
-import { HELPER_LABEL, JOB_LABEL, jobContainerBody } from './container-spec.ts';
+import { gpuAttachOf, HELPER_LABEL, JOB_LABEL, jobContainerBody } from './container-spec.ts';
 import { ensureImage } from './engine-image.ts';
 import { readImageInventory } from './image-inventory.ts';
 import { extractDirectory, ownedDirectory, packDirectory } from './job-files.ts';
 import { lineTee } from './lines.ts';
 import type { RunResult, RunSpec, Runner } from './port.ts';
+import { gpusWanted } from '../../../schema/jobs.ts';
 import { decideTrainer, probeModel, type TrainerAuto } from './trainer-choice.ts';
 import { TrainerImages, type TrainerImagesOptions } from './trainer-images.ts';
 import { guardVolume } from './volume-guard.ts';
@@ -123,6 +124,13 @@ export class DockerRunner implements Runner {
 
   async run(spec: RunSpec): Promise<RunResult> {
     const runtime = await this.describeRuntime();
+    // A GPU the engine would silently not attach is refused: the job would run on CPU while it asked for GPUs.
+    const gpuAttach = gpuAttachOf(await this.docker.version());
+    if (gpusWanted(spec.gpu ?? false) > 0 && gpuAttach === 'none')
+      throw new Error(
+        `this worker's engine (${runtime}) cannot attach GPUs through its Docker API (podman before 5.4 drops ` +
+          'DeviceRequests); run GPU jobs on Docker Engine or podman 5.4+ with an NVIDIA CDI spec',
+      );
     const img = await this.jobImage(spec, runtime);
     const runner: RunnerInfo = { kind: 'docker', isolated: true, runtime, ...img.info };
     const container = await this.docker.createContainer(
@@ -134,6 +142,7 @@ export class DockerRunner implements Runner {
         cpus: spec.cpus,
         pids: spec.pids,
         gpu: spec.gpu,
+        gpuAttach,
       }),
     );
     const out = lineTee(spec.stdoutPath, spec.logBytes, spec.onStdoutLine);

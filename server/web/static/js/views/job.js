@@ -204,6 +204,9 @@ function drawSummary(el, job) {
     dl([
       ['Owner', job.owner],
       ['Framework', job.framework],
+      // The trainer that ran: a TF.js job may run on the Keras trainer, chosen by the runner (trainerChoice auto).
+      ['Trainer', job.trainer ? `${job.trainer}${job.trainerChoice === 'auto' ? ' (chosen automatically)' : ''}` : ''],
+      ['GPUs', job.gpu === undefined || job.gpu === false ? '' : JSON.stringify(job.gpu)],
       [
         'Model',
         job.metadata?.model_name ? `${job.metadata.model_name} ${job.metadata.model_version ?? ''}`.trim() : '',
