@@ -1,16 +1,8 @@
-import { z } from 'zod';
+import { type Json, jsonAnswer, jsonSchemaOf } from '../openapi-json.ts';
 import { LayoutChange, LayoutSetJson, LayoutVersion, WorkerKeyList } from '../../schema/worker-keys.ts';
 
-type Json = Record<string, unknown>;
-
-const schema = (s: z.ZodType): Json => {
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json;
-  return rest;
-};
-const json = (s: z.ZodType, description: string) => ({
-  description,
-  content: { 'application/json': { schema: schema(s) } },
-});
+const schema = jsonSchemaOf;
+const json = jsonAnswer;
 const pathParam = (name: string, description: string) => ({
   name,
   in: 'path',

@@ -1,16 +1,8 @@
-import { z } from 'zod';
+import { type Json, jsonAnswer, jsonSchemaOf } from '../openapi-json.ts';
 import { CreatedToken, CreateTokenRequest, TokenInfo, TokenList } from '../../schema/tokens.ts';
 
-type Json = Record<string, unknown>;
-
-const schema = (s: z.ZodType): Json => {
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json;
-  return rest;
-};
-const json = (s: z.ZodType, description: string) => ({
-  description,
-  content: { 'application/json': { schema: schema(s) } },
-});
+const schema = jsonSchemaOf;
+const json = jsonAnswer;
 
 /** The OpenAPI paths of `/developer/tokens` (server/auth/routes.ts); `errors` are the document's ApiError answers. */
 export function tokenPaths(errors: Json): Json {

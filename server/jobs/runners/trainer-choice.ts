@@ -13,30 +13,17 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import type { TrainerAuto, TrainerChoice, TrainerFramework } from '../../../schema/jobs.ts';
+import { allowedLayers } from '../../../trainer/keras/allow-list.ts';
 
 export type { TrainerAuto, TrainerChoice };
 
 /**
- * TF.js layer classes with the same function, weights and weight order in Keras 3. Keep in step with
- * SUPPORTED_LAYERS in trainer/keras_trainer/tfjs_model.py (test/trainer/keras-tfjs-model.test.ts compares them).
+ * TF.js layer classes with the same function, weights and weight order in Keras 3: the layers the TF.js trainer
+ * itself accepts from a `.keras` topology (trainer/keras/allow-list.ts), one list for both directions. Keep in
+ * step with SUPPORTED_LAYERS in trainer/keras_trainer/tfjs_model.py (test/trainer/keras-tfjs-model.test.ts
+ * compares them).
  */
-export const TFJS_KERAS_LAYERS: ReadonlySet<string> = new Set([
-  'InputLayer',
-  'Dense',
-  'Conv2D',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'Flatten',
-  'Reshape',
-  'Dropout',
-  'BatchNormalization',
-  'Activation',
-  'ReLU',
-  'Softmax',
-  'Rescaling',
-]);
+export const TFJS_KERAS_LAYERS: ReadonlySet<string> = allowedLayers;
 const CONTAINERS = new Set(['Sequential', 'Model', 'Functional']);
 /** A model.json bigger than this is left to the TF.js trainer (it is read here only to list its layers). */
 const MAX_PROBE_BYTES = 32 * 1024 * 1024;
