@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initKeys, keysDir } from '../../server/attest/keys.ts';
 import { signLayout } from '../../server/attest/layout.ts';
+import type { Layout } from '../../server/attest/layout.ts';
 import type { LayoutDraft } from '../../server/attest/worker-keys.ts';
+import type { WorkerKeyList } from '../../schema/worker-keys.ts';
 import { usageError } from '../errors.ts';
-import { out, printJson } from '../output.ts';
+import { err, out, printJson } from '../output.ts';
 import { PlatformClient, resolvePlatform } from '../platform.ts';
 
 const LAYOUT_NAMES = ['root', 'train-platform', 'train-image'] as const;
@@ -37,9 +39,19 @@ function offlineLayoutCommands(keys: Command): void {
     .command('layout-draft')
     .description('print the unsigned layouts the approved worker keys call for (to sign offline)')
     .action(async (_opts: unknown, cmd: Command) => {
-      printJson(
-        await new PlatformClient(resolvePlatform(cmd)).json<LayoutDraft>('GET', '/developer/admin/layout/draft'),
-      );
+      const client = new PlatformClient(resolvePlatform(cmd));
+      const draft = await client.json<LayoutDraft>('GET', '/developer/admin/layout/draft');
+      // What signing it would change, by worker: the person holding the layout key checks this before signing.
+      const [current, { keys }] = await Promise.all([
+        client.json<Layout>('GET', '/verifier/layouts/root.layout'),
+        client.json<WorkerKeyList>('GET', '/developer/admin/worker-keys'),
+      ]);
+      const now = new Set(Object.keys(current.signed.keys));
+      const next = new Set(Object.keys(draft.root.keys));
+      const who = (id: string) => keys.find((k) => k.keyId === id)?.workerId ?? 'the platform key';
+      for (const id of next) if (!now.has(id)) err(`adds    ${id.slice(0, 16)}  (${who(id)})`);
+      for (const id of now) if (!next.has(id)) err(`removes ${id.slice(0, 16)}  (${who(id)})`);
+      printJson(draft);
     });
   keys
     .command('sign-layout')
@@ -54,6 +66,8 @@ function offlineLayoutCommands(keys: Command): void {
       } catch (e) {
         throw usageError(`--root-key ${opts.rootKey}: ${(e as Error).message}`);
       }
+      // The keys being vouched for, on stderr: compare them with `aibomgen workers keys` before using the output.
+      for (const id of Object.keys(draft.root.keys)) err(`signs functionary ${id}`);
       printJson(Object.fromEntries(LAYOUT_NAMES.map((n) => [n, signLayout(rootKey, draft[n])])));
     });
   keys

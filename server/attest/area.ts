@@ -82,9 +82,13 @@ export async function createAttestArea(d: AttestDeps): Promise<AttestArea> {
     config.publicUrl ? new URL(config.publicUrl).host : `${config.host}:${config.port}`;
   const layout = async (): Promise<Layout> => (await trustStore.current()).layouts.root;
   const rootPem = async (): Promise<string> => (await trustStore.current()).rootPem;
-  const platformPem = async (): Promise<string> => (await trustStore.current()).platformPem;
-  // The platform key and every functionary of the layouts in force (their signature checked by the trust store).
-  const signers = async (): Promise<string[]> => [await platformPem(), ...layoutFunctionaryPems(await layout())];
+  // The functionaries of the layouts in force (the platform key among them; their signature checked by the trust
+  // store), less every key revoked since: a revocation counts at once, also while an offline root key has not
+  // signed the layouts without it yet. The database can only narrow this set, never widen it.
+  const signers = async (): Promise<string[]> => {
+    const revoked = await workerKeys.revokedIds();
+    return layoutFunctionaryPems(await layout()).filter((p) => !revoked.has(keyIds(p).legacy));
+  };
   const publisher = createPublisher({
     target: d.registry.as(PLATFORM),
     namespace: config.trustedNamespace,

@@ -57,10 +57,10 @@ async function exists(p: string): Promise<boolean> {
 
 /** True when root.layout names every job-kind step and each step's own layout is there. */
 async function layoutsCurrent(dir: string): Promise<boolean> {
-  const root = await readFile(join(dir, KEY_FILES.layout), 'utf8').then(
-    (t) => layoutIsCurrent(JSON.parse(t) as Layout),
-    () => false,
-  );
+  // A file cut short (a crash while it was written) reads as not current: it is written again.
+  const root = await readFile(join(dir, KEY_FILES.layout), 'utf8')
+    .then((t) => layoutIsCurrent(JSON.parse(t) as Layout))
+    .catch(() => false);
   const steps = await Promise.all(
     (Object.keys(JOB_STEPS) as JobKind[]).map((k) => exists(join(dir, stepLayoutFile(k)))),
   );
@@ -81,13 +81,15 @@ export async function initKeys(
     await writeKeyPair(dir, KEY_FILES.platformKey, KEY_FILES.platformPub, KEY_FILES.platformInToto);
     created.push(KEY_FILES.platformKey, KEY_FILES.platformPub, KEY_FILES.platformInToto);
   }
-  if (opts.force || !(await exists(join(dir, KEY_FILES.rootKey)))) {
+  // A root.pub without root.key is a layout key kept offline (worker-keys.ts): never replaced by a new one.
+  const rootOffline = !(await exists(join(dir, KEY_FILES.rootKey))) && (await exists(join(dir, KEY_FILES.rootPub)));
+  if (opts.force || (!rootOffline && !(await exists(join(dir, KEY_FILES.rootKey))))) {
     await writeKeyPair(dir, KEY_FILES.rootKey, KEY_FILES.rootPub, KEY_FILES.rootInToto);
     created.push(KEY_FILES.rootKey, KEY_FILES.rootPub, KEY_FILES.rootInToto);
   }
   // A layout written before the job-kind steps existed is rewritten (same keys, new steps).
   const current = await layoutsCurrent(dir);
-  if (created.length > 0 || !current) {
+  if ((created.length > 0 || !current) && (opts.force || !rootOffline)) {
     const o = {
       rootKey: await loadPrivateKey(dir, KEY_FILES.rootKey),
       functionaryPem: await readPublicPem(dir, KEY_FILES.platformPub),

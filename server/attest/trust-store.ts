@@ -82,6 +82,8 @@ export class TrustStore {
 
   private async read(): Promise<TrustMaterial> {
     const ownRoot = this.keysDir ? await readText(join(this.keysDir, KEY_FILES.rootPub)) : undefined;
+    // The platform key too: a node with the keys directory never takes it from a database row.
+    const ownPlatform = this.keysDir ? await readText(join(this.keysDir, KEY_FILES.platformPub)) : undefined;
     const row = await this.db
       .selectFrom('attest_layouts')
       .selectAll()
@@ -100,7 +102,7 @@ export class TrustStore {
         throw new Error(
           `layout version ${row.version} (${bad.join(', ')}) is not signed by ${ownRoot ? 'this node’s root.pub' : 'its root key'}`,
         );
-      return { layouts, rootPem, platformPem: row.platform_pem, version: Number(row.version) };
+      return { layouts, rootPem, platformPem: ownPlatform ?? row.platform_pem, version: Number(row.version) };
     }
     if (!this.keysDir) throw new Error('no layout: no API node with a keys directory has started yet');
     const dir = this.keysDir;

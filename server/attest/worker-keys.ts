@@ -7,7 +7,7 @@
  * in force (`active`), so a worker approved but not yet in a signed layout takes no jobs, and a revoked one
  * none at all: its past links fail in-toto-verify under the new layouts, and the verifier stops counting them.
  */
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayoutChange, WorkerKeyView } from '../../schema/worker-keys.ts';
 import type { Db } from '../db/connect.ts';
@@ -42,6 +42,8 @@ const KIND_OF: Record<Exclude<LayoutName, 'root'>, 'platform' | 'image'> = {
 };
 
 export class WorkerKeys {
+  private revokedCache?: { at: number; ids: Set<string> };
+
   constructor(
     private readonly db: Db,
     private readonly trust: TrustStore,
@@ -103,18 +105,57 @@ export class WorkerKeys {
 
   /** The layouts the approved keys call for, unsigned (what an offline root key signs). */
   async draft(): Promise<LayoutDraft> {
-    // This node's own platform key where it has the keys directory (what a database row says is not trusted).
+    // Offline: every key the database says is approved. The person signing sees the list (`keys layout-draft`
+    // prints what it adds to and removes from the layouts in force); an online root key never signs this.
+    return this.bodies(await this.nextPems({ approved: true }));
+  }
+
+  /**
+   * The functionary keys to sign next. The base is the layouts in force (signed by the root key, so trusted), never
+   * what a database row claims: this node's platform key, the keys listed now, minus every revoked key, plus `add`
+   * (an administrator's approval) or with `approved` every key approved in the database (the offline draft).
+   */
+  private async nextPems(o: { add?: string; approved?: boolean }): Promise<string[]> {
+    const t = await this.trust.current().catch(() => undefined);
     const platformPem = this.o.keysDir
       ? await readFile(join(this.o.keysDir, KEY_FILES.platformPub), 'utf8')
-      : (await this.trust.current()).platformPem;
-    const workers = await this.approvedPems();
+      : (t?.platformPem ?? '');
+    const revoked = await this.revokedIds();
+    const candidates = [
+      platformPem,
+      ...(t ? layoutFunctionaryPems(t.layouts.root) : []),
+      ...(o.approved ? await this.approvedPems() : []),
+      ...(o.add ? [o.add] : []),
+    ].filter(Boolean);
+    const out = new Map<string, string>();
+    for (const pem of candidates) {
+      const id = keyIds(pem).legacy;
+      if (pem === platformPem || !revoked.has(id)) out.set(id, pem);
+    }
+    return [...out.values()];
+  }
+
+  private bodies(functionaryPems: string[]): LayoutDraft {
     const expires = new Date(Date.now() + this.o.layoutExpiresDays * 86_400_000);
-    const functionaryPems = [platformPem, ...workers];
     return {
       root: layoutBody({ functionaryPems, expires }),
       'train-platform': layoutBody({ functionaryPems, expires, only: 'platform' }),
       'train-image': layoutBody({ functionaryPems, expires, only: 'image' }),
     };
+  }
+
+  /** Ids of revoked keys (in-toto ids): never signed again, and no longer counted as signers. */
+  async revokedIds(): Promise<Set<string>> {
+    const now = Date.now();
+    if (this.revokedCache && now - this.revokedCache.at < 1000) return this.revokedCache.ids;
+    const rows = await this.db
+      .selectFrom('attest_worker_keys')
+      .select('key_id')
+      .where('state', '=', 'revoked')
+      .execute();
+    const ids = new Set(rows.map((r) => r.key_id));
+    this.revokedCache = { at: now, ids };
+    return ids;
   }
 
   /**
@@ -132,8 +173,7 @@ export class WorkerKeys {
         throw new WorkerKeyError(`${name}: not signed by the layout key in force`, 422);
       if (!(Date.parse(l.signed.expires) > Date.now()))
         throw new WorkerKeyError(`${name}: expired (${l.signed.expires})`, 422);
-      const same = (s: Layout['signed']) => canonicalJson({ ...s, expires: '' } as unknown as CanonicalValue);
-      if (same(l.signed) !== same(want[name]))
+      if (!sameBody(l.signed, want[name]))
         throw new WorkerKeyError(
           `${name}: does not match the draft for the approved keys (GET /developer/admin/layout/draft); a key was approved or revoked since?`,
           409,
@@ -150,23 +190,23 @@ export class WorkerKeys {
   async ensureCurrent(): Promise<number | null> {
     if (!(await this.holdsRootKey())) return null;
     const t = await this.trust.current().catch(() => undefined);
-    const want = await this.draft().catch(() => undefined);
+    // Renewal never adds a key: the layouts in force, narrowed by revocations (nextPems without add/approved).
+    const want = this.bodies(await this.nextPems({}));
     const fresh =
       t &&
-      want &&
       t.version !== null &&
-      Date.parse(t.layouts.root.signed.expires) - Date.now() > RENEW_DAYS * 86_400_000 &&
       LAYOUT_NAMES.every(
         (n) =>
-          sameKeys(layoutFunctionaryPems(t.layouts[n]), layoutFunctionaryPems({ signed: want[n], signatures: [] })) &&
-          t.layouts[n].signed.readme === want[n].readme,
+          Date.parse(t.layouts[n].signed.expires) - Date.now() > RENEW_DAYS * 86_400_000 &&
+          sameBody(t.layouts[n].signed, want[n]),
       );
-    return fresh ? null : this.resign('start');
+    return fresh ? null : this.resign('start', want);
   }
 
   private async decide(ref: string, state: 'approved' | 'revoked', by: string): Promise<LayoutChange> {
-    const row = await this.resolve(ref);
-    if (row.state === 'revoked')
+    const row = await this.resolve(ref, state === 'revoked');
+    // Revoking again re-signs without the key and untrusts it again (a first attempt may have been cut off).
+    if (row.state === 'revoked' && state === 'approved')
       throw new WorkerKeyError(
         `key ${row.key_id} of worker ${row.worker_id} is revoked; a worker re-enrolls with a new key`,
         409,
@@ -176,8 +216,12 @@ export class WorkerKeys {
       .set({ state, decided_at: new Date().toISOString(), decided_by: by })
       .where('key_id', '=', row.key_id)
       .execute();
+    this.revokedCache = undefined;
     const version = (await this.holdsRootKey())
-      ? await this.resign(`${state === 'approved' ? 'approve' : 'revoke'} ${row.key_id}`)
+      ? await this.resign(
+          `${state === 'approved' ? 'approve' : 'revoke'} ${row.key_id}`,
+          this.bodies(await this.nextPems(state === 'approved' ? { add: row.public_pem } : {})),
+        )
       : undefined;
     return {
       key: await this.get(row.key_id),
@@ -187,10 +231,9 @@ export class WorkerKeys {
   }
 
   /** Signs the draft with this node's root key, saves it and writes the layout files of the keys directory. */
-  private async resign(cause: string): Promise<number> {
+  private async resign(cause: string, draft: LayoutDraft): Promise<number> {
     const dir = this.o.keysDir!;
     const rootKey = await loadPrivateKey(dir, KEY_FILES.rootKey);
-    const draft = await this.draft();
     const set: LayoutSet = {
       root: signLayout(rootKey, draft.root),
       'train-platform': signLayout(rootKey, draft['train-platform']),
@@ -199,10 +242,15 @@ export class WorkerKeys {
     const rootPem = await readFile(join(dir, KEY_FILES.rootPub), 'utf8');
     const platformPem = await readFile(join(dir, KEY_FILES.platformPub), 'utf8');
     const version = await this.trust.save(set, cause, rootPem, platformPem);
-    // The files stay what this node's operators and the README's in-toto-verify commands read.
-    await writeFile(join(dir, KEY_FILES.layout), `${JSON.stringify(set.root, null, 2)}\n`);
-    for (const [name, kind] of Object.entries(KIND_OF))
-      await writeFile(join(dir, stepLayoutFile(kind)), `${JSON.stringify(set[name as LayoutName], null, 2)}\n`);
+    // The files stay what this node's operators and the README's in-toto-verify commands read. Each is written
+    // whole and renamed into place: a crash leaves the old file or the new one, never a part.
+    const put = async (file: string, layout: Layout) => {
+      const tmp = join(dir, `.${file}.tmp`);
+      await writeFile(tmp, `${JSON.stringify(layout, null, 2)}\n`);
+      await rename(tmp, join(dir, file));
+    };
+    await put(KEY_FILES.layout, set.root);
+    for (const [name, kind] of Object.entries(KIND_OF)) await put(stepLayoutFile(kind), set[name as LayoutName]);
     return version;
   }
 
@@ -229,16 +277,20 @@ export class WorkerKeys {
     return new Set(t ? Object.keys(t.layouts.root.signed.keys ?? {}) : []);
   }
 
-  private async resolve(ref: string) {
+  /** The key `ref` names; `withRevoked`: a worker's revoked key too (revoking it again). */
+  private async resolve(ref: string, withRevoked = false) {
     const r = ref
       .trim()
       .toLowerCase()
       .replace(/^sha256:/, '');
     if (!r) throw new WorkerKeyError('a key id or worker id is required', 422);
     const rows = await this.db.selectFrom('attest_worker_keys').selectAll().execute();
-    const byKey = rows.filter((x) => x.key_id.startsWith(r));
-    const live = (xs: typeof rows) => xs.filter((x) => x.state !== 'revoked');
-    const byWorker = live(rows.filter((x) => x.worker_id.toLowerCase() === r));
+    // A key id by at least 8 hex digits: one or two would name a key by chance.
+    const byKey = /^[0-9a-f]{8,64}$/.test(r) ? rows.filter((x) => x.key_id.startsWith(r)) : [];
+    const ofWorker = rows.filter((x) => x.worker_id.toLowerCase() === r);
+    const liveOfWorker = ofWorker.filter((x) => x.state !== 'revoked');
+    // A worker's live key; when revoking again and it has none, its revoked key(s).
+    const byWorker = liveOfWorker.length || !withRevoked ? liveOfWorker : ofWorker;
     const hits = byKey.length ? byKey : byWorker;
     if (hits.length === 0) throw new WorkerKeyError(`no worker key or worker named ${ref}`, 404);
     if (hits.length > 1)
@@ -256,11 +308,8 @@ export class WorkerKeys {
   }
 }
 
-function sameKeys(a: string[], b: string[]): boolean {
-  const ids = (xs: string[]) =>
-    xs
-      .map((p) => keyIds(p).legacy)
-      .sort()
-      .join(',');
-  return ids(a) === ids(b);
+/** The same layout body but for its expiry. */
+function sameBody(a: Layout['signed'], b: Layout['signed']): boolean {
+  const c = (s: Layout['signed']) => canonicalJson({ ...s, expires: '' } as unknown as CanonicalValue);
+  return c(a) === c(b);
 }

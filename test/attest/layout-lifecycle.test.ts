@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initKeys, KEY_FILES, loadPrivateKey, publicPem } from '../../server/attest/keys.ts';
@@ -118,5 +118,57 @@ test('an upload must be the draft, signed by the root key in force, unexpired', 
   for (const n of ['root', 'train-platform', 'train-image'] as const) expired[n].expires = '2020-01-01T00:00:00Z';
   await assert.rejects(keys.upload(sign(expired), 'admin'), /expired/);
   assert.equal(await keys.upload(sign(draft), 'admin'), 2);
+  await db.destroy();
+});
+
+test('a key approved only in the database is never signed by the online root key; approve and revoke are', async () => {
+  const { db, trust, keys } = await setup();
+  await keys.ensureCurrent();
+  const { privateKey: w } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const k = await keys.enroll('w-sneaky', publicPem(w));
+  // A database writer (a worker holds the database URL) marks its own key approved.
+  await db.updateTable('attest_worker_keys').set({ state: 'approved' }).where('key_id', '=', k.keyId).execute();
+  await fresh();
+  // A start keeps the signed set: it never adds what the database says.
+  const t = await trust.current();
+  assert.equal(await keys.ensureCurrent(), null);
+  assert.equal(Object.keys(t.layouts.root.signed.keys).length, 1);
+  assert.equal(await keys.active(k.keyId), false, 'approved in the database, not in a signed layout: no jobs');
+  // An administrator's approval of another key re-signs with that key only, not the sneaky one.
+  const { privateKey: w2 } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const k2 = await keys.enroll('w-honest', publicPem(w2));
+  const change = await keys.approve('w-honest', 'admin');
+  assert.equal(change.layout, 'signed');
+  await fresh();
+  const listed = Object.keys((await trust.current()).layouts.root.signed.keys);
+  assert.ok(listed.includes(k2.keyId));
+  assert.ok(!listed.includes(k.keyId), 'the key approved only in the database is not signed in');
+  // Revoking twice is allowed (a cut-off first attempt can be finished) and leaves it out.
+  await keys.revoke('w-honest', 'admin');
+  await keys.revoke(k2.keyId.slice(0, 12), 'admin');
+  await fresh();
+  assert.ok(!Object.keys((await trust.current()).layouts.root.signed.keys).includes(k2.keyId));
+  await assert.rejects(keys.approve(k2.keyId.slice(0, 4), 'admin'), /no worker key or worker named/);
+  await db.destroy();
+});
+
+test('a database row cannot swap the platform key; a restart with the layout key offline keeps root.pub', async () => {
+  const { db, keysDir, trust, keys } = await setup();
+  await keys.ensureCurrent();
+  await fresh();
+  const t = await trust.current();
+  const { privateKey: other } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  await trust.save(t.layouts, 'swap', t.rootPem, publicPem(other));
+  await fresh();
+  assert.equal((await trust.current()).platformPem, t.platformPem, "this node's platform.pub, not the row's");
+  // The layout key goes offline (root.key moved away); the next start makes no new root key.
+  const rootPub = readFileSync(join(keysDir, KEY_FILES.rootPub), 'utf8');
+  renameSync(join(keysDir, KEY_FILES.rootKey), join(dir, 'offline-root.key'));
+  assert.deepEqual(await initKeys(keysDir), []);
+  assert.equal(readFileSync(join(keysDir, KEY_FILES.rootPub), 'utf8'), rootPub);
+  assert.equal(existsSync(join(keysDir, KEY_FILES.rootKey)), false);
+  assert.equal(await keys.ensureCurrent(), null, 'nothing to sign with: nothing changes');
+  await fresh();
+  assert.equal((await trust.current()).rootPem, rootPub);
   await db.destroy();
 });

@@ -200,6 +200,13 @@ test('pg-boss: a job row and its queue entry are one transaction (a failure betw
   const ok = await q.submit('alice');
   assert.equal(await entries(ok), 1);
   assert.equal((await claimWithin(q.engine, 'w', 5000)).id, ok);
+  // More submits at once than the pool has connections: each enqueue works inside its own transaction (a second
+  // connection per submit would drain the pool and hang every one of them).
+  const many = await Promise.race([
+    Promise.all(Array.from({ length: 14 }, () => q.submit('bob'))),
+    sleep(30_000).then(() => 'hung' as const),
+  ]);
+  assert.notEqual(many, 'hung', 'concurrent submits finish');
 });
 
 test('queue stats: depth and the age of the oldest waiting job', {

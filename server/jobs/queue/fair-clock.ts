@@ -13,26 +13,31 @@ const NOW = ''; // the row holding the virtual time
 export class FairClock {
   constructor(private readonly db: Db) {}
 
-  /** The priority of `owner`'s next job (an integer: minus its tag). */
-  async nextPriority(owner: string): Promise<number> {
-    return this.db.transaction().execute(async (tx) => {
-      // Postgres: the row locks keep two API nodes from handing out one tag twice for an owner.
-      const rows = await tx
-        .selectFrom('queue_fair_clock')
-        .select(['owner', 'tag'])
-        .where('owner', 'in', [NOW, owner])
-        .forUpdate()
-        .execute();
-      const vt = Number(rows.find((r) => r.owner === NOW)?.tag ?? 0);
-      const last = Number(rows.find((r) => r.owner === owner)?.tag ?? 0);
-      const tag = Math.max(vt, last) + 1;
-      await tx
-        .insertInto('queue_fair_clock')
-        .values({ owner, tag })
-        .onConflict((oc) => oc.column('owner').doUpdateSet({ tag }))
-        .execute();
-      return -tag;
-    });
+  /**
+   * The priority of `owner`'s next job (an integer: minus its tag). In `tx` when given (the job's own insert: a
+   * second connection from the pool while that transaction holds one could wait forever with the pool drained).
+   */
+  async nextPriority(owner: string, tx?: Db): Promise<number> {
+    return tx ? this.next(tx, owner) : this.db.transaction().execute((t) => this.next(t, owner));
+  }
+
+  private async next(tx: Db, owner: string): Promise<number> {
+    // Postgres: the row locks keep two API nodes from handing out one tag twice for an owner.
+    const rows = await tx
+      .selectFrom('queue_fair_clock')
+      .select(['owner', 'tag'])
+      .where('owner', 'in', [NOW, owner])
+      .forUpdate()
+      .execute();
+    const vt = Number(rows.find((r) => r.owner === NOW)?.tag ?? 0);
+    const last = Number(rows.find((r) => r.owner === owner)?.tag ?? 0);
+    const tag = Math.max(vt, last) + 1;
+    await tx
+      .insertInto('queue_fair_clock')
+      .values({ owner, tag })
+      .onConflict((oc) => oc.column('owner').doUpdateSet({ tag }))
+      .execute();
+    return -tag;
   }
 
   /** A job of `priority` was claimed: the virtual time moves up to its tag (never back). */

@@ -83,7 +83,7 @@ export class PgBossQueue implements QueueEngine {
   }
 
   async enqueue(job: { id: string; owner: string }, tx: Db): Promise<void> {
-    const priority = await this.fair.nextPriority(job.owner);
+    const priority = await this.fair.nextPriority(job.owner, tx);
     const payload: Payload = { jobId: job.id, owner: job.owner };
     // pg-boss writes its job row through the caller's transaction (its `db` option), with the job's own row.
     await this.boss.send(QUEUE, payload, { priority, db: sqlIn(tx) });
