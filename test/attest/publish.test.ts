@@ -9,7 +9,7 @@ import { OciClient } from '../../server/oci/client.ts';
 import { createPublisher } from '../../server/attest/publisher.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
 import { existsSync } from 'node:fs';
-import type { JobOutcome } from '../../server/contracts.ts';
+import { finishedJob } from '../helpers/job-outcome.ts';
 import { freePort } from '../helpers/net.ts';
 
 const ORAS = join(process.cwd(), '.tools/bin/oras');
@@ -37,32 +37,7 @@ async function startRegistry(dir: string): Promise<{ host: string; proc: ChildPr
   throw new Error('docker-registry did not start');
 }
 
-function outcome(root: string, seed: string): JobOutcome {
-  mkdirSync(join(root, 'out', 'model'), { recursive: true });
-  mkdirSync(join(root, 'in'), { recursive: true });
-  writeFileSync(join(root, 'in', 'data.csv'), `x,y\n1,0\n${seed},1\n`);
-  writeFileSync(join(root, 'out', 'model', 'model.json'), JSON.stringify({ modelTopology: { seed } }));
-  writeFileSync(join(root, 'out', 'model', 'weights.bin'), Buffer.from(`weights-${seed}`));
-  writeFileSync(join(root, 'out', 'metrics.json'), JSON.stringify({ backend: 'wasm', loss: 0.5 }));
-  writeFileSync(join(root, 'stdout'), 'done\n');
-  writeFileSync(join(root, 'stderr'), '');
-  return {
-    jobId: `job-${seed}`,
-    owner: 'alice',
-    framework: 'tfjs',
-    params: { epochs: 1 },
-    metadata: { model_name: 'demo', model_version: `1.0.${seed.length}`, author: 'alice', license_name: 'MIT' },
-    inputs: [{ role: 'dataset', name: 'data.csv', path: join(root, 'in', 'data.csv'), digest: '', size: 1 }],
-    outputDir: join(root, 'out'),
-    stdoutPath: join(root, 'stdout'),
-    stderrPath: join(root, 'stderr'),
-    exitCode: 0,
-    runner: { kind: 'process', isolated: false, command: ['node', 'trainer/main.ts'] },
-    queuedAt: '2026-11-24T05:00:00.000Z',
-    startedAt: '2026-11-24T05:00:01.000Z',
-    finishedAt: '2026-11-24T05:00:31.000Z',
-  };
-}
+const outcome = (root: string, seed: string) => finishedJob(root, seed);
 
 test('publish to a real distribution registry: oras pull byte-identical, oras discover lists referrers, cosign verify-attestation passes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attest-publish-'));

@@ -20,7 +20,7 @@ import { createPublisher } from '../../server/attest/publisher.ts';
 import { layoutSigners, LayoutSignersError } from '../../server/attest/signers.ts';
 import { verifyModel } from '../../server/attest/verify-chain.ts';
 import type { AppEnv } from '../../server/context.ts';
-import type { JobOutcome, Publication, VerificationReport } from '../../server/contracts.ts';
+import type { Publication, VerificationReport } from '../../server/contracts.ts';
 import { openDatabase } from '../../server/db/connect.ts';
 import { LineageIndexer } from '../../server/lineage/indexer.ts';
 import { evidenceByVersions } from '../../server/lineage/queries.ts';
@@ -29,38 +29,11 @@ import { OciClient } from '../../server/oci/client.ts';
 import { mountVerifierRoutes } from '../../server/verifier/routes.ts';
 import { aibomgen, cliHome, json } from '../cli/run.ts';
 import { type Distribution, startDistribution } from '../helpers/distribution.ts';
+import { finishedJob } from '../helpers/job-outcome.ts';
 import { readGenuine } from './verify-helpers.ts';
 
 /** The public PEM of a key (either half), as the key files hold it. */
 const pemOf = (k: KeyObject): string => publicPem(k);
-
-/** A finished job (the publisher's input), its files under `root`. */
-function outcome(root: string): JobOutcome {
-  mkdirSync(join(root, 'out', 'model'), { recursive: true });
-  mkdirSync(join(root, 'in'), { recursive: true });
-  writeFileSync(join(root, 'in', 'data.csv'), 'x,y\n1,0\n2,1\n');
-  writeFileSync(join(root, 'out', 'model', 'model.json'), JSON.stringify({ modelTopology: { by: 'worker-b' } }));
-  writeFileSync(join(root, 'out', 'model', 'weights.bin'), Buffer.from('weights-of-b'));
-  writeFileSync(join(root, 'out', 'metrics.json'), JSON.stringify({ backend: 'wasm', loss: 0.5 }));
-  writeFileSync(join(root, 'stdout'), 'done\n');
-  writeFileSync(join(root, 'stderr'), '');
-  return {
-    jobId: 'job-worker-b',
-    owner: 'alice',
-    framework: 'tfjs',
-    params: { epochs: 1 },
-    metadata: { model_name: 'signers', model_version: '1.0.0', author: 'alice', license_name: 'MIT' },
-    inputs: [{ role: 'dataset', name: 'data.csv', path: join(root, 'in', 'data.csv'), digest: '', size: 1 }],
-    outputDir: join(root, 'out'),
-    stdoutPath: join(root, 'stdout'),
-    stderrPath: join(root, 'stderr'),
-    exitCode: 0,
-    runner: { kind: 'process', isolated: false, command: ['node', 'trainer/main.ts'] },
-    queuedAt: '2026-12-05T09:00:00.000Z',
-    startedAt: '2026-12-05T09:00:01.000Z',
-    finishedAt: '2026-12-05T09:00:31.000Z',
-  };
-}
 
 /** A layout naming every PEM as a functionary of each step (threshold 1), signed by `root` (both key-id forms). */
 function layoutListing(root: KeyObject, pems: string[]): Layout {
@@ -92,7 +65,9 @@ before(async () => {
     registryHost: reg.hostPort,
     loadKey: async () => b.privateKey,
   });
-  pub = await publisher.publish(outcome(join(dir, 'job')));
+  pub = await publisher.publish(
+    finishedJob(join(dir, 'job'), 'worker-b', { modelName: 'signers', modelVersion: '1.0.0', at: '2026-12-05T09:00' }),
+  );
   ref = pub.ref.replace(`${reg.hostPort}/`, '');
 });
 after(async () => {
